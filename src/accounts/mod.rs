@@ -1,0 +1,461 @@
+//! Accounts: creating, changing and deleting users under the rules of API.md §4–5, with every
+//! change audited and taking effect on the very next request.
+
+pub mod model;
+pub mod password;
+pub mod validation;
+
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Event, Record};
+use crate::auth::guard::{ClientInfo, CurrentUser};
+use crate::auth::sessions::Session;
+use crate::db::{self, DbConn};
+use crate::error::{Error, Result};
+use crate::App;
+
+use self::model::{NewUser, User, UserChanges, ROLE_ADMIN, ROLE_USER};
+use self::validation::Checker;
+
+/// A new account, from sign-up (role and active unset) or from an admin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// A partial change to an account; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChanges {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// An empty name clears it.
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Where a new account comes from.
+#[derive(Clone, Copy)]
+pub enum Origin<'a> {
+    /// Someone signing up for themselves: role `user`, active.
+    SignUp,
+    /// An admin through the API or the console pages.
+    Admin(&'a User),
+    /// The operator at the command line (`gatehouse create-admin`).
+    CommandLine,
+}
+
+/// Creates an account and audits it.
+pub async fn create(
+    app: &App,
+    input: NewAccount,
+    origin: Origin<'_>,
+    client: &ClientInfo,
+) -> Result<User> {
+    if matches!(origin, Origin::SignUp) && (input.role.is_some() || input.active.is_some()) {
+        return Err(Error::forbidden("Only an admin may set role or active."));
+    }
+    let mut checker = Checker::default();
+    let username = checker.check("username", validation::username(&input.username));
+    let email = checker.check("email", validation::email(&input.email));
+    let name = checker.check(
+        "name",
+        validation::name(input.name.as_deref().unwrap_or("")),
+    );
+    let own_words = [
+        input.username.as_str(),
+        input.email.as_str(),
+        input.name.as_deref().unwrap_or(""),
+    ];
+    let min = app.settings.password_min_length;
+    checker.check(
+        "password",
+        validation::password(&input.password, min, &own_words),
+    );
+    let role = input.role.unwrap_or_else(|| ROLE_USER.to_owned());
+    check_role(&mut checker, &role);
+    checker.finish()?;
+    let (Some(username), Some(email), Some(name)) = (username, email, name) else {
+        return Err(Error::internal("validated fields missing"));
+    };
+    let hash = app.hasher.hash(input.password).await?;
+    let active = input.active.unwrap_or(true);
+    let (actor_id, client) = (origin.actor_id(), client.clone());
+    let event = match origin {
+        Origin::SignUp => Event::Signup,
+        _ => Event::UserCreated,
+    };
+    let signing_up = matches!(origin, Origin::SignUp);
+    let via = match origin {
+        Origin::CommandLine => "command_line",
+        _ => "http",
+    };
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                let now = db::now();
+                let public_id = Uuid::new_v4().to_string();
+                let user = User::insert(
+                    c,
+                    &NewUser {
+                        public_id: &public_id,
+                        username: &username,
+                        email: &email,
+                        name: name.as_deref(),
+                        password_hash: &hash,
+                        role: &role,
+                        active,
+                        created_at: now,
+                        updated_at: now,
+                        password_changed_at: now,
+                    },
+                )
+                .map_err(taken)?;
+                audit::record(
+                    c,
+                    &Record {
+                        event,
+                        actor: if signing_up {
+                            Some(&user.public_id)
+                        } else {
+                            actor_id.as_deref()
+                        },
+                        subject: Some(&user.public_id),
+                        ip: client.ip.as_deref(),
+                        detail: json!({"role": user.role, "active": user.active, "via": via}),
+                    },
+                )?;
+                Ok(user)
+            })
+        })
+        .await
+}
+
+impl Origin<'_> {
+    fn actor_id(self) -> Option<String> {
+        match self {
+            Origin::Admin(user) => Some(user.public_id.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Finds a user by public id.
+pub async fn find(app: &App, public_id: &str) -> Result<User> {
+    let id = public_id.to_owned();
+    app.db
+        .run(move |c| User::find(c, &id)?.ok_or(Error::NotFound))
+        .await
+}
+
+/// Loads the target of a self-or-admin action, refusing anyone else.
+pub async fn find_for(app: &App, caller: &User, public_id: &str) -> Result<User> {
+    let target = find(app, public_id).await?;
+    if caller.id != target.id && !caller.is_admin() {
+        return Err(Error::forbidden(
+            "You may only do this to your own account.",
+        ));
+    }
+    Ok(target)
+}
+
+/// Applies a partial change to `target_id` for `caller` (self or admin).
+pub async fn update(
+    app: &App,
+    caller: &CurrentUser,
+    target_id: &str,
+    changes: AccountChanges,
+) -> Result<User> {
+    let target = find_for(app, &caller.user, target_id).await?;
+    let is_self = caller.user.id == target.id;
+    if !caller.user.is_admin() && (changes.role.is_some() || changes.active.is_some()) {
+        return Err(Error::forbidden("Only an admin may set role or active."));
+    }
+    let mut checker = Checker::default();
+    let mut set = UserChanges::default();
+    if let Some(username) = &changes.username {
+        set.username = checker.check("username", validation::username(username));
+    }
+    if let Some(email) = &changes.email {
+        set.email = checker.check("email", validation::email(email));
+    }
+    if let Some(name) = &changes.name {
+        set.name = checker.check("name", validation::name(name));
+    }
+    if let Some(role) = &changes.role {
+        check_role(&mut checker, role);
+        set.role = Some(role.clone());
+    }
+    set.active = changes.active;
+    if changes.current_password.is_some() && changes.password.is_none() {
+        checker.add("current_password", "is only needed with a new password");
+    }
+    if let Some(password) = &changes.password {
+        let words = own_words(&target, &set);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let min = app.settings.password_min_length;
+        checker.check("password", validation::password(password, min, &words));
+    }
+    checker.finish()?;
+    if let Some(password) = changes.password {
+        if is_self {
+            let current = changes.current_password.unwrap_or_default();
+            verify_current(app, &target, current, "current_password").await?;
+        }
+        set.password_hash = Some(app.hasher.hash(password).await?);
+    }
+    let keep = is_self.then_some(caller.session.id);
+    apply(app, caller, target, set, keep).await
+}
+
+/// `PUT /api/me/password`: the current password proves it is really the owner.
+pub async fn change_own_password(
+    app: &App,
+    caller: &CurrentUser,
+    current_password: String,
+    new_password: String,
+) -> Result<()> {
+    let words = own_words(&caller.user, &UserChanges::default());
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let min = app.settings.password_min_length;
+    validation::password(&new_password, min, &words)
+        .map_err(|problems| Error::Validation([("new_password".to_owned(), problems)].into()))?;
+    verify_current(app, &caller.user, current_password, "current_password").await?;
+    let set = UserChanges {
+        password_hash: Some(app.hasher.hash(new_password).await?),
+        ..UserChanges::default()
+    };
+    apply(
+        app,
+        caller,
+        caller.user.clone(),
+        set,
+        Some(caller.session.id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes an account (self or admin); its sessions go with it.
+pub async fn delete(app: &App, caller: &CurrentUser, target_id: &str) -> Result<()> {
+    let target = find_for(app, &caller.user, target_id).await?;
+    let (actor, client) = (caller.user.public_id.clone(), caller.client.clone());
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                lock_admins(c)?;
+                User::delete(c, target.id)?;
+                ensure_an_admin_remains(c, &target)?;
+                Ok(audit::record(
+                    c,
+                    &Record {
+                        event: Event::UserDeleted,
+                        actor: Some(&actor),
+                        subject: Some(&target.public_id),
+                        ip: client.ip.as_deref(),
+                        detail: json!({"username": target.username}),
+                    },
+                )?)
+            })
+        })
+        .await
+}
+
+/// Live sessions of a user (self or admin).
+pub async fn sessions(app: &App, caller: &CurrentUser, target_id: &str) -> Result<Vec<Session>> {
+    let target = find_for(app, &caller.user, target_id).await?;
+    app.db
+        .run(move |c| Session::list_live(c, target.id, db::now()))
+        .await
+}
+
+/// Ends one session of a user (self or admin).
+pub async fn end_session(
+    app: &App,
+    caller: &CurrentUser,
+    target_id: &str,
+    session_id: &str,
+) -> Result<()> {
+    let target = find_for(app, &caller.user, target_id).await?;
+    let (actor, client, sid) = (
+        caller.user.public_id.clone(),
+        caller.client.clone(),
+        session_id.to_owned(),
+    );
+    app.db
+        .run(move |c| {
+            let now = db::now();
+            let session = Session::list_live(c, target.id, now)?
+                .into_iter()
+                .find(|s| s.public_id == sid)
+                .ok_or(Error::NotFound)?;
+            c.transaction::<_, Error, _>(|c| {
+                Session::revoke(c, session.id, now)?;
+                Ok(audit::record(
+                    c,
+                    &Record {
+                        event: Event::SessionRevoked,
+                        actor: Some(&actor),
+                        subject: Some(&target.public_id),
+                        ip: client.ip.as_deref(),
+                        detail: json!({"session": session.public_id}),
+                    },
+                )?)
+            })
+        })
+        .await
+}
+
+/// Writes a validated change with its audit events and its consequences for sessions:
+/// a new password ends every session but `keep`; deactivation ends them all. A role change
+/// needs no revocation: tokens carry the role, and the guard refuses a stale one.
+async fn apply(
+    app: &App,
+    caller: &CurrentUser,
+    target: User,
+    mut set: UserChanges,
+    keep: Option<i64>,
+) -> Result<User> {
+    let (actor, client) = (caller.user.public_id.clone(), caller.client.clone());
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                let now = db::now();
+                set.updated_at = Some(now);
+                if set.password_hash.is_some() {
+                    set.password_changed_at = Some(now);
+                }
+                lock_admins(c)?;
+                let updated = User::update(c, target.id, &set).map_err(taken)?;
+                ensure_an_admin_remains(c, &target)?;
+                if set.password_hash.is_some() {
+                    Session::revoke_all(c, target.id, keep, now)?;
+                }
+                if !updated.active {
+                    Session::revoke_all(c, target.id, None, now)?;
+                }
+                let record = |event, detail| Record {
+                    event,
+                    actor: Some(&actor),
+                    subject: Some(&updated.public_id),
+                    ip: client.ip.as_deref(),
+                    detail,
+                };
+                let changed = changed_fields(&target, &updated);
+                if !changed.is_empty() {
+                    audit::record(c, &record(Event::UserUpdated, json!({"fields": changed})))?;
+                }
+                if target.role != updated.role {
+                    let detail = json!({"from": target.role, "to": updated.role});
+                    audit::record(c, &record(Event::RoleChanged, detail))?;
+                }
+                if set.password_hash.is_some() {
+                    audit::record(c, &record(Event::PasswordChanged, json!({})))?;
+                }
+                Ok(updated)
+            })
+        })
+        .await
+}
+
+/// Names of the fields that differ, never their values (some are secret).
+fn changed_fields(before: &User, after: &User) -> Vec<&'static str> {
+    [
+        ("username", before.username != after.username),
+        ("email", before.email != after.email),
+        ("name", before.name != after.name),
+        ("password", before.password_hash != after.password_hash),
+        ("role", before.role != after.role),
+        ("active", before.active != after.active),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect()
+}
+
+/// The words a password must not be built from: the account's names, as they will be.
+fn own_words(user: &User, set: &UserChanges) -> Vec<String> {
+    vec![
+        set.username
+            .clone()
+            .unwrap_or_else(|| user.username.clone()),
+        set.email.clone().unwrap_or_else(|| user.email.clone()),
+        set.name
+            .clone()
+            .flatten()
+            .or_else(|| user.name.clone())
+            .unwrap_or_default(),
+    ]
+}
+
+async fn verify_current(app: &App, user: &User, password: String, field: &str) -> Result<()> {
+    let ok = app
+        .hasher
+        .verify(password, Some(user.password_hash.clone()))
+        .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::field(field, "is not your current password"))
+    }
+}
+
+fn check_role(checker: &mut Checker, role: &str) {
+    if role != ROLE_USER && role != ROLE_ADMIN {
+        checker.add("role", "must be \"user\" or \"admin\"");
+    }
+}
+
+/// Serialises changes that could remove the last admin. SQLite already runs one writer at a
+/// time; on PostgreSQL two transactions demoting two admins at once would each still see the
+/// other, so they take a transaction-scoped advisory lock first.
+fn lock_admins(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7261001)").execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Called after a change inside its transaction: if `before` was an active admin and none is
+/// left, the change is refused and rolled back.
+fn ensure_an_admin_remains(conn: &mut DbConn, before: &User) -> Result<()> {
+    if before.is_admin() && before.active && User::count_active_admins(conn)? == 0 {
+        return Err(Error::Conflict(
+            "This is the last active admin: make another admin first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A unique-index violation names the field that is taken.
+fn taken(error: diesel::result::Error) -> Error {
+    let diesel::result::Error::DatabaseError(_, info) = &error else {
+        return error.into();
+    };
+    if !db::is_unique_violation(&error) {
+        return error.into();
+    }
+    let text = format!(
+        "{} {}",
+        info.message(),
+        info.constraint_name().unwrap_or("")
+    );
+    let field = if text.contains("username") {
+        "username"
+    } else {
+        "email"
+    };
+    Error::Conflict(format!("That {field} is already taken."))
+}

@@ -1,0 +1,195 @@
+//! The `users` table: the row type, its insert and change sets, and the queries on it.
+
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use crate::db::schema::users;
+use crate::db::DbConn;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+pub const ROLE_USER: &str = "user";
+pub const ROLE_ADMIN: &str = "admin";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub public_id: String,
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub active: bool,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+    pub last_login_at: Option<PrimitiveDateTime>,
+    pub password_changed_at: PrimitiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub public_id: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub active: bool,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+    pub password_changed_at: PrimitiveDateTime,
+}
+
+/// A partial update; `None` leaves a column as it is (`name: Some(None)` clears the name).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<Option<String>>,
+    pub password_hash: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    pub updated_at: Option<PrimitiveDateTime>,
+    pub password_changed_at: Option<PrimitiveDateTime>,
+    pub last_login_at: Option<PrimitiveDateTime>,
+}
+
+/// Columns the users collection can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Username,
+    Email,
+    CreatedAt,
+    LastLoginAt,
+}
+
+/// A page of the users collection, already validated.
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    pub search: Option<String>,
+    /// Whether the search also matches emails (only admins may search by email).
+    pub search_email: bool,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == ROLE_ADMIN
+    }
+
+    pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
+        diesel::insert_into(users::table)
+            .values(new)
+            .returning(users::all_columns)
+            .get_result(conn)
+    }
+
+    pub fn find(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::public_id.eq(public_id))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Finds an account by username (any case) or by email.
+    pub fn find_by_login(conn: &mut DbConn, identifier: &str) -> QueryResult<Option<User>> {
+        let key = identifier.to_lowercase();
+        let query = users::table.select(User::as_select());
+        if key.contains('@') {
+            query.filter(users::email.eq(key)).first(conn).optional()
+        } else {
+            query
+                .filter(lower(users::username).eq(key))
+                .first(conn)
+                .optional()
+        }
+    }
+
+    pub fn update(conn: &mut DbConn, id: i64, changes: &UserChanges) -> QueryResult<User> {
+        diesel::update(users::table.find(id))
+            .set(changes)
+            .returning(users::all_columns)
+            .get_result(conn)
+    }
+
+    pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+        diesel::delete(users::table.find(id)).execute(conn)
+    }
+
+    pub fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
+        users::table
+            .filter(users::role.eq(ROLE_ADMIN))
+            .filter(users::active.eq(true))
+            .count()
+            .get_result(conn)
+    }
+
+    /// One page of users and the total that match.
+    pub fn list(conn: &mut DbConn, q: &UserQuery) -> QueryResult<(Vec<User>, i64)> {
+        let total = Self::filtered(q).count().get_result(conn)?;
+        let mut query = Self::filtered(q).select(User::as_select());
+        query = match (q.sort, q.descending) {
+            (SortKey::Username, false) => query.order(lower(users::username).asc()),
+            (SortKey::Username, true) => query.order(lower(users::username).desc()),
+            (SortKey::Email, false) => query.order(users::email.asc()),
+            (SortKey::Email, true) => query.order(users::email.desc()),
+            (SortKey::CreatedAt, false) => query.order(users::created_at.asc()),
+            (SortKey::CreatedAt, true) => query.order(users::created_at.desc()),
+            (SortKey::LastLoginAt, false) => query.order(users::last_login_at.asc()),
+            (SortKey::LastLoginAt, true) => query.order(users::last_login_at.desc()),
+        };
+        let rows = query
+            .then_order_by(users::id.asc())
+            .limit(q.per_page)
+            .offset((q.page - 1) * q.per_page)
+            .load(conn)?;
+        Ok((rows, total))
+    }
+
+    fn filtered(q: &UserQuery) -> users::BoxedQuery<'static, crate::db::MultiBackend> {
+        let mut query = users::table.into_boxed();
+        if let Some(search) = &q.search {
+            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+            let by_name = lower(users::username)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(users::name.assume_not_null())
+                    .like(pattern.clone())
+                    .escape('\\'));
+            query = if q.search_email {
+                query.filter(by_name.or(users::email.like(pattern).escape('\\')))
+            } else {
+                query.filter(by_name)
+            };
+        }
+        if let Some(role) = &q.role {
+            query = query.filter(users::role.eq(role.clone()));
+        }
+        if let Some(active) = q.active {
+            query = query.filter(users::active.eq(active));
+        }
+        query
+    }
+}
+
+/// Makes `%`, `_` and `\` in a search match themselves.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

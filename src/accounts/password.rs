@@ -1,0 +1,70 @@
+//! Password hashing with bcrypt, always on Rocket's blocking pool: a hash at cost 12 takes a
+//! quarter of a second, which would stall every request sharing an async worker.
+
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::db::on_blocking_pool as blocking;
+use crate::error::{Error, Result};
+
+/// Hashes and verifies at the configured cost.
+#[derive(Clone)]
+pub struct Hasher {
+    cost: u32,
+    /// A hash of a random password, verified against when the account does not exist so that
+    /// "no such user" costs the same time as "wrong password".
+    dummy: Arc<OnceLock<String>>,
+}
+
+impl Hasher {
+    pub fn new(cost: u32) -> Self {
+        Self {
+            cost,
+            dummy: Arc::default(),
+        }
+    }
+
+    /// Computes the dummy hash ahead of the first login (called once the server is up).
+    pub async fn warm_up(&self) {
+        let this = self.clone();
+        // Failure here only delays the work to the first login, which retries it.
+        let _ = blocking(move || this.dummy_hash().map(|_| ())).await;
+    }
+
+    /// A new hash of a password that validation has accepted (so it fits bcrypt whole).
+    pub async fn hash(&self, password: String) -> Result<String> {
+        let cost = self.cost;
+        blocking(move || bcrypt::non_truncating_hash(password, cost).map_err(Error::internal)).await
+    }
+
+    /// Checks a password against a stored hash, or against the dummy when there is none.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
+        let this = self.clone();
+        blocking(move || {
+            let (hash, real) = match stored {
+                Some(hash) => (hash, true),
+                None => (this.dummy_hash()?.to_owned(), false),
+            };
+            // A password bcrypt cannot take whole never matched anything we stored.
+            let matches = bcrypt::non_truncating_verify(password, &hash).unwrap_or(false);
+            Ok(matches && real)
+        })
+        .await
+    }
+
+    /// Whether a stored hash was made with another cost and should be redone at login.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        bcrypt::HashParts::from_str(stored).map_or(true, |parts| parts.get_cost() != self.cost)
+    }
+
+    fn dummy_hash(&self) -> Result<&str> {
+        if let Some(hash) = self.dummy.get() {
+            return Ok(hash);
+        }
+        let random = Alphanumeric.sample_string(&mut rand::rng(), 32);
+        let hash = bcrypt::non_truncating_hash(random, self.cost).map_err(Error::internal)?;
+        Ok(self.dummy.get_or_init(|| hash))
+    }
+}

@@ -1,0 +1,121 @@
+//! The rules of API.md §5, shared by pages and JSON: each check returns the cleaned value or
+//! the sentences to show beside the field.
+
+use std::collections::BTreeMap;
+
+use email_address::EmailAddress;
+use zxcvbn::Score;
+
+use crate::settings::BCRYPT_MAX_PASSWORD_BYTES;
+
+/// Problems per field, in the shape of the 422 `fields` object.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Collects field problems while a whole form is checked, so the user sees all of them at once.
+#[derive(Debug, Default)]
+pub struct Checker {
+    errors: FieldErrors,
+}
+
+impl Checker {
+    /// Records the problem if there is one and passes the cleaned value through.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, Vec<String>>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(problems) => {
+                self.errors
+                    .entry(field.to_owned())
+                    .or_default()
+                    .extend(problems);
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &str, problem: impl Into<String>) {
+        self.errors
+            .entry(field.to_owned())
+            .or_default()
+            .push(problem.into());
+    }
+
+    /// `Ok` when nothing was recorded.
+    pub fn finish(self) -> Result<(), FieldErrors> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+pub fn username(value: &str) -> Result<String, Vec<String>> {
+    let count = value.chars().count();
+    let mut problems = Vec::new();
+    if !(3..=32).contains(&count) {
+        problems.push("must be 3 to 32 characters long".to_owned());
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if !value.chars().all(allowed) {
+        problems.push("may contain only letters A–Z, digits, '_', '.' and '-'".to_owned());
+    } else if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        problems.push("must start with a letter or a digit".to_owned());
+    }
+    if problems.is_empty() {
+        Ok(value.to_owned())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Returns the address in lower case, as it is stored and compared.
+pub fn email(value: &str) -> Result<String, Vec<String>> {
+    let value = value.trim();
+    if value.len() > 254 {
+        return Err(vec!["must be at most 254 characters long".to_owned()]);
+    }
+    if !EmailAddress::is_valid(value) {
+        return Err(vec!["is not a valid email address".to_owned()]);
+    }
+    Ok(value.to_lowercase())
+}
+
+/// Trims the name; an empty one means "no name".
+pub fn name(value: &str) -> Result<Option<String>, Vec<String>> {
+    let value = value.trim();
+    if value.chars().count() > 100 {
+        return Err(vec!["must be at most 100 characters long".to_owned()]);
+    }
+    if value.chars().any(char::is_control) {
+        return Err(vec!["must not contain control characters".to_owned()]);
+    }
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+/// Length, bcrypt's limit and guessability (zxcvbn, told the user's own words so that a
+/// password built from them scores low).
+pub fn password(value: &str, min_length: usize, user_inputs: &[&str]) -> Result<(), Vec<String>> {
+    if value.chars().count() < min_length {
+        return Err(vec![format!(
+            "must be at least {min_length} characters long"
+        )]);
+    }
+    if value.len() > BCRYPT_MAX_PASSWORD_BYTES {
+        return Err(vec![format!(
+            "must be at most {BCRYPT_MAX_PASSWORD_BYTES} bytes long (bcrypt cannot use more, \
+             and we never cut a password short)"
+        )]);
+    }
+    let estimate = zxcvbn::zxcvbn(value, user_inputs);
+    if estimate.score() >= Score::Three {
+        return Ok(());
+    }
+    let mut problems = vec!["is too easy to guess".to_owned()];
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(warning) = feedback.warning() {
+            problems.push(warning.to_string());
+        }
+        problems.extend(feedback.suggestions().iter().map(ToString::to_string));
+    }
+    Err(problems)
+}

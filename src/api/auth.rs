@@ -1,0 +1,112 @@
+//! Register, log in, refresh, log out.
+
+use rocket::http::Status;
+use rocket::response::status::Created;
+use rocket::serde::json::Json as JsonBody;
+use rocket::{post, routes, Route, State};
+use serde::Deserialize;
+
+use crate::accounts::{self, NewAccount, Origin};
+use crate::api::json::Json;
+use crate::api::views::{FullUser, TokenResponse};
+use crate::auth::guard::{ClientInfo, CurrentUser};
+use crate::error::{Error, Result};
+use crate::App;
+
+pub fn routes() -> Vec<Route> {
+    routes![register, login, refresh, logout, logout_all]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registration {
+    username: String,
+    email: String,
+    password: String,
+    name: Option<String>,
+}
+
+#[post("/register", data = "<body>")]
+async fn register(
+    app: &State<App>,
+    client: ClientInfo,
+    body: Json<Registration>,
+) -> Result<Created<JsonBody<FullUser>>> {
+    let Registration {
+        username,
+        email,
+        password,
+        name,
+    } = body.0;
+    let input = NewAccount {
+        username,
+        email,
+        password,
+        name,
+        role: None,
+        active: None,
+    };
+    let user = accounts::create(app, input, Origin::SignUp, &client).await?;
+    let location = format!("/api/users/{}", user.public_id);
+    Ok(Created::new(location).body(JsonBody((&user).into())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    username: Option<String>,
+    email: Option<String>,
+    password: String,
+}
+
+#[post("/login", data = "<body>")]
+async fn login(
+    app: &State<App>,
+    client: ClientInfo,
+    body: Json<Credentials>,
+) -> Result<JsonBody<TokenResponse>> {
+    let Credentials {
+        username,
+        email,
+        password,
+    } = body.0;
+    let identifier = match (username, email) {
+        (Some(id), None) | (None, Some(id)) => id,
+        _ => {
+            return Err(Error::field(
+                "username",
+                "send exactly one of username and email",
+            ))
+        }
+    };
+    let signed_in = crate::auth::login(app, &identifier, password, &client).await?;
+    Ok(JsonBody(signed_in.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[post("/token/refresh", data = "<body>")]
+async fn refresh(
+    app: &State<App>,
+    client: ClientInfo,
+    body: Json<RefreshRequest>,
+) -> Result<JsonBody<TokenResponse>> {
+    let signed_in = crate::auth::refresh(app, &body.0.refresh_token, &client).await?;
+    Ok(JsonBody(signed_in.into()))
+}
+
+#[post("/logout")]
+async fn logout(app: &State<App>, current: CurrentUser) -> Result<Status> {
+    crate::auth::logout(app, &current, false).await?;
+    Ok(Status::NoContent)
+}
+
+#[post("/logout-all")]
+async fn logout_all(app: &State<App>, current: CurrentUser) -> Result<Status> {
+    crate::auth::logout(app, &current, true).await?;
+    Ok(Status::NoContent)
+}

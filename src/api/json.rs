@@ -1,0 +1,86 @@
+//! The JSON body guard. Unlike `rocket::serde::json::Json` it answers every way a body can be
+//! wrong with the documented error: 415 for another content type, 413 over the `json` limit,
+//! 400 for malformed JSON, and 422 naming the field for wrong types or unknown fields.
+
+use rocket::data::{self, Data, FromData, Limits};
+use rocket::outcome::Outcome;
+use rocket::request::Request;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+use crate::auth::guard::remember;
+use crate::error::{Error, Result};
+
+/// A request body parsed from JSON.
+pub struct Json<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T: DeserializeOwned> FromData<'r> for Json<T> {
+    type Error = Error;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match parse(req, data).await {
+            Ok(value) => Outcome::Success(Json(value)),
+            Err(error) => {
+                remember(req, &error);
+                Outcome::Error((error.status(), error))
+            }
+        }
+    }
+}
+
+async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<T> {
+    if !req.content_type().is_some_and(|ct| ct.is_json()) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    let limit = req.limits().get("json").unwrap_or(Limits::JSON);
+    let bytes = data
+        .open(limit)
+        .into_bytes()
+        .await
+        .map_err(|_| Error::BadRequest("The request body could not be read.".into()))?;
+    if !bytes.is_complete() {
+        return Err(Error::PayloadTooLarge);
+    }
+    let mut json = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut json).map_err(explain)?;
+    json.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn explain(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let inner = error.inner();
+    if inner.classify() != Category::Data {
+        return malformed(inner);
+    }
+    let text = inner.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    let path = error.path().to_string();
+    let field = if path == "." {
+        between_backticks(text).unwrap_or("body").to_owned()
+    } else {
+        path
+    };
+    let problem = if text.starts_with("missing field") {
+        "is required".to_owned()
+    } else if text.starts_with("unknown field") {
+        "is not a field of this request".to_owned()
+    } else {
+        text.to_owned()
+    };
+    Error::field(&field, problem)
+}
+
+fn malformed(error: &serde_json::Error) -> Error {
+    Error::BadRequest(format!(
+        "The body is not well-formed JSON (line {}, column {}).",
+        error.line(),
+        error.column()
+    ))
+}
+
+fn between_backticks(text: &str) -> Option<&str> {
+    let start = text.find('`')? + 1;
+    let len = text[start..].find('`')?;
+    Some(&text[start..start + len])
+}

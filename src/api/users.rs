@@ -1,0 +1,240 @@
+//! The signed-in user (`/api/me`) and the users collection with its sessions.
+
+use rocket::http::Status;
+use rocket::response::status::Created;
+use rocket::serde::json::{Json as JsonBody, Value};
+use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::accounts::model::{SortKey, User, UserQuery, ROLE_ADMIN, ROLE_USER};
+use crate::accounts::validation::Checker;
+use crate::accounts::{self, AccountChanges, NewAccount, Origin};
+use crate::api::json::Json;
+use crate::api::views::{FullUser, SessionView, UserView};
+use crate::api::{boolean, pagination};
+use crate::auth::guard::{Admin, CurrentUser};
+use crate::error::{Error, Result};
+use crate::App;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        me,
+        update_me,
+        change_password,
+        list,
+        create,
+        show,
+        patch_user,
+        put_user,
+        delete_user,
+        sessions,
+        end_session
+    ]
+}
+
+#[get("/me")]
+fn me(current: CurrentUser) -> JsonBody<FullUser> {
+    JsonBody((&current.user).into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileChanges {
+    username: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+#[patch("/me", data = "<body>")]
+async fn update_me(
+    app: &State<App>,
+    current: CurrentUser,
+    body: Json<ProfileChanges>,
+) -> Result<JsonBody<FullUser>> {
+    let ProfileChanges {
+        username,
+        email,
+        name,
+    } = body.0;
+    let changes = AccountChanges {
+        username,
+        email,
+        name,
+        ..AccountChanges::default()
+    };
+    let user = accounts::update(app, &current, &current.user.public_id, changes).await?;
+    Ok(JsonBody((&user).into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+#[put("/me/password", data = "<body>")]
+async fn change_password(
+    app: &State<App>,
+    current: CurrentUser,
+    body: Json<PasswordChange>,
+) -> Result<Status> {
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.0;
+    accounts::change_own_password(app, &current, current_password, new_password).await?;
+    Ok(Status::NoContent)
+}
+
+/// Query parameters as sent; checked by `user_query`.
+#[derive(FromForm)]
+struct ListParams<'r> {
+    q: Option<&'r str>,
+    role: Option<&'r str>,
+    active: Option<&'r str>,
+    sort: Option<&'r str>,
+    page: Option<&'r str>,
+    per_page: Option<&'r str>,
+}
+
+#[get("/users?<params..>")]
+async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) -> Result<Value> {
+    let query = user_query(&params, &current.user)?;
+    let (page, per_page) = (query.page, query.per_page);
+    let (users, total) = app
+        .db
+        .run(move |c| Ok::<_, Error>(User::list(c, &query)?))
+        .await?;
+    let users: Vec<UserView> = users
+        .iter()
+        .map(|u| UserView::of(u, &current.user))
+        .collect();
+    Ok(json!({"users": users, "page": page, "per_page": per_page, "total": total}))
+}
+
+/// Members see active accounts only and search and sort by public fields; admins see all.
+fn user_query(params: &ListParams<'_>, viewer: &User) -> Result<UserQuery> {
+    let admin = viewer.is_admin();
+    if !admin && params.active.is_some() {
+        return Err(Error::forbidden("Only admins may filter by active."));
+    }
+    let mut checker = Checker::default();
+    let (page, per_page) = pagination(&mut checker, params.page, params.per_page);
+    let role = params.role.map(str::to_owned);
+    if role
+        .as_deref()
+        .is_some_and(|r| r != ROLE_USER && r != ROLE_ADMIN)
+    {
+        checker.add("role", "must be \"user\" or \"admin\"");
+    }
+    let active = boolean(&mut checker, "active", params.active);
+    let sort_text = params.sort.unwrap_or("username");
+    let descending = sort_text.starts_with('-');
+    let sort = match sort_text.trim_start_matches('-') {
+        "username" => Some(SortKey::Username),
+        "created_at" => Some(SortKey::CreatedAt),
+        "email" if admin => Some(SortKey::Email),
+        "last_login_at" if admin => Some(SortKey::LastLoginAt),
+        _ => None,
+    };
+    if sort.is_none() {
+        let allowed = if admin {
+            "username, email, created_at or last_login_at"
+        } else {
+            "username or created_at"
+        };
+        checker.add(
+            "sort",
+            format!("must be {allowed}, with '-' in front for descending"),
+        );
+    }
+    checker.finish()?;
+    let search = params
+        .q
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    Ok(UserQuery {
+        search,
+        search_email: admin,
+        role,
+        active: if admin { active } else { Some(true) },
+        sort: sort.unwrap_or(SortKey::Username),
+        descending,
+        page,
+        per_page,
+    })
+}
+
+#[post("/users", data = "<body>")]
+async fn create(
+    app: &State<App>,
+    admin: Admin,
+    body: Json<NewAccount>,
+) -> Result<Created<JsonBody<FullUser>>> {
+    let origin = Origin::Admin(&admin.0.user);
+    let user = accounts::create(app, body.0, origin, &admin.0.client).await?;
+    let location = format!("/api/users/{}", user.public_id);
+    Ok(Created::new(location).body(JsonBody((&user).into())))
+}
+
+#[get("/users/<id>")]
+async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBody<UserView>> {
+    let user = accounts::find(app, id).await?;
+    // Deactivated accounts are hidden from members, as in the listing.
+    if !user.active && !current.user.is_admin() {
+        return Err(Error::NotFound);
+    }
+    Ok(JsonBody(UserView::of(&user, &current.user)))
+}
+
+#[patch("/users/<id>", data = "<body>")]
+async fn patch_user(
+    app: &State<App>,
+    current: CurrentUser,
+    id: &str,
+    body: Json<AccountChanges>,
+) -> Result<JsonBody<FullUser>> {
+    let user = accounts::update(app, &current, id, body.0).await?;
+    Ok(JsonBody((&user).into()))
+}
+
+/// PUT is a partial update too (API.md §4), so older clients that PUT keep working.
+#[put("/users/<id>", data = "<body>")]
+async fn put_user(
+    app: &State<App>,
+    current: CurrentUser,
+    id: &str,
+    body: Json<AccountChanges>,
+) -> Result<JsonBody<FullUser>> {
+    patch_user(app, current, id, body).await
+}
+
+#[delete("/users/<id>")]
+async fn delete_user(app: &State<App>, current: CurrentUser, id: &str) -> Result<Status> {
+    accounts::delete(app, &current, id).await?;
+    Ok(Status::NoContent)
+}
+
+#[get("/users/<id>/sessions")]
+async fn sessions(app: &State<App>, current: CurrentUser, id: &str) -> Result<Value> {
+    let sessions = accounts::sessions(app, &current, id).await?;
+    let views: Vec<SessionView> = sessions
+        .iter()
+        .map(|s| SessionView::of(s, &current.session))
+        .collect();
+    Ok(json!({ "sessions": views }))
+}
+
+#[delete("/users/<id>/sessions/<sid>")]
+async fn end_session(
+    app: &State<App>,
+    current: CurrentUser,
+    id: &str,
+    sid: &str,
+) -> Result<Status> {
+    accounts::end_session(app, &current, id, sid).await?;
+    Ok(Status::NoContent)
+}

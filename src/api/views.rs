@@ -1,0 +1,148 @@
+//! What the JSON API shows of each model: explicit structs, so a new column never leaks.
+
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::PrimitiveDateTime;
+
+use crate::accounts::model::User;
+use crate::audit::AuditEvent;
+use crate::auth::sessions::Session;
+use crate::auth::SignedIn;
+
+/// RFC 3339 in UTC, as every time on the wire.
+pub fn rfc3339(at: PrimitiveDateTime) -> String {
+    at.assume_utc().format(&Rfc3339).unwrap_or_default()
+}
+
+/// A user as the owner and admins see it.
+#[derive(Serialize)]
+pub struct FullUser {
+    id: String,
+    username: String,
+    email: String,
+    name: Option<String>,
+    role: String,
+    active: bool,
+    created_at: String,
+    updated_at: String,
+    last_login_at: Option<String>,
+}
+
+/// A user as other members see it.
+#[derive(Serialize)]
+pub struct PublicUser {
+    id: String,
+    username: String,
+    name: Option<String>,
+    role: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum UserView {
+    Full(FullUser),
+    Public(PublicUser),
+}
+
+impl From<&User> for FullUser {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.public_id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+            active: user.active,
+            created_at: rfc3339(user.created_at),
+            updated_at: rfc3339(user.updated_at),
+            last_login_at: user.last_login_at.map(rfc3339),
+        }
+    }
+}
+
+impl UserView {
+    /// The view `viewer` is entitled to: full for themselves and for admins.
+    pub fn of(user: &User, viewer: &User) -> Self {
+        if viewer.is_admin() || viewer.id == user.id {
+            return Self::Full(user.into());
+        }
+        Self::Public(PublicUser {
+            id: user.public_id.clone(),
+            username: user.username.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+            created_at: rfc3339(user.created_at),
+        })
+    }
+}
+
+/// The body of login and refresh.
+#[derive(Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    user: FullUser,
+}
+
+impl From<SignedIn> for TokenResponse {
+    fn from(signed_in: SignedIn) -> Self {
+        Self {
+            access_token: signed_in.tokens.access_token,
+            refresh_token: signed_in.tokens.refresh_token,
+            token_type: "Bearer",
+            expires_in: signed_in.tokens.expires_in,
+            user: (&signed_in.user).into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SessionView {
+    id: String,
+    created_at: String,
+    last_seen_at: String,
+    expires_at: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    current: bool,
+}
+
+impl SessionView {
+    pub fn of(session: &Session, current: &Session) -> Self {
+        Self {
+            id: session.public_id.clone(),
+            created_at: rfc3339(session.created_at),
+            last_seen_at: rfc3339(session.last_seen_at),
+            expires_at: rfc3339(session.expires_at),
+            user_agent: session.user_agent.clone(),
+            ip: session.ip.clone(),
+            current: session.id == current.id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AuditView {
+    at: String,
+    event: String,
+    actor: Option<String>,
+    subject: Option<String>,
+    ip: Option<String>,
+    detail: serde_json::Value,
+}
+
+impl From<AuditEvent> for AuditView {
+    fn from(event: AuditEvent) -> Self {
+        Self {
+            at: rfc3339(event.at),
+            detail: serde_json::from_str(&event.detail).unwrap_or_default(),
+            event: event.event,
+            actor: event.actor_id,
+            subject: event.subject_id,
+            ip: event.ip,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Recording and reading the audit trail of account and admin events.
+
+use diesel::prelude::*;
+use serde_json::json;
+use time::PrimitiveDateTime;
+
+use crate::accounts::model::User;
+use crate::auth::guard::ClientInfo;
+use crate::db::schema::audit_events;
+use crate::db::{self, DbConn};
+
+/// What happened; the string forms are stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Signup,
+    Login,
+    LoginFailed,
+    Logout,
+    LogoutAll,
+    PasswordChanged,
+    SessionRevoked,
+    RefreshReused,
+    UserCreated,
+    UserUpdated,
+    RoleChanged,
+    UserDeleted,
+}
+
+impl Event {
+    pub const ALL: [Event; 12] = [
+        Event::Signup,
+        Event::Login,
+        Event::LoginFailed,
+        Event::Logout,
+        Event::LogoutAll,
+        Event::PasswordChanged,
+        Event::SessionRevoked,
+        Event::RefreshReused,
+        Event::UserCreated,
+        Event::UserUpdated,
+        Event::RoleChanged,
+        Event::UserDeleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Signup => "signup",
+            Event::Login => "login",
+            Event::LoginFailed => "login_failed",
+            Event::Logout => "logout",
+            Event::LogoutAll => "logout_all",
+            Event::PasswordChanged => "password_changed",
+            Event::SessionRevoked => "session_revoked",
+            Event::RefreshReused => "refresh_reused",
+            Event::UserCreated => "user_created",
+            Event::UserUpdated => "user_updated",
+            Event::RoleChanged => "role_changed",
+            Event::UserDeleted => "user_deleted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Event> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+/// One event about to be written. Actor and subject are public user ids.
+pub struct Record<'a> {
+    pub event: Event,
+    pub actor: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    /// A small JSON object; never a secret.
+    pub detail: serde_json::Value,
+}
+
+impl<'a> Record<'a> {
+    /// An event by `actor` about `subject` with no detail.
+    pub fn plain(event: Event, actor: &'a User, subject: &'a User, client: &'a ClientInfo) -> Self {
+        Record {
+            event,
+            actor: Some(&actor.public_id),
+            subject: Some(&subject.public_id),
+            ip: client.ip.as_deref(),
+            detail: json!({}),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewEvent<'a> {
+    at: PrimitiveDateTime,
+    event: &'a str,
+    actor_id: Option<&'a str>,
+    subject_id: Option<&'a str>,
+    ip: Option<&'a str>,
+    detail: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: PrimitiveDateTime,
+    pub event: String,
+    pub actor_id: Option<String>,
+    pub subject_id: Option<String>,
+    pub ip: Option<String>,
+    pub detail: String,
+}
+
+/// Filters and page of the audit listing, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Events where this public user id is actor or subject.
+    pub user: Option<String>,
+    pub event: Option<Event>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+pub fn record(conn: &mut DbConn, record: &Record<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(NewEvent {
+            at: db::now(),
+            event: record.event.as_str(),
+            actor_id: record.actor,
+            subject_id: record.subject,
+            ip: record.ip,
+            detail: record.detail.to_string(),
+        })
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Newest first.
+pub fn list(conn: &mut DbConn, q: &AuditQuery) -> QueryResult<(Vec<AuditEvent>, i64)> {
+    let filtered = || {
+        let mut query = audit_events::table.into_boxed();
+        if let Some(user) = &q.user {
+            query = query.filter(
+                audit_events::actor_id
+                    .eq(user.clone())
+                    .or(audit_events::subject_id.eq(user.clone())),
+            );
+        }
+        if let Some(event) = q.event {
+            query = query.filter(audit_events::event.eq(event.as_str()));
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .select(AuditEvent::as_select())
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .limit(q.per_page)
+        .offset((q.page - 1) * q.per_page)
+        .load(conn)?;
+    Ok((rows, total))
+}

@@ -1,0 +1,201 @@
+//! Authentication: logging in, refreshing, logging out, and the request guards that check a
+//! token against its session row on every request.
+
+pub mod guard;
+pub mod sessions;
+pub mod tokens;
+
+use diesel::Connection;
+use serde_json::json;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::accounts::model::{User, UserChanges};
+use crate::audit::{self, Event, Record};
+use crate::db::{self, DbConn};
+use crate::error::{AuthFailure, Error, Result};
+use crate::App;
+
+use self::guard::ClientInfo;
+use self::sessions::{NewSession, Session};
+use self::tokens::{fingerprint, TokenError, TokenPair, TokenType};
+
+/// How long a just-retired refresh token is answered with a plain refusal (tabs racing each
+/// other) before presenting it counts as theft and ends the whole session.
+pub const REFRESH_GRACE: Duration = Duration::seconds(30);
+
+/// A signed-in result: the new tokens and the account they are for.
+pub struct SignedIn {
+    pub tokens: TokenPair,
+    pub user: User,
+}
+
+impl From<TokenError> for Error {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Expired => Error::Auth(AuthFailure::TokenExpired),
+            TokenError::Invalid => Error::Auth(AuthFailure::InvalidToken),
+        }
+    }
+}
+
+/// Checks a username-or-email and password and opens a session.
+pub async fn login(
+    app: &App,
+    identifier: &str,
+    password: String,
+    client: &ClientInfo,
+) -> Result<SignedIn> {
+    let key = identifier.to_owned();
+    let found = app.db.run(move |c| User::find_by_login(c, &key)).await?;
+    let stored = found.as_ref().map(|u| u.password_hash.clone());
+    let matches = app.hasher.verify(password.clone(), stored).await?;
+    let user = match found {
+        Some(user) if matches && user.active => user,
+        other => {
+            let disabled = matches && other.is_some();
+            let subject = other.map(|u| u.public_id);
+            let ip = client.ip.clone();
+            app.db
+                .run(move |c| {
+                    audit::record(
+                        c,
+                        &Record {
+                            event: Event::LoginFailed,
+                            actor: None,
+                            subject: subject.as_deref(),
+                            ip: ip.as_deref(),
+                            detail: json!({"reason": if disabled { "disabled" } else { "credentials" }}),
+                        },
+                    )
+                })
+                .await?;
+            return Err(if disabled {
+                Error::AccountDisabled
+            } else {
+                Error::InvalidCredentials
+            });
+        }
+    };
+    let rehashed = if app.hasher.needs_rehash(&user.password_hash) {
+        Some(app.hasher.hash(password).await?)
+    } else {
+        None
+    };
+    let (tokens, client) = (app.tokens.clone(), client.clone());
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                let now = db::now();
+                let changes = UserChanges {
+                    last_login_at: Some(now),
+                    password_hash: rehashed,
+                    ..UserChanges::default()
+                };
+                let user = User::update(c, user.id, &changes)?;
+                let pair = open_session(c, &tokens, &user, &client)?;
+                audit::record(c, &Record::plain(Event::Login, &user, &user, &client))?;
+                Ok(SignedIn { tokens: pair, user })
+            })
+        })
+        .await
+}
+
+/// Creates the session row and signs its first pair of tokens.
+pub fn open_session(
+    conn: &mut DbConn,
+    tokens: &tokens::Tokens,
+    user: &User,
+    client: &ClientInfo,
+) -> Result<TokenPair> {
+    let now = db::now();
+    let session_id = Uuid::new_v4().to_string();
+    let pair = tokens.issue_pair(&user.public_id, &session_id, &user.role)?;
+    Session::insert(
+        conn,
+        &NewSession {
+            public_id: &session_id,
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + Duration::seconds(tokens.refresh_ttl()),
+            user_agent: client.user_agent.as_deref(),
+            ip: client.ip.as_deref(),
+            refresh_hash: &fingerprint(&pair.refresh_token),
+            csrf_token: &Uuid::new_v4().simple().to_string(),
+        },
+    )?;
+    Ok(pair)
+}
+
+/// Trades a refresh token for a new pair, retiring it. A retired token presented after the
+/// grace period ends the session: it means someone else holds a copy.
+pub async fn refresh(app: &App, refresh_token: &str, client: &ClientInfo) -> Result<SignedIn> {
+    let claims = app.tokens.verify(refresh_token, TokenType::Refresh)?;
+    let presented = fingerprint(refresh_token);
+    let (tokens, client) = (app.tokens.clone(), client.clone());
+    app.db
+        .run(move |c| {
+            let now = db::now();
+            let revoked = Error::Auth(AuthFailure::TokenRevoked);
+            let (session, user) =
+                Session::find_with_user(c, &claims.sid)?.ok_or(revoked.clone())?;
+            if user.public_id != claims.sub {
+                return Err(Error::Auth(AuthFailure::InvalidToken));
+            }
+            if !session.is_live(now) || !user.active {
+                return Err(revoked);
+            }
+            if session.refresh_hash == presented {
+                let pair = tokens.issue_pair(&user.public_id, &session.public_id, &user.role)?;
+                let expires_at = now + Duration::seconds(tokens.refresh_ttl());
+                if session.rotate(c, &fingerprint(&pair.refresh_token), now, expires_at)? {
+                    return Ok(SignedIn { tokens: pair, user });
+                }
+                // Another refresh with the same token won the race a moment ago.
+                return Err(Error::Auth(AuthFailure::InvalidToken));
+            }
+            let in_grace = session.previous_refresh_hash.as_deref() == Some(presented.as_str())
+                && session
+                    .refreshed_at
+                    .is_some_and(|at| now - at <= REFRESH_GRACE);
+            if in_grace {
+                return Err(Error::Auth(AuthFailure::InvalidToken));
+            }
+            c.transaction::<_, Error, _>(|c| {
+                Session::revoke(c, session.id, now)?;
+                let mut record = Record::plain(Event::RefreshReused, &user, &user, &client);
+                record.detail = json!({"session": session.public_id});
+                Ok(audit::record(c, &record)?)
+            })?;
+            Err(revoked)
+        })
+        .await
+}
+
+/// Ends the caller's session (`everywhere`: every session of the caller).
+pub async fn logout(app: &App, current: &guard::CurrentUser, everywhere: bool) -> Result<()> {
+    let (user, session, client) = (
+        current.user.clone(),
+        current.session.clone(),
+        current.client.clone(),
+    );
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                let now = db::now();
+                let event = if everywhere {
+                    Session::revoke_all(c, user.id, None, now)?;
+                    Event::LogoutAll
+                } else {
+                    Session::revoke(c, session.id, now)?;
+                    Event::Logout
+                };
+                Ok(audit::record(
+                    c,
+                    &Record::plain(event, &user, &user, &client),
+                )?)
+            })
+        })
+        .await
+}

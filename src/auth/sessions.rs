@@ -1,0 +1,145 @@
+//! Session rows: one per login, the thing every token is checked against.
+//!
+//! A refresh rotates the stored fingerprint with a compare-and-swap update, so two racing
+//! refreshes with the same token cannot both win.
+
+use diesel::prelude::*;
+use time::{Duration, PrimitiveDateTime};
+
+use crate::accounts::model::User;
+use crate::db::schema::{sessions, users};
+use crate::db::DbConn;
+
+/// `last_seen_at` is refreshed at most this often, so reads do not all turn into writes.
+const TOUCH_INTERVAL: Duration = Duration::minutes(1);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: i64,
+    pub public_id: String,
+    pub user_id: i64,
+    pub created_at: PrimitiveDateTime,
+    pub last_seen_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub revoked_at: Option<PrimitiveDateTime>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub refresh_hash: String,
+    pub previous_refresh_hash: Option<String>,
+    pub refreshed_at: Option<PrimitiveDateTime>,
+    pub csrf_token: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub public_id: &'a str,
+    pub user_id: i64,
+    pub created_at: PrimitiveDateTime,
+    pub last_seen_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub user_agent: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub refresh_hash: &'a str,
+    pub csrf_token: &'a str,
+}
+
+impl Session {
+    pub fn insert(conn: &mut DbConn, new: &NewSession<'_>) -> QueryResult<Session> {
+        diesel::insert_into(sessions::table)
+            .values(new)
+            .returning(sessions::all_columns)
+            .get_result(conn)
+    }
+
+    /// The session and its user, whatever their state (the caller decides what is live).
+    pub fn find_with_user(
+        conn: &mut DbConn,
+        public_id: &str,
+    ) -> QueryResult<Option<(Session, User)>> {
+        sessions::table
+            .inner_join(users::table)
+            .filter(sessions::public_id.eq(public_id))
+            .select((Session::as_select(), User::as_select()))
+            .first(conn)
+            .optional()
+    }
+
+    pub fn is_live(&self, now: PrimitiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+
+    /// Records activity, at most once per `TOUCH_INTERVAL`.
+    pub fn touch(&self, conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<()> {
+        if now - self.last_seen_at < TOUCH_INTERVAL {
+            return Ok(());
+        }
+        diesel::update(sessions::table.find(self.id))
+            .set(sessions::last_seen_at.eq(now))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Live sessions of a user, newest first.
+    pub fn list_live(
+        conn: &mut DbConn,
+        user_id: i64,
+        now: PrimitiveDateTime,
+    ) -> QueryResult<Vec<Session>> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .select(Session::as_select())
+            .order((sessions::created_at.desc(), sessions::id.desc()))
+            .load(conn)
+    }
+
+    /// Ends one session; returns whether it was live.
+    pub fn revoke(conn: &mut DbConn, id: i64, now: PrimitiveDateTime) -> QueryResult<bool> {
+        diesel::update(sessions::table.find(id))
+            .filter(sessions::revoked_at.is_null())
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)
+            .map(|n| n > 0)
+    }
+
+    /// Ends every session of a user but `keep`; returns how many ended.
+    pub fn revoke_all(
+        conn: &mut DbConn,
+        user_id: i64,
+        keep: Option<i64>,
+        now: PrimitiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(sessions::table)
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::id.ne(keep.unwrap_or(-1)))
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)
+    }
+
+    /// Replaces the current refresh fingerprint `old` by `new`; false when `old` is no
+    /// longer current (another refresh won the race).
+    pub fn rotate(
+        &self,
+        conn: &mut DbConn,
+        new: &str,
+        now: PrimitiveDateTime,
+        expires_at: PrimitiveDateTime,
+    ) -> QueryResult<bool> {
+        diesel::update(sessions::table.find(self.id))
+            .filter(sessions::refresh_hash.eq(&self.refresh_hash))
+            .filter(sessions::revoked_at.is_null())
+            .set((
+                sessions::refresh_hash.eq(new),
+                sessions::previous_refresh_hash.eq(&self.refresh_hash),
+                sessions::refreshed_at.eq(now),
+                sessions::last_seen_at.eq(now),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+            .map(|n| n > 0)
+    }
+}

@@ -1,0 +1,176 @@
+//! JWTs: access and refresh tokens signed with HS256 from a key ring.
+//!
+//! Verification is strict (RFC 8725): the algorithm is pinned, the `kid` must name a key we
+//! hold, headers that point elsewhere for keys (`jku`, `jwk`, `x5u`, `x5c`) are refused without
+//! being followed, and `exp`, `nbf`, `iss` and `typ` are all checked with our own leeway.
+
+use std::collections::HashMap;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::secrets::KeyRing;
+use crate::settings::Settings;
+
+const ALGORITHM: Algorithm = Algorithm::HS256;
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const LEEWAY: u64 = 30;
+
+/// Which of the two tokens a JWT is; one is never accepted where the other is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+/// The claims of both tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's public id.
+    pub sub: String,
+    /// The session's public id.
+    pub sid: String,
+    pub role: String,
+    pub typ: TokenType,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub iss: String,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    Invalid,
+    Expired,
+}
+
+/// A freshly signed pair.
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// Signs and verifies tokens with the key ring.
+pub struct Tokens {
+    signing_kid: String,
+    signing_key: EncodingKey,
+    verifying_keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+    issuer: String,
+    access_ttl: i64,
+    refresh_ttl: i64,
+}
+
+impl Tokens {
+    pub fn new(ring: &KeyRing, settings: &Settings) -> std::result::Result<Self, String> {
+        let mut verifying_keys = HashMap::new();
+        let mut signing_key = None;
+        for key in &ring.keys {
+            let secret = key.secret_bytes()?;
+            if key.kid == ring.signing_kid {
+                signing_key = Some(EncodingKey::from_secret(&secret));
+            }
+            verifying_keys.insert(key.kid.clone(), DecodingKey::from_secret(&secret));
+        }
+        let signing_key = signing_key
+            .ok_or_else(|| format!("no key has the signing kid {}", ring.signing_kid))?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = LEEWAY;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&settings.jwt_issuer]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+        Ok(Self {
+            signing_kid: ring.signing_kid.clone(),
+            signing_key,
+            verifying_keys,
+            validation,
+            issuer: settings.jwt_issuer.clone(),
+            access_ttl: settings.access_token_ttl,
+            refresh_ttl: settings.refresh_token_ttl,
+        })
+    }
+
+    /// Signs an access and a refresh token for a session.
+    pub fn issue_pair(&self, user_id: &str, session_id: &str, role: &str) -> Result<TokenPair> {
+        let claims = |typ, ttl| {
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            Claims {
+                sub: user_id.to_owned(),
+                sid: session_id.to_owned(),
+                role: role.to_owned(),
+                typ,
+                iat: now,
+                nbf: now,
+                exp: now + ttl,
+                jti: Uuid::new_v4().to_string(),
+                iss: self.issuer.clone(),
+            }
+        };
+        Ok(TokenPair {
+            access_token: self.sign(&claims(TokenType::Access, self.access_ttl))?,
+            refresh_token: self.sign(&claims(TokenType::Refresh, self.refresh_ttl))?,
+            expires_in: self.access_ttl,
+        })
+    }
+
+    /// How long a session lives without a refresh, in seconds.
+    pub fn refresh_ttl(&self) -> i64 {
+        self.refresh_ttl
+    }
+
+    /// Signs any claims with the current signing key.
+    pub fn sign(&self, claims: &Claims) -> Result<String> {
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.signing_kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.signing_key).map_err(Error::internal)
+    }
+
+    /// Checks a token completely and returns its claims when it is of the expected type.
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: TokenType,
+    ) -> std::result::Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        let points_elsewhere = header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+            || header.crit.is_some();
+        if header.alg != ALGORITHM || points_elsewhere {
+            return Err(TokenError::Invalid);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.verifying_keys.get(kid))
+            .ok_or(TokenError::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid,
+                }
+            })?;
+        if data.claims.typ != expected {
+            return Err(TokenError::Invalid);
+        }
+        Ok(data.claims)
+    }
+}
+
+/// What is stored of a refresh token: its SHA-256, never the token itself.
+pub fn fingerprint(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,215 @@
+//! The database: one connection type over SQLite or PostgreSQL, chosen at run time by the
+//! scheme of `database_url`, a pool of them, and the embedded migrations for each dialect.
+//!
+//! Queries are written once against [`DbConn`]; Diesel's `MultiConnection` keeps them to the
+//! subset both backends understand.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::settings::Settings;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a request waits for a free connection before the database counts as unavailable.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+const POOL_SIZE: u32 = 16;
+
+/// A connection to whichever backend the settings name.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Where the database is, parsed from `database_url` (or defaulted into `data_dir`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// `sqlite://path`, `sqlite:path` or a bare path pick SQLite; `postgres://` or
+    /// `postgresql://` pick PostgreSQL; anything else with a scheme is refused.
+    pub fn parse(settings: &Settings) -> Result<Self, String> {
+        let url = settings.database_url.trim();
+        if url.is_empty() {
+            return Ok(Self::Sqlite(settings.data_dir.join("gatehouse.db")));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(format!(
+                "`{url}` is neither sqlite://PATH, a file path, nor postgres://…"
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// A description safe to log: no password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("SQLite at {}", path.display()),
+            Self::Postgres(_) => "PostgreSQL".to_owned(),
+        }
+    }
+}
+
+/// Opens connections and sets each one up for our use.
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        let mut conn = match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                DbConn::Sqlite(SqliteConnection::establish(&path)?)
+            }
+            DatabaseUrl::Postgres(url) => DbConn::Postgres(PgConnection::establish(url)?),
+        };
+        conn.batch_execute(session_setup(&conn))
+            .map_err(r2d2::Error::QueryError)?;
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Per-connection settings. PostgreSQL sessions run in UTC because our timestamps are UTC
+/// values declared as `Timestamp`; SQLite gets WAL (readers never wait for the writer), foreign
+/// keys (for cascading deletes) and a busy timeout (writers queue instead of failing).
+fn session_setup(conn: &DbConn) -> &'static str {
+    match conn {
+        DbConn::Postgres(_) => "SET TIME ZONE 'UTC'",
+        DbConn::Sqlite(_) => {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+        }
+    }
+}
+
+/// The database cannot be reached (or no connection came free in time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unavailable;
+
+/// The pool, kept in Rocket's managed state.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+}
+
+impl Db {
+    /// Connects, failing at once when the database is unreachable.
+    pub fn connect(url: &DatabaseUrl) -> Result<Self, String> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+        }
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .build(Manager { url: url.clone() })
+            .map_err(|e| format!("cannot open the database ({}): {e}", url.describe()))?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, String> {
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let applied = match &mut *conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        };
+        applied
+            .map(|versions| versions.len())
+            .map_err(|e| format!("migrations failed: {e}"))
+    }
+
+    /// Runs blocking database work on Rocket's blocking pool, never on an async worker.
+    pub async fn run<T, E, F>(&self, work: F) -> crate::error::Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<crate::error::Error>,
+    {
+        let pool = self.pool.clone();
+        on_blocking_pool(move || {
+            let mut conn = pool.get().map_err(|_| Unavailable)?;
+            work(&mut conn).map_err(Into::into)
+        })
+        .await
+    }
+}
+
+/// Runs blocking work (queries, bcrypt) on Rocket's blocking pool and waits for it.
+pub async fn on_blocking_pool<T, E, F>(work: F) -> Result<T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<Unavailable> + Send + 'static,
+{
+    match rocket::tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        // A panic in the work is re-raised so Rocket answers 500; a task cancelled by
+        // shutdown simply did not run.
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(E::from(Unavailable)),
+        },
+    }
+}
+
+/// The current time in UTC at the precision both backends keep (microseconds).
+pub fn now() -> PrimitiveDateTime {
+    let now = OffsetDateTime::now_utc();
+    let micros = now.nanosecond() / 1_000 * 1_000;
+    let now = now.replace_nanosecond(micros).unwrap_or(now);
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+/// Whether a query failed on a unique index (a taken username or email).
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Whether the database answers a trivial query.
+pub fn ping(conn: &mut DbConn) -> Result<(), Unavailable> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1")
+        .execute(conn)
+        .map(|_| ())
+        .map_err(|_| Unavailable)
+}

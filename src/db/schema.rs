@@ -1,0 +1,55 @@
+//! The tables of `migrations/{sqlite,postgres}`, written once for both backends.
+//!
+//! Kept by hand rather than generated, because `diesel print-schema` describes one backend and
+//! this file must describe the common subset: PostgreSQL's `TIMESTAMPTZ` columns are declared
+//! `Timestamp` here (every connection runs in UTC, see `db::pool`), and row ids are `BigInt`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        public_id -> Text,
+        username -> Text,
+        email -> Text,
+        name -> Nullable<Text>,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+        password_changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        public_id -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        refresh_hash -> Text,
+        previous_refresh_hash -> Nullable<Text>,
+        refreshed_at -> Nullable<Timestamp>,
+        csrf_token -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        event -> Text,
+        actor_id -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, audit_events);

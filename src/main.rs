@@ -1,0 +1,132 @@
+//! The `gatehouse` command: serves by default; `create-admin` and `migrate` for operators.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gatehouse::accounts::{self, NewAccount, Origin};
+use gatehouse::auth::guard::ClientInfo;
+use gatehouse::error::Error;
+use gatehouse::{App, StartError};
+
+/// Self-hosted user accounts: pages for people, a JSON API for programs.
+///
+/// Settings come from Rocket.toml and ROCKET_* environment variables (DATABASE_URL too);
+/// see the README for the table.
+#[derive(Parser)]
+#[command(name = "gatehouse", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the application (the default).
+    Serve,
+    /// Create an admin account. The password is read from standard input when it is not a
+    /// terminal, else prompted for twice.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+#[rocket::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gatehouse: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), StartError> {
+    let figment = gatehouse::figment();
+    match command {
+        Command::Serve => {
+            let rocket = gatehouse::rocket(figment)?;
+            rocket
+                .launch()
+                .await
+                .map_err(|e| StartError(e.to_string()))?;
+        }
+        Command::Migrate => {
+            let prepared = App::prepare(figment)?;
+            print_notes(&prepared.notes);
+            println!("The database is up to date.");
+        }
+        Command::CreateAdmin {
+            username,
+            email,
+            name,
+        } => {
+            let prepared = App::prepare(figment)?;
+            print_notes(&prepared.notes);
+            let password = read_password()?;
+            let input = NewAccount {
+                username,
+                email,
+                password,
+                name,
+                role: Some("admin".into()),
+                active: Some(true),
+            };
+            let client = ClientInfo::default();
+            let user = accounts::create(&prepared.app, input, Origin::CommandLine, &client)
+                .await
+                .map_err(explain)?;
+            println!("Created admin {} ({}).", user.username, user.public_id);
+        }
+    }
+    Ok(())
+}
+
+fn print_notes(notes: &[String]) {
+    for note in notes {
+        eprintln!("gatehouse: {note}");
+    }
+}
+
+/// One line from a pipe, or two matching prompts at a terminal.
+fn read_password() -> Result<String, StartError> {
+    let failed = |e: std::io::Error| StartError(format!("cannot read the password: {e}"));
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(failed)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ").map_err(failed)?;
+    let second = rpassword::prompt_password("Password again: ").map_err(failed)?;
+    if first != second {
+        return Err(StartError("the two passwords differ".into()));
+    }
+    Ok(first)
+}
+
+/// Validation problems as one readable line per field.
+fn explain(error: Error) -> StartError {
+    match error {
+        Error::Validation(fields) => {
+            let lines: Vec<String> = fields
+                .iter()
+                .map(|(field, problems)| format!("{field}: {}", problems.join("; ")))
+                .collect();
+            StartError(lines.join("\n"))
+        }
+        other => StartError(other.message()),
+    }
+}

@@ -1,0 +1,150 @@
+//! One typed configuration, read from Rocket's figment (`Rocket.toml`, `ROCKET_*` environment
+//! variables) plus the conventional plain `DATABASE_URL`.
+//!
+//! Every key is checked before anything starts, and a bad one stops start-up with a single
+//! line that names it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
+use serde::Deserialize;
+
+/// The longest password bcrypt can take whole, in bytes of UTF-8 (it reserves one byte of its
+/// 72 for a terminator; the `bcrypt` crate refuses 72 and more).
+pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 71;
+
+/// Gatehouse's own settings (Rocket's keys such as `port` are read by Rocket itself).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    /// Empty means "the SQLite file in `data_dir`".
+    #[serde(default)]
+    pub database_url: String,
+    pub bcrypt_cost: u32,
+    pub access_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub jwt_issuer: String,
+    pub password_min_length: usize,
+    pub cookie_secure: bool,
+}
+
+/// Built-in defaults; `cookie_secure` is off only in the debug profile.
+#[derive(serde::Serialize)]
+struct Defaults {
+    data_dir: &'static str,
+    bcrypt_cost: u32,
+    access_token_ttl: i64,
+    refresh_token_ttl: i64,
+    jwt_issuer: &'static str,
+    password_min_length: usize,
+    cookie_secure: bool,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    data_dir: "data",
+    bcrypt_cost: 12,
+    access_token_ttl: 900,
+    refresh_token_ttl: 1_209_600,
+    jwt_issuer: "gatehouse",
+    password_min_length: 12,
+    cookie_secure: true,
+};
+
+/// A setting that cannot be used, naming its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid setting `{}`: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for SettingError {}
+
+/// Rocket's usual figment with our defaults underneath and `DATABASE_URL` between
+/// `Rocket.toml` and `ROCKET_*` variables (so `ROCKET_DATABASE_URL` wins when both are set).
+pub fn figment() -> Figment {
+    let debug_defaults = Serialized::defaults(Defaults {
+        cookie_secure: false,
+        ..DEFAULTS
+    })
+    .profile(Profile::const_new("debug"));
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(DEFAULTS))
+        .merge(debug_defaults)
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database_url".into())
+                .global(),
+        )
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
+
+impl Settings {
+    /// Reads and checks every key.
+    pub fn from_figment(figment: &Figment) -> Result<Self, SettingError> {
+        let settings: Settings = figment.extract().map_err(|e| SettingError {
+            key: e.path.join("."),
+            problem: e.kind.to_string(),
+        })?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingError> {
+        let fail = |key: &str, problem: String| {
+            Err(SettingError {
+                key: key.into(),
+                problem,
+            })
+        };
+        if !(4..=31).contains(&self.bcrypt_cost) {
+            return fail(
+                "bcrypt_cost",
+                format!("must be 4 to 31, not {}", self.bcrypt_cost),
+            );
+        }
+        if self.access_token_ttl < 1 {
+            return fail(
+                "access_token_ttl",
+                "must be a positive number of seconds".into(),
+            );
+        }
+        if self.refresh_token_ttl < self.access_token_ttl {
+            return fail(
+                "refresh_token_ttl",
+                "must be at least access_token_ttl seconds".into(),
+            );
+        }
+        if self.jwt_issuer.trim().is_empty() {
+            return fail("jwt_issuer", "must not be empty".into());
+        }
+        if !(8..=BCRYPT_MAX_PASSWORD_BYTES).contains(&self.password_min_length) {
+            return fail(
+                "password_min_length",
+                format!("must be 8 to {BCRYPT_MAX_PASSWORD_BYTES}"),
+            );
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return fail("data_dir", "must not be empty".into());
+        }
+        crate::db::DatabaseUrl::parse(self)
+            .map(|_| ())
+            .map_err(|problem| SettingError {
+                key: "database_url".into(),
+                problem,
+            })
+    }
+}
