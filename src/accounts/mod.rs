@@ -152,9 +152,11 @@ impl Origin<'_> {
     }
 }
 
-/// Finds a user by public id.
+/// Finds a user by public id; anything that is not a UUID names nobody.
 pub async fn find(app: &App, public_id: &str) -> Result<User> {
-    let id = public_id.to_owned();
+    let id = Uuid::parse_str(public_id)
+        .map_err(|_| Error::NotFound)?
+        .to_string();
     app.db
         .run(move |c| User::find(c, &id)?.ok_or(Error::NotFound))
         .await

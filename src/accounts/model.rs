@@ -103,6 +103,10 @@ impl User {
 
     /// Finds an account by username (any case) or by email.
     pub fn find_by_login(conn: &mut DbConn, identifier: &str) -> QueryResult<Option<User>> {
+        // No stored name contains a NUL, and PostgreSQL refuses one in any text parameter.
+        if identifier.contains('\0') {
+            return Ok(None);
+        }
         let key = identifier.to_lowercase();
         let query = users::table.select(User::as_select());
         if key.contains('@') {

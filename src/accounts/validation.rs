@@ -106,6 +106,11 @@ pub fn password(value: &str, min_length: usize, user_inputs: &[&str]) -> Result<
              and we never cut a password short)"
         )]);
     }
+    if contains_own_words(value, user_inputs) {
+        return Err(vec![
+            "must not contain your username, email or name".to_owned()
+        ]);
+    }
     let estimate = zxcvbn::zxcvbn(value, user_inputs);
     if estimate.score() >= Score::Three {
         return Ok(());
@@ -118,4 +123,15 @@ pub fn password(value: &str, min_length: usize, user_inputs: &[&str]) -> Result<
         problems.extend(feedback.suggestions().iter().map(ToString::to_string));
     }
     Err(problems)
+}
+
+/// Whether the password contains a word (3+ letters or digits) of the user's own details;
+/// zxcvbn lowers the score of such passwords but can still rate a long one "strong".
+fn contains_own_words(password: &str, user_inputs: &[&str]) -> bool {
+    let password = password.to_lowercase();
+    user_inputs
+        .iter()
+        .flat_map(|input| input.split(|c: char| !c.is_alphanumeric()))
+        .filter(|word| word.chars().count() >= 3)
+        .any(|word| password.contains(&word.to_lowercase()))
 }

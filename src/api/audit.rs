@@ -35,9 +35,16 @@ async fn list(app: &State<App>, _admin: Admin, params: AuditParams<'_>) -> Resul
         }
         event
     });
+    let user = params.user.and_then(|text| {
+        let id = uuid::Uuid::parse_str(text).ok();
+        if id.is_none() {
+            checker.add("user", "must be a user id");
+        }
+        id.map(|id| id.to_string())
+    });
     checker.finish()?;
     let query = AuditQuery {
-        user: params.user.map(str::to_owned),
+        user,
         event,
         page,
         per_page,

@@ -6,7 +6,6 @@ use rocket::data::{self, Data, FromData, Limits};
 use rocket::outcome::Outcome;
 use rocket::request::Request;
 use serde::de::DeserializeOwned;
-use serde_json::error::Category;
 
 use crate::auth::guard::remember;
 use crate::error::{Error, Result};
@@ -42,22 +41,16 @@ async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result
     if !bytes.is_complete() {
         return Err(Error::PayloadTooLarge);
     }
-    let mut json = serde_json::Deserializer::from_slice(&bytes);
-    let value = serde_path_to_error::deserialize(&mut json).map_err(explain)?;
-    json.end().map_err(|e| malformed(&e))?;
-    Ok(value)
+    // Syntax first, for the whole body, so that malformed JSON is always a 400; then types.
+    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| malformed(&e))?;
+    serde_path_to_error::deserialize(json).map_err(explain)
 }
 
 fn explain(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
-    let inner = error.inner();
-    if inner.classify() != Category::Data {
-        return malformed(inner);
-    }
-    let text = inner.to_string();
-    let text = text.split(" at line ").next().unwrap_or(&text);
+    let text = error.inner().to_string();
     let path = error.path().to_string();
     let field = if path == "." {
-        between_backticks(text).unwrap_or("body").to_owned()
+        between_backticks(&text).unwrap_or("body").to_owned()
     } else {
         path
     };
@@ -66,7 +59,7 @@ fn explain(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
     } else if text.starts_with("unknown field") {
         "is not a field of this request".to_owned()
     } else {
-        text.to_owned()
+        text
     };
     Error::field(&field, problem)
 }

@@ -150,6 +150,9 @@ fn user_query(params: &ListParams<'_>, viewer: &User) -> Result<UserQuery> {
             format!("must be {allowed}, with '-' in front for descending"),
         );
     }
+    if params.q.is_some_and(|q| q.chars().any(char::is_control)) {
+        checker.add("q", "must not contain control characters");
+    }
     checker.finish()?;
     let search = params
         .q

@@ -1,0 +1,130 @@
+//! The `gatehouse` binary: help, settings errors, migrate, create-admin, generated secrets.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::PASSWORD;
+
+/// Runs the binary in `dir` with a SQLite database there, feeding `stdin`.
+fn gatehouse(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("ROCKET_DATA_DIR", dir.join("data"))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/data/cli.db", dir.display()),
+        )
+        .env("ROCKET_BCRYPT_COST", "4")
+        .env_remove("ROCKET_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gatehouse(dir.path(), &["--help"], &[], "");
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for command in ["serve", "create-admin", "migrate"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let sub = gatehouse(dir.path(), &["create-admin", "--help"], &[], "");
+    assert!(text(&sub.stdout).contains("--username"));
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value, name) in [
+        ("ROCKET_BCRYPT_COST", "99", "bcrypt_cost"),
+        ("ROCKET_BCRYPT_COST", "many", "bcrypt_cost"),
+        ("ROCKET_ACCESS_TOKEN_TTL", "0", "access_token_ttl"),
+        ("DATABASE_URL", "mysql://db/x", "database_url"),
+        ("ROCKET_PASSWORD_MIN_LENGTH", "200", "password_min_length"),
+    ] {
+        let out = gatehouse(dir.path(), &["migrate"], &[(key, value)], "");
+        assert!(!out.status.success(), "{key}={value}");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(name), "{key}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn migrate_then_create_admin_from_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = gatehouse(dir.path(), &["migrate"], &[], "");
+    assert!(migrate.status.success(), "{}", text(&migrate.stderr));
+    assert!(text(&migrate.stderr).contains("generated a JWT signing key"));
+    for file in ["jwt_keys.json", "secret_key"] {
+        let mode = std::fs::metadata(dir.path().join("data").join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    let args = [
+        "create-admin",
+        "--username",
+        "root",
+        "--email",
+        "root@example.com",
+    ];
+    let created = gatehouse(dir.path(), &args, &[], &format!("{PASSWORD}\n"));
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("Created admin root"));
+    let same_name = [
+        "create-admin",
+        "--username",
+        "ROOT",
+        "--email",
+        "other@example.com",
+    ];
+    let again = gatehouse(dir.path(), &same_name, &[], &format!("{PASSWORD}\n"));
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("username is already taken"),
+        "{}",
+        text(&again.stderr)
+    );
+    let weak = [
+        "create-admin",
+        "--username",
+        "root2",
+        "--email",
+        "root2@example.com",
+    ];
+    let weak = gatehouse(dir.path(), &weak, &[], "password\n");
+    assert!(!weak.status.success());
+    assert!(
+        text(&weak.stderr).contains("password:"),
+        "{}",
+        text(&weak.stderr)
+    );
+    let second = gatehouse(dir.path(), &["migrate"], &[], "");
+    assert!(
+        !text(&second.stderr).contains("generated"),
+        "secrets are kept, not regenerated"
+    );
+}

@@ -1,0 +1,237 @@
+//! `TestApp`: the real application on a fresh database per test, with ready-made accounts.
+//!
+//! The backend comes from `TEST_DATABASE_URL`: unset, each test gets a SQLite file in its own
+//! temporary directory; `postgres://…`, each test gets its own database on that server, dropped
+//! when the test ends, so tests still run in parallel.
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use gatehouse::accounts::{self, NewAccount, Origin};
+use gatehouse::auth::guard::ClientInfo;
+use gatehouse::App;
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Header, Method, Status};
+use rocket::local::asynchronous::{Client, LocalRequest};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// A password zxcvbn rates strong and that contains no test username.
+pub const PASSWORD: &str = "Tq9#vLm2!xRw8pZe";
+pub const OTHER_PASSWORD: &str = "Gv7$kPz4@nWq2mYd";
+
+pub struct TestApp {
+    pub client: Client,
+    pub dir: TempDir,
+    _database: Option<PgDatabase>,
+}
+
+/// A signed-in account.
+#[derive(Clone, Debug)]
+pub struct Tester {
+    pub id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// A response reduced to what tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: Status,
+    pub body: Value,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    /// The error code of an API error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(|figment| figment).await
+    }
+
+    /// An app with settings changed by `configure`.
+    pub async fn with(configure: impl FnOnce(Figment) -> Figment) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (url, database) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres") => {
+                let database = PgDatabase::create(&url);
+                (database.url.clone(), Some(database))
+            }
+            _ => (format!("sqlite://{}/test.db", dir.path().display()), None),
+        };
+        let figment = gatehouse::figment()
+            .merge(("data_dir", dir.path()))
+            .merge(("database_url", url))
+            .merge(("bcrypt_cost", 4))
+            .merge(("log_level", "off"));
+        let rocket = gatehouse::rocket(configure(figment)).expect("the app starts");
+        let client = Client::tracked(rocket).await.expect("valid rocket");
+        TestApp {
+            client,
+            dir,
+            _database: database,
+        }
+    }
+
+    pub fn app(&self) -> &App {
+        self.client.rocket().state::<App>().expect("App is managed")
+    }
+
+    /// Sends a request; `token` goes in `x-access-token`, `body` as JSON.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.client.req(method, path.to_owned());
+        if let Some(token) = token {
+            request.add_header(Header::new("x-access-token", token.to_owned()));
+        }
+        if let Some(body) = body {
+            request.add_header(ContentType::JSON);
+            request.set_body(body.to_string());
+        }
+        send(request).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::Get, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::Post, path, None, Some(body)).await
+    }
+
+    pub async fn register(&self, username: &str) -> Reply {
+        let email = format!("{username}@example.com");
+        let body = json!({"username": username, "email": email, "password": PASSWORD});
+        self.post("/api/register", body).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        let body = json!({"username": username, "password": password});
+        self.post("/api/login", body).await
+    }
+
+    /// A signed-in member.
+    pub async fn member(&self, username: &str) -> Tester {
+        let reply = self.register(username).await;
+        assert_eq!(reply.status, Status::Created, "{:?}", reply.body);
+        self.sign_in(username, PASSWORD).await
+    }
+
+    /// A signed-in admin, made the way the operator makes the first one.
+    pub async fn admin(&self, username: &str) -> Tester {
+        let input = NewAccount {
+            username: username.to_owned(),
+            email: format!("{username}@example.com"),
+            password: PASSWORD.to_owned(),
+            name: None,
+            role: Some("admin".into()),
+            active: Some(true),
+        };
+        accounts::create(
+            self.app(),
+            input,
+            Origin::CommandLine,
+            &ClientInfo::default(),
+        )
+        .await
+        .expect("admin created");
+        self.sign_in(username, PASSWORD).await
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> Tester {
+        let reply = self.login(username, password).await;
+        assert_eq!(reply.status, Status::Ok, "{:?}", reply.body);
+        tester(&reply.body)
+    }
+}
+
+/// The claims inside a token, unverified.
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+pub fn tester(login_body: &Value) -> Tester {
+    Tester {
+        id: login_body["user"]["id"]
+            .as_str()
+            .expect("user id")
+            .to_owned(),
+        access: login_body["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned(),
+        refresh: login_body["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned(),
+    }
+}
+
+pub async fn send(request: LocalRequest<'_>) -> Reply {
+    let response = request.dispatch().await;
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
+    let text = response.into_string().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// A PostgreSQL database of its own for one test.
+struct PgDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(server: &str) -> Self {
+        let name = format!("gatehouse_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::establish(server).expect("TEST_DATABASE_URL reachable");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("test database created");
+        let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+        PgDatabase {
+            server: server.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.server) {
+            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = diesel::sql_query(drop).execute(&mut conn);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP-level tests of the real application through Rocket's local client. One test binary
+//! with modules, so the app is linked once.
+
+// Tests may panic on broken expectations; that is how they fail.
+#![allow(clippy::unwrap_used)]
+
+mod accounts;
+mod audit;
+mod cli;
+mod common;
+mod errors;
+mod sessions;
+mod tokens;

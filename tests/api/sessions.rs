@@ -1,0 +1,299 @@
+//! Sessions: refresh rotation and reuse, and revocation that bites on the very next request.
+
+use diesel::prelude::*;
+use gatehouse::db::schema::sessions;
+use rocket::http::{Method, Status};
+use serde_json::json;
+
+use crate::common::{claims_of, tester, TestApp, Tester, OTHER_PASSWORD, PASSWORD};
+
+fn sid(token: &str) -> String {
+    claims_of(token)["sid"].as_str().unwrap().to_owned()
+}
+
+async fn refresh(t: &TestApp, token: &str) -> crate::common::Reply {
+    t.post("/api/token/refresh", json!({"refresh_token": token}))
+        .await
+}
+
+async fn assert_refused(t: &TestApp, who: &Tester, why: &str) {
+    let reply = t.get("/api/me", &who.access).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (Status::Unauthorized, "token_revoked"),
+        "{why}"
+    );
+    let renewed = refresh(t, &who.refresh).await;
+    assert_eq!(
+        renewed.status,
+        Status::Unauthorized,
+        "{why}: the refresh token is dead too"
+    );
+}
+
+#[rocket::async_test]
+async fn refresh_rotates_the_pair_and_each_refresh_token_works_once() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let first = refresh(&t, &alice.refresh).await;
+    assert_eq!(first.status, Status::Ok);
+    let renewed = tester(&first.body);
+    assert_ne!(renewed.refresh, alice.refresh);
+    assert_eq!(t.get("/api/me", &renewed.access).await.status, Status::Ok);
+    // Within the grace period the retired token is refused but the session lives on.
+    let again = refresh(&t, &alice.refresh).await;
+    assert_eq!(
+        (again.status, again.code()),
+        (Status::Unauthorized, "invalid_token")
+    );
+    assert_eq!(t.get("/api/me", &renewed.access).await.status, Status::Ok);
+    let next = refresh(&t, &renewed.refresh).await;
+    assert_eq!(next.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_retired_refresh_token_after_the_grace_period_ends_the_session() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let renewed = tester(&refresh(&t, &alice.refresh).await.body);
+    let long_ago = gatehouse::db::now() - time::Duration::seconds(60);
+    t.app()
+        .db
+        .run(move |c| {
+            diesel::update(sessions::table)
+                .set(sessions::refreshed_at.eq(long_ago))
+                .execute(c)
+        })
+        .await
+        .unwrap();
+    let reuse = refresh(&t, &alice.refresh).await;
+    assert_eq!(
+        (reuse.status, reuse.code()),
+        (Status::Unauthorized, "token_revoked")
+    );
+    assert_refused(&t, &renewed, "the thief's copy killed the session").await;
+}
+
+#[rocket::async_test]
+async fn refresh_refuses_garbage_and_expired_sessions() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let garbage = refresh(&t, "nope").await;
+    assert_eq!(garbage.code(), "invalid_token");
+    let missing = t.post("/api/token/refresh", json!({})).await;
+    assert_eq!(missing.status, Status::UnprocessableEntity);
+    let past = gatehouse::db::now() - time::Duration::seconds(1);
+    t.app()
+        .db
+        .run(move |c| {
+            diesel::update(sessions::table)
+                .set(sessions::expires_at.eq(past))
+                .execute(c)
+        })
+        .await
+        .unwrap();
+    assert_refused(&t, &alice, "expired session").await;
+}
+
+#[rocket::async_test]
+async fn logout_ends_only_this_session() {
+    let t = TestApp::new().await;
+    let phone = t.member("alice").await;
+    let laptop = t.sign_in("alice", PASSWORD).await;
+    let reply = t
+        .call(Method::Post, "/api/logout", Some(&phone.access), None)
+        .await;
+    assert_eq!(reply.status, Status::NoContent);
+    assert_refused(&t, &phone, "logout").await;
+    assert_eq!(t.get("/api/me", &laptop.access).await.status, Status::Ok);
+    let anonymous = t.call(Method::Post, "/api/logout", None, None).await;
+    assert_eq!(anonymous.code(), "missing_token");
+}
+
+#[rocket::async_test]
+async fn logout_all_ends_every_session() {
+    let t = TestApp::new().await;
+    let phone = t.member("alice").await;
+    let laptop = t.sign_in("alice", PASSWORD).await;
+    let bob = t.member("bob").await;
+    let reply = t
+        .call(Method::Post, "/api/logout-all", Some(&phone.access), None)
+        .await;
+    assert_eq!(reply.status, Status::NoContent);
+    assert_refused(&t, &phone, "logout-all, this session").await;
+    assert_refused(&t, &laptop, "logout-all, other session").await;
+    assert_eq!(
+        t.get("/api/me", &bob.access).await.status,
+        Status::Ok,
+        "other users stay"
+    );
+}
+
+#[rocket::async_test]
+async fn a_password_change_ends_the_other_sessions() {
+    let t = TestApp::new().await;
+    let phone = t.member("alice").await;
+    let laptop = t.sign_in("alice", PASSWORD).await;
+    let body = json!({"current_password": PASSWORD, "new_password": OTHER_PASSWORD});
+    let reply = t
+        .call(
+            Method::Put,
+            "/api/me/password",
+            Some(&phone.access),
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, Status::NoContent);
+    assert_refused(&t, &laptop, "password change").await;
+    assert_eq!(t.get("/api/me", &phone.access).await.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn an_admin_password_reset_ends_all_sessions_of_the_user() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let alice = t.member("alice").await;
+    let path = format!("/api/users/{}", alice.id);
+    let reply = t
+        .call(
+            Method::Patch,
+            &path,
+            Some(&admin.access),
+            Some(json!({"password": OTHER_PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, Status::Ok, "{:?}", reply.body);
+    assert_refused(&t, &alice, "admin password reset").await;
+    assert_eq!(t.get("/api/me", &admin.access).await.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn deactivation_demotion_and_deletion_refuse_the_next_request() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let alice = t.member("alice").await;
+    let path = format!("/api/users/{}", alice.id);
+    t.call(
+        Method::Patch,
+        &path,
+        Some(&admin.access),
+        Some(json!({"active": false})),
+    )
+    .await;
+    assert_refused(&t, &alice, "deactivation").await;
+
+    let deputy = t.admin("deputy").await;
+    assert_eq!(t.get("/api/audit", &deputy.access).await.status, Status::Ok);
+    let deputy_path = format!("/api/users/{}", deputy.id);
+    t.call(
+        Method::Patch,
+        &deputy_path,
+        Some(&admin.access),
+        Some(json!({"role": "user"})),
+    )
+    .await;
+    let stale = t.get("/api/audit", &deputy.access).await;
+    assert_eq!(
+        (stale.status, stale.code()),
+        (Status::Unauthorized, "token_revoked"),
+        "demotion"
+    );
+    let renewed = tester(&refresh(&t, &deputy.refresh).await.body);
+    let as_member = t.get("/api/audit", &renewed.access).await;
+    assert_eq!(
+        (as_member.status, as_member.code()),
+        (Status::Forbidden, "forbidden")
+    );
+
+    t.call(Method::Delete, &deputy_path, Some(&admin.access), None)
+        .await;
+    assert_refused(&t, &renewed, "deletion").await;
+}
+
+#[rocket::async_test]
+async fn sessions_are_listed_and_ended_by_their_owner_or_an_admin() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let phone = t.member("alice").await;
+    let laptop = t.sign_in("alice", PASSWORD).await;
+    let bob = t.member("bob").await;
+    let path = format!("/api/users/{}/sessions", phone.id);
+    let listing = t.get(&path, &phone.access).await;
+    assert_eq!(listing.status, Status::Ok);
+    let sessions = listing.body["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2);
+    let current: Vec<bool> = sessions
+        .iter()
+        .map(|s| s["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!(current.iter().filter(|c| **c).count(), 1);
+    let keys: Vec<&String> = sessions[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "current",
+            "expires_at",
+            "id",
+            "ip",
+            "last_seen_at",
+            "user_agent"
+        ]
+    );
+    assert_eq!(t.get(&path, &bob.access).await.status, Status::Forbidden);
+    assert_eq!(t.get(&path, &admin.access).await.status, Status::Ok);
+    let laptop_sid = sid(&laptop.access);
+    let end = t
+        .call(
+            Method::Delete,
+            &format!("{path}/{laptop_sid}"),
+            Some(&bob.access),
+            None,
+        )
+        .await;
+    assert_eq!(end.status, Status::Forbidden);
+    let end = t
+        .call(
+            Method::Delete,
+            &format!("{path}/{laptop_sid}"),
+            Some(&phone.access),
+            None,
+        )
+        .await;
+    assert_eq!(end.status, Status::NoContent);
+    assert_refused(&t, &laptop, "session ended by its owner").await;
+    let again = t
+        .call(
+            Method::Delete,
+            &format!("{path}/{laptop_sid}"),
+            Some(&phone.access),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, Status::NotFound);
+    let bob_sid = sid(&bob.access);
+    let foreign = t
+        .call(
+            Method::Delete,
+            &format!("{path}/{bob_sid}"),
+            Some(&admin.access),
+            None,
+        )
+        .await;
+    assert_eq!(
+        foreign.status,
+        Status::NotFound,
+        "a session of another user is not found under alice"
+    );
+    let phone_sid = sid(&phone.access);
+    let by_admin = t
+        .call(
+            Method::Delete,
+            &format!("{path}/{phone_sid}"),
+            Some(&admin.access),
+            None,
+        )
+        .await;
+    assert_eq!(by_admin.status, Status::NoContent);
+    assert_refused(&t, &phone, "session ended by an admin").await;
+}
