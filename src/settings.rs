@@ -93,12 +93,15 @@ pub fn figment() -> Figment {
 }
 
 impl Settings {
-    /// Reads and checks every key.
+    /// Reads and checks every key, Rocket's own included (Rocket would otherwise stop with
+    /// a panic on a bad one).
     pub fn from_figment(figment: &Figment) -> Result<Self, SettingError> {
-        let settings: Settings = figment.extract().map_err(|e| SettingError {
+        let named = |e: rocket::figment::Error| SettingError {
             key: e.path.join("."),
             problem: e.kind.to_string(),
-        })?;
+        };
+        rocket::Config::try_from(figment).map_err(named)?;
+        let settings: Settings = figment.extract().map_err(named)?;
         settings.check()?;
         Ok(settings)
     }

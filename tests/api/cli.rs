@@ -62,6 +62,8 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         ("ROCKET_ACCESS_TOKEN_TTL", "0", "access_token_ttl"),
         ("DATABASE_URL", "mysql://db/x", "database_url"),
         ("ROCKET_PASSWORD_MIN_LENGTH", "200", "password_min_length"),
+        ("ROCKET_PORT", "eighty", "port"),
+        ("ROCKET_COOKIE_SECURE", "maybe", "cookie_secure"),
     ] {
         let out = gatehouse(dir.path(), &["migrate"], &[(key, value)], "");
         assert!(!out.status.success(), "{key}={value}");
