@@ -16,6 +16,7 @@ mod web;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
@@ -74,8 +75,25 @@ impl App {
     /// database and applies migrations.
     pub fn prepare(figment: Figment) -> Result<Prepared, StartError> {
         let settings = Settings::from_figment(&figment)?;
-        secrets::ensure_data_dir(&settings.data_dir)?;
         let mut notes = secrets::Notes::new();
+        let url = DatabaseUrl::parse(&settings)
+            .map_err(|problem| StartError(format!("invalid setting `database_url`: {problem}")))?;
+        if matches!(url, DatabaseUrl::Sqlite(_)) {
+            secrets::ensure_data_dir(&settings.data_dir)?;
+        }
+        let timeout = Duration::from_secs(settings.database_timeout);
+        let db = Db::connect(&url, settings.database_pool_size, timeout)?;
+        let applied = db.migrate()?;
+        if applied > 0 {
+            notes.push(format!(
+                "applied {applied} migration(s) to {}",
+                url.describe()
+            ));
+        }
+        let store = || match url {
+            DatabaseUrl::Sqlite(_) => secrets::Store::Files(&settings.data_dir),
+            DatabaseUrl::Postgres(_) => secrets::Store::Database(&db),
+        };
         // Rocket's built-in defaults carry a throwaway key in debug builds: only a key the
         // operator configured counts.
         let configured = figment
@@ -84,21 +102,10 @@ impl App {
         let figment = if configured {
             figment
         } else {
-            let key = secrets::load_secret_key(&settings.data_dir, &mut notes)?;
-            figment.merge(("secret_key", key))
+            figment.merge(("secret_key", secrets::secret_key(store(), &mut notes)?))
         };
-        let ring = secrets::load_key_ring(&settings.data_dir, &mut notes)?;
+        let ring = secrets::key_ring(&settings, store(), &mut notes)?;
         let tokens = Arc::new(Tokens::new(&ring, &settings)?);
-        let url = DatabaseUrl::parse(&settings)
-            .map_err(|problem| StartError(format!("invalid setting `database_url`: {problem}")))?;
-        let db = Db::connect(&url)?;
-        let applied = db.migrate()?;
-        if applied > 0 {
-            notes.push(format!(
-                "applied {applied} migration(s) to {}",
-                url.describe()
-            ));
-        }
         let app = App {
             hasher: Hasher::new(settings.bcrypt_cost),
             settings,

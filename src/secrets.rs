@@ -1,17 +1,22 @@
 //! Secrets that must never be hard-coded: the JWT signing key ring and Rocket's `secret_key`.
 //!
-//! When they are not configured, they are generated on first start into the data directory
-//! (files created with mode 0600, so only the service's user can read them) and reused after.
+//! Configured ones (`jwt_keys`, `secret_key`) win. Otherwise they are generated on first start
+//! and kept where every instance that shares the database finds them: on SQLite in the data
+//! directory (files with mode 0600, readable by the service's user only), on PostgreSQL in the
+//! `app_secrets` table, created exactly once even when several instances start together.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::settings::Settings;
 
 const KEY_RING_FILE: &str = "jwt_keys.json";
 const SECRET_KEY_FILE: &str = "secret_key";
@@ -19,7 +24,7 @@ const SECRET_KEY_FILE: &str = "secret_key";
 const SIGNING_KEY_BYTES: usize = 32;
 
 /// One HMAC key and the `kid` that names it in token headers.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SigningKey {
     pub kid: String,
     /// Standard base64.
@@ -41,6 +46,84 @@ impl SigningKey {
     }
 }
 
+/// Where generated secrets are kept.
+pub enum Store<'a> {
+    Files(&'a Path),
+    Database(&'a Db),
+}
+
+/// The key ring given in settings, if any, checked: unique kids, secrets of 256 bits or more.
+pub fn configured_ring(settings: &Settings) -> Result<Option<KeyRing>, String> {
+    let Some(last) = settings.jwt_keys.last() else {
+        return match settings.jwt_signing_kid {
+            Some(_) => Err("jwt_signing_kid is set but jwt_keys is empty".into()),
+            None => Ok(None),
+        };
+    };
+    let mut kids = std::collections::HashSet::new();
+    for key in &settings.jwt_keys {
+        if key.kid.is_empty() || !kids.insert(key.kid.as_str()) {
+            return Err("every key needs its own non-empty kid".into());
+        }
+        if key.secret_bytes()?.len() < SIGNING_KEY_BYTES {
+            return Err(format!("key `{}` must have at least 32 bytes", key.kid));
+        }
+    }
+    let signing_kid = settings
+        .jwt_signing_kid
+        .clone()
+        .unwrap_or_else(|| last.kid.clone());
+    if !kids.contains(signing_kid.as_str()) {
+        return Err(format!(
+            "jwt_signing_kid `{signing_kid}` names none of the keys"
+        ));
+    }
+    Ok(Some(KeyRing {
+        signing_kid,
+        keys: settings.jwt_keys.clone(),
+    }))
+}
+
+/// The signing key ring: configured, or generated once into the store.
+pub fn key_ring(
+    settings: &Settings,
+    store: Store<'_>,
+    notes: &mut Notes,
+) -> Result<KeyRing, String> {
+    if let Some(ring) = configured_ring(settings)? {
+        return Ok(ring);
+    }
+    let text = match store {
+        Store::Files(dir) => load_or_create_file(&dir.join(KEY_RING_FILE), new_ring, notes)?,
+        Store::Database(db) => db.secret("jwt_keys", new_ring, notes)?,
+    };
+    serde_json::from_str(&text).map_err(|e| format!("the stored key ring is not valid: {e}"))
+}
+
+/// Rocket's `secret_key` (base64 of 64 bytes), generated once into the store.
+pub fn secret_key(store: Store<'_>, notes: &mut Notes) -> Result<String, String> {
+    let text = match store {
+        Store::Files(dir) => {
+            load_or_create_file(&dir.join(SECRET_KEY_FILE), new_secret_key, notes)?
+        }
+        Store::Database(db) => db.secret("secret_key", new_secret_key, notes)?,
+    };
+    Ok(text.trim().to_owned())
+}
+
+fn new_ring() -> String {
+    let key = SigningKey::generate();
+    let ring = KeyRing {
+        signing_kid: key.kid.clone(),
+        keys: vec![key],
+    };
+    serde_json::json!(ring).to_string()
+}
+
+fn new_secret_key() -> String {
+    STANDARD.encode(random_bytes(64))
+}
+
 /// All keys that verify tokens; the one named by `signing_kid` signs new ones.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct KeyRing {
@@ -60,57 +143,27 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot create data_dir {}: {e}", dir.display()))
 }
 
-/// Reads the key ring from the data directory, generating it on first start.
-pub fn load_key_ring(dir: &Path, notes: &mut Notes) -> Result<KeyRing, String> {
-    let path = dir.join(KEY_RING_FILE);
-    if let Some(text) = read_if_exists(&path)? {
-        let ring: KeyRing = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a valid key ring: {e}", path.display()))?;
-        return Ok(ring);
-    }
-    let key = SigningKey::generate();
-    let ring = KeyRing {
-        signing_kid: key.kid.clone(),
-        keys: vec![key],
-    };
-    let text = serde_json::to_string_pretty(&ring).map_err(|e| e.to_string())?;
-    write_private(&path, &text)?;
-    notes.push(format!(
-        "generated a JWT signing key (kid {}) in {}",
-        ring.signing_kid,
-        path.display()
-    ));
-    Ok(ring)
-}
-
-/// Reads Rocket's `secret_key` (base64 of 64 bytes) from the data directory, generating it on
-/// first start.
-pub fn load_secret_key(dir: &Path, notes: &mut Notes) -> Result<String, String> {
-    let path = dir.join(SECRET_KEY_FILE);
-    if let Some(text) = read_if_exists(&path)? {
-        return Ok(text.trim().to_owned());
-    }
-    let key = STANDARD.encode(random_bytes(64));
-    write_private(&path, &key)?;
-    notes.push(format!(
-        "generated Rocket's secret_key in {}",
-        path.display()
-    ));
-    Ok(key)
-}
-
 fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
     rand::rng().fill_bytes(&mut bytes);
     bytes
 }
 
-fn read_if_exists(path: &PathBuf) -> Result<Option<String>, String> {
+/// Reads a secret file, creating it with `generate` on first start.
+fn load_or_create_file(
+    path: &Path,
+    generate: fn() -> String,
+    notes: &mut Notes,
+) -> Result<String, String> {
     match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Ok(text) => return Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     }
+    let text = generate();
+    write_private(path, &text)?;
+    notes.push(format!("generated {}", path.display()));
+    Ok(text)
 }
 
 /// Writes a new file readable by its owner only; never overwrites one.

@@ -11,6 +11,8 @@ use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use serde::Deserialize;
 
+use crate::secrets::SigningKey;
+
 /// The longest password bcrypt can take whole, in bytes of UTF-8 (it reserves one byte of its
 /// 72 for a terminator; the `bcrypt` crate refuses 72 and more).
 pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 71;
@@ -28,6 +30,16 @@ pub struct Settings {
     pub jwt_issuer: String,
     pub password_min_length: usize,
     pub cookie_secure: bool,
+    /// Most connections one instance holds.
+    pub database_pool_size: u32,
+    /// Seconds to wait for a connection before answering 503.
+    pub database_timeout: u64,
+    /// Signing keys given by the operator (shared by every instance); empty means generated.
+    #[serde(default)]
+    pub jwt_keys: Vec<SigningKey>,
+    /// Which of `jwt_keys` signs new tokens; the last one when unset.
+    #[serde(default)]
+    pub jwt_signing_kid: Option<String>,
 }
 
 /// Built-in defaults; `cookie_secure` is off only in the debug profile.
@@ -40,6 +52,8 @@ struct Defaults {
     jwt_issuer: &'static str,
     password_min_length: usize,
     cookie_secure: bool,
+    database_pool_size: u32,
+    database_timeout: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -50,6 +64,8 @@ const DEFAULTS: Defaults = Defaults {
     jwt_issuer: "gatehouse",
     password_min_length: 12,
     cookie_secure: true,
+    database_pool_size: 16,
+    database_timeout: 5,
 };
 
 /// A setting that cannot be used, naming its key.
@@ -139,6 +155,15 @@ impl Settings {
                 "password_min_length",
                 format!("must be 8 to {BCRYPT_MAX_PASSWORD_BYTES}"),
             );
+        }
+        if !(1..=1000).contains(&self.database_pool_size) {
+            return fail("database_pool_size", "must be 1 to 1000".into());
+        }
+        if !(1..=300).contains(&self.database_timeout) {
+            return fail("database_timeout", "must be 1 to 300 seconds".into());
+        }
+        if let Err(problem) = crate::secrets::configured_ring(self) {
+            return fail("jwt_keys", problem);
         }
         if self.data_dir.as_os_str().is_empty() {
             return fail("data_dir", "must not be empty".into());

@@ -20,10 +20,6 @@ use crate::settings::Settings;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// How long a request waits for a free connection before the database counts as unavailable.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
-const POOL_SIZE: u32 = 16;
-
 /// A connection to whichever backend the settings name.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -125,8 +121,8 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects, failing at once when the database is unreachable.
-    pub fn connect(url: &DatabaseUrl) -> Result<Self, String> {
+    /// Connects, failing when the database cannot be reached within `timeout`.
+    pub fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Self, String> {
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -134,12 +130,20 @@ impl Db {
             }
         }
         let pool = Pool::builder()
-            .max_size(POOL_SIZE)
+            .max_size(size)
             .min_idle(Some(1))
-            .connection_timeout(CHECKOUT_TIMEOUT)
+            .connection_timeout(timeout)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build(Manager { url: url.clone() })
-            .map_err(|e| format!("cannot open the database ({}): {e}", url.describe()))?;
+            .map_err(|e| {
+                // libpq explains over several lines; start-up errors are one line.
+                let cause = e
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("cannot open the database ({}): {cause}", url.describe())
+            })?;
         Ok(Self { pool })
     }
 
@@ -155,6 +159,44 @@ impl Db {
             .map_err(|e| format!("migrations failed: {e}"))
     }
 
+    /// Reads a generated secret, creating it with `generate` when absent. The primary key
+    /// makes creation happen once: an instance that loses the race reads the winner's value.
+    pub fn secret(
+        &self,
+        name: &str,
+        generate: fn() -> String,
+        notes: &mut Vec<String>,
+    ) -> Result<String, String> {
+        use diesel::prelude::*;
+        use schema::app_secrets;
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let read = |conn: &mut DbConn| {
+            app_secrets::table
+                .find(name)
+                .select(app_secrets::value)
+                .first::<String>(conn)
+                .optional()
+        };
+        if let Some(value) = read(&mut conn).map_err(|e| e.to_string())? {
+            return Ok(value);
+        }
+        let inserted = diesel::insert_into(app_secrets::table)
+            .values((
+                app_secrets::name.eq(name),
+                app_secrets::value.eq(generate()),
+                app_secrets::created_at.eq(now()),
+            ))
+            .execute(&mut conn);
+        match inserted {
+            Ok(_) => notes.push(format!("generated {name} in the database")),
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(format!("cannot store {name}: {e}")),
+        }
+        read(&mut conn)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{name} vanished from the database"))
+    }
+
     /// Runs blocking database work on Rocket's blocking pool, never on an async worker.
     pub async fn run<T, E, F>(&self, work: F) -> crate::error::Result<T>
     where
@@ -165,7 +207,14 @@ impl Db {
         let pool = self.pool.clone();
         on_blocking_pool(move || {
             let mut conn = pool.get().map_err(|_| Unavailable)?;
-            work(&mut conn).map_err(Into::into)
+            match work(&mut conn).map_err(Into::into) {
+                // A query that failed because the server went away is an outage, not a bug.
+                Err(crate::error::Error::Internal(cause)) if conn.ping().is_err() => {
+                    log::warn!("database connection lost: {cause}");
+                    Err(Unavailable.into())
+                }
+                other => other,
+            }
         })
         .await
     }

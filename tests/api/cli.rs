@@ -64,6 +64,13 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         ("ROCKET_PASSWORD_MIN_LENGTH", "200", "password_min_length"),
         ("ROCKET_PORT", "eighty", "port"),
         ("ROCKET_COOKIE_SECURE", "maybe", "cookie_secure"),
+        ("ROCKET_DATABASE_POOL_SIZE", "0", "database_pool_size"),
+        (
+            "ROCKET_JWT_KEYS",
+            "[{kid=\"a\", secret=\"c2hvcnQ=\"}]",
+            "jwt_keys",
+        ),
+        ("ROCKET_JWT_SIGNING_KID", "nobody", "jwt_signing_kid"),
     ] {
         let out = gatehouse(dir.path(), &["migrate"], &[(key, value)], "");
         assert!(!out.status.success(), "{key}={value}");
@@ -74,11 +81,38 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
 }
 
 #[test]
+fn an_unreachable_database_stops_start_up_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:9/nowhere"),
+        ("ROCKET_DATABASE_TIMEOUT", "1"),
+    ];
+    let out = gatehouse(dir.path(), &["migrate"], &env, "");
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot open the database (PostgreSQL)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn migrate_then_create_admin_from_a_pipe() {
     let dir = tempfile::tempdir().unwrap();
     let migrate = gatehouse(dir.path(), &["migrate"], &[], "");
     assert!(migrate.status.success(), "{}", text(&migrate.stderr));
-    assert!(text(&migrate.stderr).contains("generated a JWT signing key"));
+    assert!(
+        text(&migrate.stderr).contains("generated"),
+        "{}",
+        text(&migrate.stderr)
+    );
+    assert!(text(&migrate.stderr).contains("jwt_keys.json"));
+    let mode = std::fs::metadata(dir.path().join("data"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "data_dir");
     for file in ["jwt_keys.json", "secret_key"] {
         let mode = std::fs::metadata(dir.path().join("data").join(file))
             .unwrap()

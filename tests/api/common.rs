@@ -4,9 +4,12 @@
 //! temporary directory; `postgres://…`, each test gets its own database on that server, dropped
 //! when the test ends, so tests still run in parallel.
 
+use std::sync::Arc;
+
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use gatehouse::accounts::{self, NewAccount, Origin};
 use gatehouse::auth::guard::ClientInfo;
+use gatehouse::secrets::KeyRing;
 use gatehouse::App;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Header, Method, Status};
@@ -20,8 +23,10 @@ pub const OTHER_PASSWORD: &str = "Gv7$kPz4@nWq2mYd";
 
 pub struct TestApp {
     pub client: Client,
-    pub dir: TempDir,
-    _database: Option<PgDatabase>,
+    pub dir: Arc<TempDir>,
+    /// The settings this instance started from, to start siblings on the same database.
+    figment: Figment,
+    pub database: Option<Arc<PgDatabase>>,
 }
 
 /// A signed-in account.
@@ -74,13 +79,51 @@ impl TestApp {
             .merge(("database_url", url))
             .merge(("bcrypt_cost", 4))
             .merge(("log_level", "off"));
-        let rocket = gatehouse::rocket(configure(figment)).expect("the app starts");
+        Self::start(configure(figment), Arc::new(dir), database.map(Arc::new)).await
+    }
+
+    async fn start(figment: Figment, dir: Arc<TempDir>, database: Option<Arc<PgDatabase>>) -> Self {
+        let rocket = gatehouse::rocket(figment.clone()).expect("the app starts");
         let client = Client::tracked(rocket).await.expect("valid rocket");
         TestApp {
             client,
             dir,
-            _database: database,
+            figment,
+            database,
         }
+    }
+
+    /// A second instance on the same database and data directory, as behind a load balancer:
+    /// it shares nothing with this one in memory.
+    pub async fn another_instance(&self) -> TestApp {
+        Self::start(
+            self.figment.clone(),
+            self.dir.clone(),
+            self.database.clone(),
+        )
+        .await
+    }
+
+    /// The generated signing keys, from wherever this backend keeps them.
+    pub async fn key_ring(&self) -> KeyRing {
+        let file = self.dir.path().join("jwt_keys.json");
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(_) => self
+                .app()
+                .db
+                .run(|c| {
+                    use diesel::prelude::*;
+                    use gatehouse::db::schema::app_secrets;
+                    app_secrets::table
+                        .find("jwt_keys")
+                        .select(app_secrets::value)
+                        .first::<String>(c)
+                })
+                .await
+                .expect("a stored key ring"),
+        };
+        serde_json::from_str(&text).expect("a valid key ring")
     }
 
     pub fn app(&self) -> &App {
@@ -205,9 +248,9 @@ pub async fn send(request: LocalRequest<'_>) -> Reply {
 }
 
 /// A PostgreSQL database of its own for one test.
-struct PgDatabase {
-    server: String,
-    name: String,
+pub struct PgDatabase {
+    pub server: String,
+    pub name: String,
     url: String,
 }
 

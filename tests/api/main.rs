@@ -9,5 +9,6 @@ mod audit;
 mod cli;
 mod common;
 mod errors;
+mod instances;
 mod sessions;
 mod tokens;

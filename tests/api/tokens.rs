@@ -13,30 +13,25 @@ fn encode_part(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
-fn key_ring(t: &TestApp) -> KeyRing {
-    let text = std::fs::read_to_string(t.dir.path().join("jwt_keys.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn secret(t: &TestApp) -> Vec<u8> {
-    key_ring(t).keys[0].secret_bytes().unwrap()
+fn secret(ring: &KeyRing) -> Vec<u8> {
+    ring.keys[0].secret_bytes().unwrap()
 }
 
 fn sign(header: Header, claims: &Value, secret: &[u8]) -> String {
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
-fn header(t: &TestApp, alg: Algorithm) -> Header {
+fn header(ring: &KeyRing, alg: Algorithm) -> Header {
     let mut header = Header::new(alg);
-    header.kid = Some(key_ring(t).signing_kid);
+    header.kid = Some(ring.signing_kid.clone());
     header
 }
 
 /// A correctly signed access token for `alice` with one claim changed.
-fn resigned(t: &TestApp, alice: &Tester, claim: &str, value: Value) -> String {
+fn resigned(ring: &KeyRing, alice: &Tester, claim: &str, value: Value) -> String {
     let mut claims = claims_of(&alice.access);
     claims[claim] = value;
-    sign(header(t, Algorithm::HS256), &claims, &secret(t))
+    sign(header(ring, Algorithm::HS256), &claims, &secret(ring))
 }
 
 fn now() -> i64 {
@@ -47,6 +42,7 @@ fn now() -> i64 {
 async fn issued_tokens_carry_every_claim_and_a_kid() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
+    let ring = t.key_ring().await;
     let claims = claims_of(&alice.access);
     for claim in [
         "sub", "sid", "role", "typ", "iat", "nbf", "exp", "jti", "iss",
@@ -65,7 +61,7 @@ async fn issued_tokens_carry_every_claim_and_a_kid() {
     let header = jsonwebtoken::decode_header(&alice.access).unwrap();
     assert_eq!(
         (header.alg, header.kid),
-        (Algorithm::HS256, Some(key_ring(&t).signing_kid))
+        (Algorithm::HS256, Some(ring.signing_kid))
     );
 }
 
@@ -73,6 +69,7 @@ async fn issued_tokens_carry_every_claim_and_a_kid() {
 async fn forged_tokens_are_refused() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
+    let ring = t.key_ring().await;
     let (head, payload, signature) = {
         let mut parts = alice.access.split('.');
         (
@@ -88,7 +85,7 @@ async fn forged_tokens_are_refused() {
             encode_part(&json!({"alg": alg, "typ": "JWT"}))
         );
         cases.push((format!("alg {alg}"), unsigned, "invalid_token"));
-        let with_kid = json!({"alg": alg, "typ": "JWT", "kid": key_ring(&t).signing_kid});
+        let with_kid = json!({"alg": alg, "typ": "JWT", "kid": ring.signing_kid});
         cases.push((
             format!("alg {alg} with kid"),
             format!("{}.{payload}.{signature}", encode_part(&with_kid)),
@@ -118,57 +115,65 @@ async fn forged_tokens_are_refused() {
         "invalid_token",
     ));
     let wrong_key = sign(
-        header(&t, Algorithm::HS256),
+        header(&ring, Algorithm::HS256),
         &claims_of(&alice.access),
         b"an entirely different secret key!!",
     );
     cases.push(("wrong key".into(), wrong_key, "invalid_token"));
     for secret in ["", "secret", "gatehouse"] {
         let weak = sign(
-            header(&t, Algorithm::HS256),
+            header(&ring, Algorithm::HS256),
             &claims_of(&alice.access),
             secret.as_bytes(),
         );
         cases.push((format!("common secret {secret:?}"), weak, "invalid_token"));
     }
     for alg in [Algorithm::HS384, Algorithm::HS512] {
-        let other = sign(header(&t, alg), &claims_of(&alice.access), &secret(&t));
+        let other = sign(
+            header(&ring, alg),
+            &claims_of(&alice.access),
+            &secret(&ring),
+        );
         cases.push((format!("{alg:?} with our key"), other, "invalid_token"));
     }
-    let mut unknown_kid = header(&t, Algorithm::HS256);
+    let mut unknown_kid = header(&ring, Algorithm::HS256);
     for kid in ["unknown", "../../../../etc/passwd", "' OR '1'='1", ""] {
         unknown_kid.kid = Some(kid.into());
-        let token = sign(unknown_kid.clone(), &claims_of(&alice.access), &secret(&t));
+        let token = sign(
+            unknown_kid.clone(),
+            &claims_of(&alice.access),
+            &secret(&ring),
+        );
         cases.push((format!("kid {kid:?}"), token, "invalid_token"));
     }
-    let mut no_kid = header(&t, Algorithm::HS256);
+    let mut no_kid = header(&ring, Algorithm::HS256);
     no_kid.kid = None;
     cases.push((
         "no kid".into(),
-        sign(no_kid, &claims_of(&alice.access), &secret(&t)),
+        sign(no_kid, &claims_of(&alice.access), &secret(&ring)),
         "invalid_token",
     ));
-    let mut jku = header(&t, Algorithm::HS256);
+    let mut jku = header(&ring, Algorithm::HS256);
     jku.jku = Some("https://evil.example/keys.json".into());
     cases.push((
         "jku header".into(),
-        sign(jku, &claims_of(&alice.access), &secret(&t)),
+        sign(jku, &claims_of(&alice.access), &secret(&ring)),
         "invalid_token",
     ));
-    let mut x5u = header(&t, Algorithm::HS256);
+    let mut x5u = header(&ring, Algorithm::HS256);
     x5u.x5u = Some("https://evil.example/cert.pem".into());
     cases.push((
         "x5u header".into(),
-        sign(x5u, &claims_of(&alice.access), &secret(&t)),
+        sign(x5u, &claims_of(&alice.access), &secret(&ring)),
         "invalid_token",
     ));
-    let jwk_header = json!({"alg": "HS256", "typ": "JWT", "kid": key_ring(&t).signing_kid, "jwk": {"kty": "oct", "k": "c2VjcmV0"}});
+    let jwk_header = json!({"alg": "HS256", "typ": "JWT", "kid": ring.signing_kid, "jwk": {"kty": "oct", "k": "c2VjcmV0"}});
     let jwk_token = {
         let message = format!("{}.{payload}", encode_part(&jwk_header));
         let full = sign(
-            header(&t, Algorithm::HS256),
+            header(&ring, Algorithm::HS256),
             &claims_of(&alice.access),
-            &secret(&t),
+            &secret(&ring),
         );
         // Reuse a real signature: the point is that a `jwk` header is refused before any check.
         format!("{message}.{}", full.split('.').nth(2).unwrap())
@@ -181,37 +186,47 @@ async fn forged_tokens_are_refused() {
     ));
     cases.push((
         "expired".into(),
-        resigned(&t, &alice, "exp", json!(now() - 120)),
+        resigned(&ring, &alice, "exp", json!(now() - 120)),
         "token_expired",
     ));
     cases.push((
         "nbf in the future".into(),
-        resigned(&t, &alice, "nbf", json!(now() + 120)),
+        resigned(&ring, &alice, "nbf", json!(now() + 120)),
         "invalid_token",
     ));
     cases.push((
         "wrong iss".into(),
-        resigned(&t, &alice, "iss", json!("someone-else")),
+        resigned(&ring, &alice, "iss", json!("someone-else")),
         "invalid_token",
     ));
     cases.push((
         "typ missing".into(),
-        resigned(&t, &alice, "typ", Value::Null),
+        resigned(&ring, &alice, "typ", Value::Null),
         "invalid_token",
     ));
     cases.push((
         "other user's sub".into(),
-        resigned(&t, &alice, "sub", json!(uuid::Uuid::new_v4().to_string())),
+        resigned(
+            &ring,
+            &alice,
+            "sub",
+            json!(uuid::Uuid::new_v4().to_string()),
+        ),
         "token_revoked",
     ));
     cases.push((
         "unknown session".into(),
-        resigned(&t, &alice, "sid", json!(uuid::Uuid::new_v4().to_string())),
+        resigned(
+            &ring,
+            &alice,
+            "sid",
+            json!(uuid::Uuid::new_v4().to_string()),
+        ),
         "token_revoked",
     ));
     cases.push((
         "role claimed but not held".into(),
-        resigned(&t, &alice, "role", json!("admin")),
+        resigned(&ring, &alice, "role", json!("admin")),
         "token_revoked",
     ));
     cases.push(("garbage".into(), "not.a.token".into(), "invalid_token"));
@@ -221,7 +236,7 @@ async fn forged_tokens_are_refused() {
         assert_eq!(reply.status, Status::Unauthorized, "{name}");
         assert_eq!(reply.code(), code, "{name}");
     }
-    let expired_in_leeway = resigned(&t, &alice, "exp", json!(now() - 10));
+    let expired_in_leeway = resigned(&ring, &alice, "exp", json!(now() - 10));
     assert_eq!(
         t.get("/api/me", &expired_in_leeway).await.status,
         Status::Ok,
