@@ -150,13 +150,26 @@ impl Db {
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> Result<usize, String> {
         let mut conn = self.pool.get().map_err(|e| e.to_string())?;
-        let applied = match &mut *conn {
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-        };
-        applied
-            .map(|versions| versions.len())
-            .map_err(|e| format!("migrations failed: {e}"))
+        let failed =
+            |e: Box<dyn std::error::Error + Send + Sync>| format!("migrations failed: {e}");
+        match &mut *conn {
+            DbConn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|applied| applied.len())
+                .map_err(failed),
+            DbConn::Postgres(c) => {
+                // Instances starting together take turns; the later ones find nothing to do.
+                c.batch_execute("SELECT pg_advisory_lock(7261000)")
+                    .map_err(|e| e.to_string())?;
+                let applied = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|applied| applied.len())
+                    .map_err(failed);
+                c.batch_execute("SELECT pg_advisory_unlock(7261000)")
+                    .map_err(|e| e.to_string())?;
+                applied
+            }
+        }
     }
 
     /// Reads a generated secret, creating it with `generate` when absent. The primary key
