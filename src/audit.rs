@@ -75,15 +75,30 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// An event by `actor` about `subject` with no detail.
-    pub fn plain(event: Event, actor: &'a User, subject: &'a User, client: &'a ClientInfo) -> Self {
+    /// An event by `actor` about `subject` (public ids), from `client`.
+    pub fn new(
+        event: Event,
+        actor: Option<&'a str>,
+        subject: Option<&'a str>,
+        client: &'a ClientInfo,
+        detail: serde_json::Value,
+    ) -> Self {
         Record {
             event,
-            actor: Some(&actor.public_id),
-            subject: Some(&subject.public_id),
+            actor,
+            subject,
             ip: client.ip.as_deref(),
-            detail: json!({}),
+            detail,
         }
+    }
+
+    /// An event by `actor` about `subject` with no detail.
+    pub fn plain(event: Event, actor: &'a User, subject: &'a User, client: &'a ClientInfo) -> Self {
+        let (actor, subject) = (
+            Some(actor.public_id.as_str()),
+            Some(subject.public_id.as_str()),
+        );
+        Self::new(event, actor, subject, client, json!({}))
     }
 }
 

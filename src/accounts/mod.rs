@@ -123,19 +123,15 @@ pub async fn create(
                     },
                 )
                 .map_err(taken)?;
+                let actor = if signing_up {
+                    Some(user.public_id.as_str())
+                } else {
+                    actor_id.as_deref()
+                };
+                let detail = json!({"role": user.role, "active": user.active, "via": via});
                 audit::record(
                     c,
-                    &Record {
-                        event,
-                        actor: if signing_up {
-                            Some(&user.public_id)
-                        } else {
-                            actor_id.as_deref()
-                        },
-                        subject: Some(&user.public_id),
-                        ip: client.ip.as_deref(),
-                        detail: json!({"role": user.role, "active": user.active, "via": via}),
-                    },
+                    &Record::new(event, actor, Some(&user.public_id), &client, detail),
                 )?;
                 Ok(user)
             })
@@ -262,13 +258,13 @@ pub async fn delete(app: &App, caller: &CurrentUser, target_id: &str) -> Result<
                 ensure_an_admin_remains(c, &target)?;
                 Ok(audit::record(
                     c,
-                    &Record {
-                        event: Event::UserDeleted,
-                        actor: Some(&actor),
-                        subject: Some(&target.public_id),
-                        ip: client.ip.as_deref(),
-                        detail: json!({"username": target.username}),
-                    },
+                    &Record::new(
+                        Event::UserDeleted,
+                        Some(&actor),
+                        Some(&target.public_id),
+                        &client,
+                        json!({"username": target.username}),
+                    ),
                 )?)
             })
         })
@@ -307,13 +303,13 @@ pub async fn end_session(
                 Session::revoke(c, session.id, now)?;
                 Ok(audit::record(
                     c,
-                    &Record {
-                        event: Event::SessionRevoked,
-                        actor: Some(&actor),
-                        subject: Some(&target.public_id),
-                        ip: client.ip.as_deref(),
-                        detail: json!({"session": session.public_id}),
-                    },
+                    &Record::new(
+                        Event::SessionRevoked,
+                        Some(&actor),
+                        Some(&target.public_id),
+                        &client,
+                        json!({"session": session.public_id}),
+                    ),
                 )?)
             })
         })
@@ -348,12 +344,14 @@ async fn apply(
                 if !updated.active {
                     Session::revoke_all(c, target.id, None, now)?;
                 }
-                let record = |event, detail| Record {
-                    event,
-                    actor: Some(&actor),
-                    subject: Some(&updated.public_id),
-                    ip: client.ip.as_deref(),
-                    detail,
+                let record = |event, detail| {
+                    Record::new(
+                        event,
+                        Some(&actor),
+                        Some(&updated.public_id),
+                        &client,
+                        detail,
+                    )
                 };
                 let changed = changed_fields(&target, &updated);
                 if !changed.is_empty() {

@@ -55,19 +55,19 @@ pub async fn login(
         other => {
             let disabled = matches && other.is_some();
             let subject = other.map(|u| u.public_id);
-            let ip = client.ip.clone();
+            let client = client.clone();
+            let reason = if disabled { "disabled" } else { "credentials" };
+            let detail = json!({"reason": reason});
             app.db
                 .run(move |c| {
-                    audit::record(
-                        c,
-                        &Record {
-                            event: Event::LoginFailed,
-                            actor: None,
-                            subject: subject.as_deref(),
-                            ip: ip.as_deref(),
-                            detail: json!({"reason": if disabled { "disabled" } else { "credentials" }}),
-                        },
-                    )
+                    let record = Record::new(
+                        Event::LoginFailed,
+                        None,
+                        subject.as_deref(),
+                        &client,
+                        detail,
+                    );
+                    audit::record(c, &record)
                 })
                 .await?;
             return Err(if disabled {

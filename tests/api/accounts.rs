@@ -179,16 +179,14 @@ async fn registration_rules_are_enforced_field_by_field() {
         assert!(problems.contains(needle), "{body}: {problems}");
     }
     let count = t
-        .app()
-        .db
-        .run(|c| {
+        .db(|c| {
             use diesel::prelude::*;
             gatehouse::db::schema::users::table
                 .count()
                 .get_result::<i64>(c)
         })
         .await;
-    assert_eq!(count.unwrap(), 0, "nothing was created");
+    assert_eq!(count, 0, "nothing was created");
 }
 
 #[rocket::async_test]
@@ -264,25 +262,19 @@ async fn hashes_made_with_another_cost_are_upgraded_at_login() {
     let alice = t.member("alice").await;
     let old = bcrypt::hash(PASSWORD, 4).unwrap();
     let id = alice.id.clone();
-    t.app()
-        .db
-        .run(move |c| {
-            use diesel::prelude::*;
-            use gatehouse::db::schema::users;
-            diesel::update(users::table.filter(users::public_id.eq(id)))
-                .set(users::password_hash.eq(old))
-                .execute(c)
-        })
-        .await
-        .unwrap();
+    t.db(move |c| {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::users;
+        diesel::update(users::table.filter(users::public_id.eq(id)))
+            .set(users::password_hash.eq(old))
+            .execute(c)
+    })
+    .await;
     t.sign_in("alice", PASSWORD).await;
     let id = alice.id.clone();
     let user = t
-        .app()
-        .db
-        .run(move |c| gatehouse::accounts::model::User::find(c, &id))
+        .db(move |c| gatehouse::accounts::model::User::find(c, &id))
         .await
-        .unwrap()
         .unwrap();
     assert!(
         user.password_hash.starts_with("$2b$05$"),

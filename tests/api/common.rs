@@ -9,6 +9,7 @@ use std::sync::Arc;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use gatehouse::accounts::{self, NewAccount, Origin};
 use gatehouse::auth::guard::ClientInfo;
+use gatehouse::db::DbConn;
 use gatehouse::secrets::KeyRing;
 use gatehouse::App;
 use rocket::figment::Figment;
@@ -104,15 +105,22 @@ impl TestApp {
         .await
     }
 
+    /// Runs a query on this instance's database, for what the API cannot do (ageing a
+    /// session, planting an old hash).
+    pub async fn db<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T> + Send + 'static,
+    ) -> T {
+        self.app().db.run(query).await.expect("the query runs")
+    }
+
     /// The generated signing keys, from wherever this backend keeps them.
     pub async fn key_ring(&self) -> KeyRing {
         let file = self.dir.path().join("jwt_keys.json");
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,
-            Err(_) => self
-                .app()
-                .db
-                .run(|c| {
+            Err(_) => {
+                self.db(|c| {
                     use diesel::prelude::*;
                     use gatehouse::db::schema::app_secrets;
                     app_secrets::table
@@ -121,7 +129,7 @@ impl TestApp {
                         .first::<String>(c)
                 })
                 .await
-                .expect("a stored key ring"),
+            }
         };
         serde_json::from_str(&text).expect("a valid key ring")
     }

@@ -57,15 +57,12 @@ async fn a_retired_refresh_token_after_the_grace_period_ends_the_session() {
     let alice = t.member("alice").await;
     let renewed = tester(&refresh(&t, &alice.refresh).await.body);
     let long_ago = gatehouse::db::now() - time::Duration::seconds(60);
-    t.app()
-        .db
-        .run(move |c| {
-            diesel::update(sessions::table)
-                .set(sessions::refreshed_at.eq(long_ago))
-                .execute(c)
-        })
-        .await
-        .unwrap();
+    t.db(move |c| {
+        diesel::update(sessions::table)
+            .set(sessions::refreshed_at.eq(long_ago))
+            .execute(c)
+    })
+    .await;
     let reuse = refresh(&t, &alice.refresh).await;
     assert_eq!(
         (reuse.status, reuse.code()),
@@ -83,15 +80,12 @@ async fn refresh_refuses_garbage_and_expired_sessions() {
     let missing = t.post("/api/token/refresh", json!({})).await;
     assert_eq!(missing.status, Status::UnprocessableEntity);
     let past = gatehouse::db::now() - time::Duration::seconds(1);
-    t.app()
-        .db
-        .run(move |c| {
-            diesel::update(sessions::table)
-                .set(sessions::expires_at.eq(past))
-                .execute(c)
-        })
-        .await
-        .unwrap();
+    t.db(move |c| {
+        diesel::update(sessions::table)
+            .set(sessions::expires_at.eq(past))
+            .execute(c)
+    })
+    .await;
     assert_refused(&t, &alice, "expired session").await;
 }
 
