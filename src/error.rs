@@ -34,6 +34,8 @@ pub enum Error {
     AccountDisabled,
     NotFound,
     Conflict(String),
+    /// A unique value (username, email) that another account has.
+    Taken(&'static str),
     PayloadTooLarge,
     UnsupportedMediaType,
     Validation(FieldErrors),
@@ -66,7 +68,7 @@ impl Error {
             Self::Auth(_) | Self::InvalidCredentials => Status::Unauthorized,
             Self::Forbidden(_) | Self::CsrfFailed | Self::AccountDisabled => Status::Forbidden,
             Self::NotFound => Status::NotFound,
-            Self::Conflict(_) => Status::Conflict,
+            Self::Conflict(_) | Self::Taken(_) => Status::Conflict,
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::UnsupportedMediaType => Status::UnsupportedMediaType,
             Self::Validation(_) => Status::UnprocessableEntity,
@@ -88,7 +90,7 @@ impl Error {
             Self::CsrfFailed => "csrf_failed",
             Self::AccountDisabled => "account_disabled",
             Self::NotFound => "not_found",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(_) | Self::Taken(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
@@ -99,6 +101,9 @@ impl Error {
 
     /// The human sentence shown to the caller.
     pub fn message(&self) -> String {
+        if let Self::Taken(field) = self {
+            return format!("That {field} is already taken.");
+        }
         let text: &str = match self {
             Self::BadRequest(m) | Self::Forbidden(m) | Self::Conflict(m) => m,
             Self::Auth(AuthFailure::MissingToken) => "Sign in first: no access token was sent.",
@@ -109,6 +114,7 @@ impl Error {
             Self::CsrfFailed => "The form's security token is missing or wrong; reload and retry.",
             Self::AccountDisabled => "This account has been deactivated.",
             Self::NotFound => "Nothing here.",
+            Self::Taken(_) => "That value is already taken.",
             Self::PayloadTooLarge => "The request body is too large.",
             Self::UnsupportedMediaType => "Send the body as application/json.",
             Self::Validation(_) => "Some fields need attention.",

@@ -28,8 +28,9 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
-        // API answers carry tokens and personal data: never keep them in a cache.
-        if req.uri().path().starts_with("/api/") {
+        // Pages and API answers carry tokens, CSRF tokens and personal data: no cache may
+        // keep them. Only the stylesheets are cacheable.
+        if !req.uri().path().starts_with("/static/") {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }
     }

@@ -46,6 +46,51 @@ pub struct AccountChanges {
     pub active: Option<bool>,
 }
 
+/// The cleaned values of a valid new account.
+pub struct ValidAccount {
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+}
+
+/// Checks every field of a new account, reporting all problems at once.
+pub fn validate_new(
+    settings: &crate::settings::Settings,
+    input: &NewAccount,
+) -> Result<ValidAccount, validation::FieldErrors> {
+    let mut checker = Checker::default();
+    let username = checker.check("username", validation::username(&input.username));
+    let email = checker.check("email", validation::email(&input.email));
+    let name = checker.check(
+        "name",
+        validation::name(input.name.as_deref().unwrap_or("")),
+    );
+    let own_words = [
+        input.username.as_str(),
+        input.email.as_str(),
+        input.name.as_deref().unwrap_or(""),
+    ];
+    let min = settings.password_min_length;
+    checker.check(
+        "password",
+        validation::password(&input.password, min, &own_words),
+    );
+    let role = input.role.clone().unwrap_or_else(|| ROLE_USER.to_owned());
+    check_role(&mut checker, &role);
+    checker.finish()?;
+    match (username, email, name) {
+        (Some(username), Some(email), Some(name)) => Ok(ValidAccount {
+            username,
+            email,
+            name,
+            role,
+        }),
+        // The checker records a problem for every field that produced no value.
+        _ => Err(validation::FieldErrors::new()),
+    }
+}
+
 /// Where a new account comes from.
 #[derive(Clone, Copy)]
 pub enum Origin<'a> {
@@ -67,30 +112,14 @@ pub async fn create(
     if matches!(origin, Origin::SignUp) && (input.role.is_some() || input.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
     }
-    let mut checker = Checker::default();
-    let username = checker.check("username", validation::username(&input.username));
-    let email = checker.check("email", validation::email(&input.email));
-    let name = checker.check(
-        "name",
-        validation::name(input.name.as_deref().unwrap_or("")),
-    );
-    let own_words = [
-        input.username.as_str(),
-        input.email.as_str(),
-        input.name.as_deref().unwrap_or(""),
-    ];
-    let min = app.settings.password_min_length;
-    checker.check(
-        "password",
-        validation::password(&input.password, min, &own_words),
-    );
-    let role = input.role.unwrap_or_else(|| ROLE_USER.to_owned());
-    check_role(&mut checker, &role);
-    checker.finish()?;
-    let (Some(username), Some(email), Some(name)) = (username, email, name) else {
-        return Err(Error::internal("validated fields missing"));
-    };
+    let valid = validate_new(&app.settings, &input)?;
     let hash = app.hasher.hash(input.password).await?;
+    let ValidAccount {
+        username,
+        email,
+        name,
+        role,
+    } = valid;
     let active = input.active.unwrap_or(true);
     let (actor_id, client) = (origin.actor_id(), client.clone());
     let event = match origin {
@@ -452,10 +481,9 @@ fn taken(error: diesel::result::Error) -> Error {
         info.message(),
         info.constraint_name().unwrap_or("")
     );
-    let field = if text.contains("username") {
+    Error::Taken(if text.contains("username") {
         "username"
     } else {
         "email"
-    };
-    Error::Conflict(format!("That {field} is already taken."))
+    })
 }

@@ -36,8 +36,8 @@ impl<'r> Responder<'r, 'static> for Error {
 /// error that matches Rocket's status.
 #[catch(default)]
 fn api_failure(status: Status, req: &Request<'_>) -> (Status, Error) {
-    if let GuardFailure(Some(error)) = req.local_cache(|| GuardFailure(None)) {
-        return (error.status(), error.clone());
+    if let Some(error) = GuardFailure::of(req) {
+        return (error.status(), error);
     }
     let error = match status.code {
         400 => Error::BadRequest("The request could not be read.".into()),

@@ -4,6 +4,8 @@
 //! A failing guard leaves its error in the request's local cache ([`GuardFailure`]) so the
 //! catcher that Rocket calls next can answer with the precise code.
 
+use std::sync::Mutex;
+
 use rocket::http::Method;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
@@ -16,15 +18,32 @@ use crate::db;
 use crate::error::{AuthFailure, Error, Result};
 use crate::App;
 
+/// Base names of the cookies that carry the tokens (see [`cookie_name`]).
+pub const ACCESS_COOKIE: &str = "access_token";
+pub const REFRESH_COOKIE: &str = "refresh_token";
+
 /// Longest user agent kept with a session.
 const USER_AGENT_MAX: usize = 255;
 
-/// The error of the guard that stopped a request, for the catchers.
-pub struct GuardFailure(pub Option<Error>);
+/// The error of the guard that stopped a request, for the catchers. The last one recorded
+/// wins: an optional guard may fail early without hiding the failure that stopped the request.
+#[derive(Default)]
+pub struct GuardFailure(Mutex<Option<Error>>);
 
-/// Keeps a guard's error for the catcher (the first one wins: Rocket stops at the first).
+impl GuardFailure {
+    /// The error recorded for this request, if any.
+    pub fn of(req: &Request<'_>) -> Option<Error> {
+        let failure = req.local_cache(GuardFailure::default);
+        failure.0.lock().ok().and_then(|error| error.clone())
+    }
+}
+
+/// Keeps a guard's error for the catcher.
 pub fn remember(req: &Request<'_>, error: &Error) {
-    req.local_cache(|| GuardFailure(Some(error.clone())));
+    let failure = req.local_cache(GuardFailure::default);
+    if let Ok(mut slot) = failure.0.lock() {
+        *slot = Some(error.clone());
+    }
 }
 
 /// Fails a guard with `error`, remembering it for the catcher.
@@ -45,14 +64,7 @@ impl<'r> FromRequest<'r> for ClientInfo {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let user_agent = req
-            .headers()
-            .get_one("User-Agent")
-            .map(|ua| ua.chars().take(USER_AGENT_MAX).collect());
-        Outcome::Success(ClientInfo {
-            ip: req.client_ip().map(|ip| ip.to_string()),
-            user_agent,
-        })
+        Outcome::Success(client_info(req))
     }
 }
 
@@ -128,29 +140,29 @@ fn find_token(req: &Request<'_>, cookie_name: &str) -> Result<(String, TokenSour
     }
 }
 
-/// Name of the access-token cookie: `__Host-` prefixed when cookies are Secure.
-pub fn access_cookie_name(cookie_secure: bool) -> &'static str {
+/// A cookie's name: `__Host-` prefixed when cookies are Secure, which stops a sibling
+/// subdomain from planting or overwriting it.
+pub fn cookie_name(base: &str, cookie_secure: bool) -> String {
     if cookie_secure {
-        "__Host-access_token"
+        format!("__Host-{base}")
     } else {
-        "access_token"
+        base.to_owned()
     }
 }
 
-async fn authenticate(req: &Request<'_>) -> Result<CurrentUser> {
-    let app = match req.guard::<&State<App>>().await {
-        Outcome::Success(app) => app,
-        _ => return Err(Error::internal("application state missing")),
-    };
-    let (token, source) = find_token(req, access_cookie_name(app.settings.cookie_secure))?;
-    let claims = app.tokens.verify(&token, TokenType::Access)?;
-    let csrf_sent = csrf_header(req);
-    let client = match req.guard::<ClientInfo>().await {
-        Outcome::Success(client) => client,
-        _ => ClientInfo::default(),
-    };
-    let (session, user) = app
-        .db
+/// The application state, from any request.
+pub async fn app_state<'r>(req: &'r Request<'_>) -> Result<&'r App> {
+    match req.guard::<&State<App>>().await {
+        Outcome::Success(app) => Ok(app.inner()),
+        _ => Err(Error::internal("application state missing")),
+    }
+}
+
+/// Checks an access token completely: signature and claims, then against the database that
+/// its session is live and its account exists, is active and still has the role it claims.
+pub async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
+    let claims = app.tokens.verify(token, TokenType::Access)?;
+    app.db
         .run(move |c| {
             let now = db::now();
             let found = Session::find_with_user(c, &claims.sid)?;
@@ -164,9 +176,18 @@ async fn authenticate(req: &Request<'_>) -> Result<CurrentUser> {
             session.touch(c, now)?;
             Ok::<_, Error>((session, user))
         })
-        .await?;
+        .await
+}
+
+/// The API's caller: a token from a header or the cookie; cookie-borne changes need the
+/// `X-CSRF-Token` header.
+async fn authenticate(req: &Request<'_>) -> Result<CurrentUser> {
+    let app = app_state(req).await?;
+    let cookie = cookie_name(ACCESS_COOKIE, app.settings.cookie_secure);
+    let (token, source) = find_token(req, &cookie)?;
+    let (session, user) = check_access(app, &token).await?;
     if source == TokenSource::Cookie && !is_safe(req.method()) {
-        let sent = csrf_sent.ok_or(Error::CsrfFailed)?;
+        let sent = csrf_header(req).ok_or(Error::CsrfFailed)?;
         if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
             return Err(Error::CsrfFailed);
         }
@@ -175,8 +196,20 @@ async fn authenticate(req: &Request<'_>) -> Result<CurrentUser> {
         user,
         session,
         source,
-        client,
+        client: client_info(req),
     })
+}
+
+/// Where the request comes from (never fails).
+pub fn client_info(req: &Request<'_>) -> ClientInfo {
+    let user_agent = req
+        .headers()
+        .get_one("User-Agent")
+        .map(|ua| ua.chars().take(USER_AGENT_MAX).collect());
+    ClientInfo {
+        ip: req.client_ip().map(|ip| ip.to_string()),
+        user_agent,
+    }
 }
 
 fn csrf_header(req: &Request<'_>) -> Option<String> {
@@ -188,6 +221,6 @@ fn is_safe(method: Method) -> bool {
 }
 
 /// Compares secrets without leaking, through timing, how much of them matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

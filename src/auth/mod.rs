@@ -82,6 +82,17 @@ pub async fn login(
     } else {
         None
     };
+    start(app, user, rehashed, client).await
+}
+
+/// Opens a session for an account that has just proved who it is (a login, or a sign-up),
+/// storing a re-made password hash when there is one.
+pub async fn start(
+    app: &App,
+    user: User,
+    rehashed: Option<String>,
+    client: &ClientInfo,
+) -> Result<SignedIn> {
     let (tokens, client) = (app.tokens.clone(), client.clone());
     app.db
         .run(move |c| {

@@ -53,10 +53,32 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.all(name).into_iter().next()
+    }
+
+    /// Every value of a repeated header (`Set-Cookie`).
+    pub fn all(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The body of an HTML page.
+    pub fn html(&self) -> &str {
+        self.body.as_str().unwrap_or("")
+    }
+
+    /// The CSRF token of the first form on the page.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let html = self.html();
+        let start = html
+            .find(marker)
+            .map(|i| i + marker.len())
+            .expect("a form with a token");
+        html[start..].split('"').next().unwrap_or("").to_owned()
     }
 }
 
@@ -163,6 +185,43 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.call(Method::Post, path, None, Some(body)).await
+    }
+
+    /// Submits a form as a browser would (urlencoded, cookies from earlier answers).
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        send(
+            self.client
+                .post(path.to_owned())
+                .header(ContentType::Form)
+                .body(body),
+        )
+        .await
+    }
+
+    /// Loads a page with the cookies this client holds.
+    pub async fn page(&self, path: &str) -> Reply {
+        send(self.client.get(path.to_owned())).await
+    }
+
+    /// Signs up through the page, which signs the browser in.
+    pub async fn sign_up_in_browser(&self, username: &str) -> Reply {
+        let form = self.page("/signup").await;
+        let email = format!("{username}@example.com");
+        let fields = [
+            ("csrf_token", form.csrf()),
+            ("username", username.to_owned()),
+            ("email", email),
+            ("name", String::new()),
+            ("password", PASSWORD.to_owned()),
+            ("password_confirm", PASSWORD.to_owned()),
+        ];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = self.submit("/signup", &fields).await;
+        assert_eq!(reply.status, Status::SeeOther, "{}", reply.html());
+        reply
     }
 
     pub async fn register(&self, username: &str) -> Reply {

@@ -10,5 +10,6 @@ mod cli;
 mod common;
 mod errors;
 mod instances;
+mod pages;
 mod sessions;
 mod tokens;

@@ -1,0 +1,231 @@
+//! The account page: edit the profile, change the password, see and end sessions.
+
+use rocket::http::{CookieJar, Status};
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, FromForm, Route, State};
+use serde::Serialize;
+
+use crate::accounts::validation::FieldErrors;
+use crate::accounts::{self, AccountChanges};
+use crate::api::views::rfc3339;
+use crate::auth::guard::CurrentUser;
+use crate::web::auth::field_errors;
+use crate::web::csrf::{CsrfForm, Token};
+use crate::web::session::{clear_cookies, SignedIn};
+use crate::web::{page, Layout, Page, PageError, Reply};
+use crate::App;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        show,
+        update_profile,
+        change_password,
+        end_session,
+        logout_everywhere
+    ]
+}
+
+#[derive(Serialize, Default)]
+struct ProfileValues {
+    username: String,
+    email: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct SessionRow {
+    id: String,
+    started: String,
+    last_seen: String,
+    user_agent: String,
+    ip: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct AccountPage {
+    #[serde(flatten)]
+    layout: Layout,
+    profile: ProfileValues,
+    profile_errors: FieldErrors,
+    password_errors: FieldErrors,
+    sessions: Vec<SessionRow>,
+}
+
+/// What a re-shown account page carries besides the account itself.
+#[derive(Default)]
+struct Problems {
+    profile: Option<(ProfileValues, FieldErrors)>,
+    password: FieldErrors,
+}
+
+async fn account_page(
+    app: &App,
+    current: &CurrentUser,
+    status: Status,
+    flash: Option<FlashMessage<'_>>,
+    problems: Problems,
+) -> Result<Page, PageError> {
+    let sessions = accounts::sessions(app, current, &current.user.public_id).await?;
+    let sessions = sessions
+        .iter()
+        .map(|s| SessionRow {
+            id: s.public_id.clone(),
+            started: rfc3339(s.created_at),
+            last_seen: rfc3339(s.last_seen_at),
+            user_agent: s.user_agent.clone().unwrap_or_default(),
+            ip: s.ip.clone().unwrap_or_default(),
+            current: s.id == current.session.id,
+        })
+        .collect();
+    let user = &current.user;
+    let (profile, profile_errors) = problems.profile.unwrap_or_else(|| {
+        let values = ProfileValues {
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.name.clone().unwrap_or_default(),
+        };
+        (values, FieldErrors::new())
+    });
+    let context = AccountPage {
+        layout: Layout::signed_in(current, flash),
+        profile,
+        profile_errors,
+        password_errors: problems.password,
+        sessions,
+    };
+    Ok(page(status, "account/account", context))
+}
+
+#[get("/account")]
+async fn show(
+    app: &State<App>,
+    signed_in: SignedIn,
+    flash: Option<FlashMessage<'_>>,
+) -> Result<Page, PageError> {
+    account_page(app, &signed_in.0, Status::Ok, flash, Problems::default()).await
+}
+
+#[derive(FromForm)]
+struct ProfileForm {
+    #[field(default = String::new())]
+    username: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    name: String,
+}
+
+#[post("/account/profile", data = "<form>")]
+async fn update_profile(
+    app: &State<App>,
+    signed_in: SignedIn,
+    form: CsrfForm<ProfileForm>,
+) -> Result<Reply, PageError> {
+    let ProfileForm {
+        username,
+        email,
+        name,
+    } = form.0;
+    let values = ProfileValues {
+        username: username.clone(),
+        email: email.clone(),
+        name: name.clone(),
+    };
+    let changes = AccountChanges {
+        username: Some(username),
+        email: Some(email),
+        name: Some(name),
+        ..AccountChanges::default()
+    };
+    let current = &signed_in.0;
+    match accounts::update(app, current, &current.user.public_id, changes).await {
+        Ok(_) => Ok(done("/account", "Your profile is saved.")),
+        Err(error) => {
+            let errors = field_errors(&error).ok_or(PageError(error.clone()))?;
+            let problems = Problems {
+                profile: Some((values, errors)),
+                ..Problems::default()
+            };
+            let page = account_page(app, current, error.status(), None, problems).await?;
+            Ok(Reply::Form(page))
+        }
+    }
+}
+
+#[derive(FromForm)]
+struct PasswordForm {
+    #[field(default = String::new())]
+    current_password: String,
+    #[field(default = String::new())]
+    new_password: String,
+    #[field(default = String::new())]
+    new_password_confirm: String,
+}
+
+/// Changes the password; every other session of the account ends, this one goes on.
+#[post("/account/password", data = "<form>")]
+async fn change_password(
+    app: &State<App>,
+    signed_in: SignedIn,
+    form: CsrfForm<PasswordForm>,
+) -> Result<Reply, PageError> {
+    let form = form.0;
+    let current = &signed_in.0;
+    let result = if form.new_password != form.new_password_confirm {
+        let problem = vec!["does not match the new password".to_owned()];
+        Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
+    } else {
+        accounts::change_own_password(app, current, form.current_password, form.new_password).await
+    };
+    match result {
+        Ok(()) => Ok(done(
+            "/account",
+            "Your password is changed; other sessions have ended.",
+        )),
+        Err(error) => {
+            let password = field_errors(&error).ok_or(PageError(error.clone()))?;
+            let problems = Problems {
+                password,
+                ..Problems::default()
+            };
+            let page = account_page(app, current, error.status(), None, problems).await?;
+            Ok(Reply::Form(page))
+        }
+    }
+}
+
+/// Ends one of the account's sessions; ending the current one signs this browser out.
+#[post("/account/sessions/<id>/end", data = "<_form>")]
+async fn end_session(
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    signed_in: SignedIn,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Result<Reply, PageError> {
+    let current = &signed_in.0;
+    accounts::end_session(app, current, &current.user.public_id, id).await?;
+    if id == current.session.public_id {
+        clear_cookies(jar, &app.settings);
+        return Ok(done("/login", "This session has ended."));
+    }
+    Ok(done("/account", "That session has ended."))
+}
+
+#[post("/account/logout-all", data = "<_form>")]
+async fn logout_everywhere(
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    signed_in: SignedIn,
+    _form: CsrfForm<Token>,
+) -> Result<Reply, PageError> {
+    crate::auth::logout(app, &signed_in.0, true).await?;
+    clear_cookies(jar, &app.settings);
+    Ok(done("/", "You have signed out everywhere."))
+}
+
+fn done(to: &'static str, message: &'static str) -> Reply {
+    Reply::Done(Flash::success(Redirect::to(to), message))
+}

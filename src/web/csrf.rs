@@ -1,0 +1,106 @@
+//! CSRF protection for every form: a `csrf_token` field that must match the signed-in
+//! session's token, or, before sign-in (login and sign-up forms), a random token kept in a
+//! private (encrypted and signed) cookie of this browser.
+//!
+//! [`CsrfForm`] checks the token before it parses a single field, whatever the method: a
+//! form POST that Rocket reinterprets as PUT or DELETE through `_method` is checked the same.
+
+use rand::distr::{Alphanumeric, SampleString};
+use rocket::data::{self, Data, FromData, Limits};
+use rocket::form::Form;
+use rocket::http::{Cookie, CookieJar, RawStr, SameSite};
+use rocket::outcome::Outcome;
+use rocket::request::Request;
+
+use crate::auth::guard::{app_state, constant_time_eq, cookie_name, remember};
+use crate::error::{Error, Result};
+use crate::web::session::signed_in;
+
+const ANONYMOUS_COOKIE: &str = "csrf";
+
+/// A form whose CSRF token was checked.
+pub struct CsrfForm<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for CsrfForm<T>
+where
+    T: for<'a> rocket::form::FromForm<'a> + 'static,
+{
+    type Error = Error;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match parse(req, data).await {
+            Ok(form) => Outcome::Success(CsrfForm(form)),
+            Err(error) => {
+                remember(req, &error);
+                Outcome::Error((error.status(), error))
+            }
+        }
+    }
+}
+
+async fn parse<T>(req: &Request<'_>, data: Data<'_>) -> Result<T>
+where
+    T: for<'a> rocket::form::FromForm<'a> + 'static,
+{
+    if !req.content_type().is_some_and(|ct| ct.is_form()) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    let limit = req.limits().get("form").unwrap_or(Limits::FORM);
+    let body = data
+        .open(limit)
+        .into_string()
+        .await
+        .map_err(|_| Error::BadRequest("The form could not be read.".into()))?;
+    if !body.is_complete() {
+        return Err(Error::PayloadTooLarge);
+    }
+    let body = RawStr::new(body.as_str());
+    let sent = Form::<Token>::parse_encoded(body)
+        .map(|t| t.csrf_token)
+        .unwrap_or_default();
+    let expected = expected_token(req).await?;
+    if expected.is_empty() || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        return Err(Error::CsrfFailed);
+    }
+    // Page forms take plain strings with defaults, so this fails only on a malformed body.
+    Form::<T>::parse_encoded(body)
+        .map_err(|_| Error::BadRequest("The form could not be read.".into()))
+}
+
+/// Just the token: read before anything else in every form, and the whole of a form that is
+/// only a button (logout, end a session).
+#[derive(rocket::FromForm)]
+pub struct Token {
+    csrf_token: String,
+}
+
+/// The token this browser must send: its session's once signed in, else its anonymous one.
+async fn expected_token(req: &Request<'_>) -> Result<String> {
+    if let Some(current) = signed_in(req) {
+        return Ok(current.session.csrf_token.clone());
+    }
+    let app = app_state(req).await?;
+    let name = cookie_name(ANONYMOUS_COOKIE, app.settings.cookie_secure);
+    Ok(req
+        .cookies()
+        .get_private(&name)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default())
+}
+
+/// The anonymous token for a form shown before sign-in, created on first use.
+pub fn anonymous_token(jar: &CookieJar<'_>, secure: bool) -> String {
+    let name = cookie_name(ANONYMOUS_COOKIE, secure);
+    if let Some(cookie) = jar.get_private(&name) {
+        return cookie.value().to_owned();
+    }
+    let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+    let cookie = Cookie::build((name, token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure);
+    jar.add_private(cookie);
+    token
+}

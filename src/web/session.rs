@@ -1,0 +1,130 @@
+//! Browser sessions: the token pair in HttpOnly cookies, and the `SignedIn` page guard that
+//! checks them on every request and renews them silently through the refresh cookie.
+
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+use rocket::time::Duration;
+
+use crate::auth::guard::{
+    app_state, check_access, client_info, cookie_name, fail, CurrentUser, TokenSource,
+    ACCESS_COOKIE, REFRESH_COOKIE,
+};
+use crate::auth::tokens::TokenPair;
+use crate::error::{AuthFailure, Error, Result};
+use crate::settings::Settings;
+use crate::App;
+
+/// A signed-in browser, checked just now (cookies only: pages never read token headers).
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub CurrentUser);
+
+/// The outcome of the page guard, kept for the rest of the request (CSRF checks, layout).
+pub struct PageAuth(pub Result<CurrentUser>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SignedIn {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Error> {
+        let PageAuth(result) = req
+            .local_cache_async(async { PageAuth(from_cookies(req).await) })
+            .await;
+        match result {
+            Ok(current) => Outcome::Success(SignedIn(current.clone())),
+            Err(error) => fail(req, error.clone()),
+        }
+    }
+}
+
+/// The signed-in user of this request if the page guard ran and succeeded.
+pub fn signed_in<'r>(req: &'r Request<'_>) -> Option<&'r CurrentUser> {
+    match req.local_cache(|| PageAuth(Err(Error::Auth(AuthFailure::MissingToken)))) {
+        PageAuth(Ok(current)) => Some(current),
+        PageAuth(Err(_)) => None,
+    }
+}
+
+async fn from_cookies(req: &Request<'_>) -> Result<CurrentUser> {
+    let app = app_state(req).await?;
+    let jar = req.cookies();
+    let secure = app.settings.cookie_secure;
+    let access = jar
+        .get(&cookie_name(ACCESS_COOKIE, secure))
+        .map(|c| c.value().to_owned());
+    let checked = match access {
+        Some(token) => check_access(app, &token).await,
+        None => Err(Error::Auth(AuthFailure::TokenExpired)),
+    };
+    let (session, user) = match checked {
+        Err(Error::Auth(AuthFailure::TokenExpired)) => renew(req, app).await?,
+        Err(Error::Auth(failure)) => {
+            clear_cookies(jar, &app.settings);
+            return Err(Error::Auth(failure));
+        }
+        other => other?,
+    };
+    Ok(CurrentUser {
+        user,
+        session,
+        source: TokenSource::Cookie,
+        client: client_info(req),
+    })
+}
+
+/// The access cookie is gone or stale: trade the refresh cookie for a new pair. A revoked
+/// session cannot come back this way, because refreshing checks the session row too.
+async fn renew(
+    req: &Request<'_>,
+    app: &App,
+) -> Result<(crate::auth::sessions::Session, crate::accounts::model::User)> {
+    let jar = req.cookies();
+    let refresh_cookie = cookie_name(REFRESH_COOKIE, app.settings.cookie_secure);
+    let Some(refresh) = jar.get(&refresh_cookie).map(|c| c.value().to_owned()) else {
+        return Err(Error::Auth(AuthFailure::MissingToken));
+    };
+    let renewed = match crate::auth::refresh(app, &refresh, &client_info(req)).await {
+        Ok(renewed) => renewed,
+        Err(Error::Auth(failure)) => {
+            clear_cookies(jar, &app.settings);
+            return Err(Error::Auth(failure));
+        }
+        Err(other) => return Err(other),
+    };
+    set_cookies(jar, &renewed.tokens, &app.settings);
+    check_access(app, &renewed.tokens.access_token).await
+}
+
+/// Puts a fresh pair in the browser: HttpOnly, SameSite=Lax, Path=/, Secure per settings
+/// (Rocket's `add` sets neither HttpOnly nor Secure on its own).
+pub fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Settings) {
+    let secure = settings.cookie_secure;
+    let pair = [
+        (
+            ACCESS_COOKIE,
+            &tokens.access_token,
+            settings.access_token_ttl,
+        ),
+        (
+            REFRESH_COOKIE,
+            &tokens.refresh_token,
+            settings.refresh_token_ttl,
+        ),
+    ];
+    for (base, value, seconds) in pair {
+        let cookie = Cookie::build((cookie_name(base, secure), value.clone()))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .secure(secure)
+            .max_age(Duration::seconds(seconds));
+        jar.add(cookie);
+    }
+}
+
+pub fn clear_cookies(jar: &CookieJar<'_>, settings: &Settings) {
+    for base in [ACCESS_COOKIE, REFRESH_COOKIE] {
+        let name = cookie_name(base, settings.cookie_secure);
+        jar.remove(Cookie::build(name).path("/").secure(settings.cookie_secure));
+    }
+}

@@ -1,0 +1,115 @@
+//! The member directory and profiles.
+
+use rocket::http::Status;
+use rocket::request::FlashMessage;
+use rocket::{get, routes, Route, State};
+use serde::Serialize;
+
+use crate::accounts::model::{SortKey, User, UserQuery};
+use crate::accounts::{self};
+use crate::api::views::rfc3339;
+use crate::error::Error;
+use crate::web::session::SignedIn;
+use crate::web::{page, Layout, Page, PageError};
+use crate::App;
+
+const PER_PAGE: i64 = 20;
+
+pub fn routes() -> Vec<Route> {
+    routes![directory, profile]
+}
+
+/// What the directory and profiles show of a member (never the email).
+#[derive(Serialize)]
+struct Member {
+    id: String,
+    username: String,
+    name: Option<String>,
+    role: String,
+    joined: String,
+}
+
+impl From<&User> for Member {
+    fn from(user: &User) -> Self {
+        Member {
+            id: user.public_id.clone(),
+            username: user.username.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+            joined: rfc3339(user.created_at)[..10].to_owned(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Directory {
+    #[serde(flatten)]
+    layout: Layout,
+    members: Vec<Member>,
+    q: String,
+    page: i64,
+    pages: i64,
+    total: i64,
+}
+
+/// Active members, searchable by username and name, 20 to a page.
+#[get("/users?<q>&<page>")]
+async fn directory(
+    app: &State<App>,
+    signed_in: SignedIn,
+    q: Option<String>,
+    page: Option<&str>,
+    flash: Option<FlashMessage<'_>>,
+) -> Result<Page, PageError> {
+    let q = q.unwrap_or_default().trim().to_owned();
+    if q.chars().any(char::is_control) {
+        return Err(Error::field("q", "must not contain control characters").into());
+    }
+    let page_number = page
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let query = UserQuery {
+        search: (!q.is_empty()).then(|| q.clone()),
+        search_email: false,
+        role: None,
+        active: Some(true),
+        sort: SortKey::Username,
+        descending: false,
+        page: page_number,
+        per_page: PER_PAGE,
+    };
+    let (users, total) = app.db.run(move |c| User::list(c, &query)).await?;
+    let directory = Directory {
+        layout: Layout::signed_in(&signed_in.0, flash),
+        members: users.iter().map(Member::from).collect(),
+        q,
+        page: page_number,
+        pages: (total + PER_PAGE - 1) / PER_PAGE,
+        total,
+    };
+    Ok(self::page(Status::Ok, "users/directory", directory))
+}
+
+#[derive(Serialize)]
+struct Profile {
+    #[serde(flatten)]
+    layout: Layout,
+    member: Member,
+    is_self: bool,
+}
+
+#[get("/users/<id>")]
+async fn profile(app: &State<App>, signed_in: SignedIn, id: &str) -> Result<Page, PageError> {
+    let user = accounts::find(app, id).await?;
+    let viewer = &signed_in.0.user;
+    if !user.active && !viewer.is_admin() {
+        return Err(Error::NotFound.into());
+    }
+    let profile = Profile {
+        member: Member::from(&user),
+        is_self: user.id == viewer.id,
+        layout: Layout::signed_in(&signed_in.0, None),
+    };
+    Ok(page(Status::Ok, "users/profile", profile))
+}
