@@ -38,6 +38,18 @@ pub struct Tester {
     pub refresh: String,
 }
 
+/// An instance listening on a real port; it shuts down when dropped.
+pub struct Server {
+    pub base: String,
+    shutdown: rocket::Shutdown,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
 /// A response reduced to what tests look at.
 #[derive(Debug)]
 pub struct Reply {
@@ -113,6 +125,33 @@ impl TestApp {
             dir,
             figment,
             database,
+        }
+    }
+
+    /// Another instance on the same database, served over real TCP on a free loopback port
+    /// (for the browser), until the returned `Server` is dropped.
+    pub async fn serve(&self) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let figment = self.figment.clone().merge(("port", port));
+        let rocket = gatehouse::rocket(figment).expect("the app starts");
+        let rocket = rocket.ignite().await.expect("the app ignites");
+        let shutdown = rocket.shutdown();
+        rocket::tokio::spawn(rocket.launch());
+        for _ in 0..100 {
+            if rocket::tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Server {
+            base: format!("http://127.0.0.1:{port}"),
+            shutdown,
         }
     }
 
