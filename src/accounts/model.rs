@@ -70,6 +70,7 @@ pub enum SortKey {
 /// A page of the users collection, already validated.
 #[derive(Debug, Clone)]
 pub struct UserQuery {
+    /// Matches usernames and names (and emails, see below) that start with it, in any case.
     pub search: Option<String>,
     /// Whether the search also matches emails (only admins may search by email).
     pub search_email: bool,
@@ -163,15 +164,16 @@ impl User {
     fn filtered(q: &UserQuery) -> users::BoxedQuery<'static, crate::db::MultiBackend> {
         let mut query = users::table.into_boxed();
         if let Some(search) = &q.search {
-            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-            let by_name = lower(users::username)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(users::name.assume_not_null())
-                    .like(pattern.clone())
-                    .escape('\\'));
+            // A prefix search as an index range: key >= 'ab' AND key < 'ac'.
+            let from = search.to_lowercase();
+            let to = prefix_end(&from);
+            let username = lower(users::username);
+            let name = lower(users::name.assume_not_null());
+            let by_name = (username.ge(from.clone()).and(username.lt(to.clone())))
+                .or(name.ge(from.clone()).and(name.lt(to.clone())));
             query = if q.search_email {
-                query.filter(by_name.or(users::email.like(pattern).escape('\\')))
+                let email = users::email;
+                query.filter(by_name.or(email.ge(from).and(email.lt(to))))
             } else {
                 query.filter(by_name)
             };
@@ -186,14 +188,16 @@ impl User {
     }
 }
 
-/// Makes `%`, `_` and `\` in a search match themselves.
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
+/// The first string after every string that starts with `prefix`, in byte (code point)
+/// order: the prefix with its last character moved one code point on.
+fn prefix_end(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return chars.into_iter().collect();
         }
-        escaped.push(c);
     }
-    escaped
+    char::MAX.to_string()
 }

@@ -12,5 +12,6 @@ mod common;
 mod errors;
 mod instances;
 mod pages;
+mod scale;
 mod sessions;
 mod tokens;
