@@ -131,6 +131,10 @@ pub struct AuditQuery {
     /// Events where this public user id is actor or subject.
     pub user: Option<String>,
     pub event: Option<Event>,
+    /// From this moment (included) ...
+    pub from: Option<PrimitiveDateTime>,
+    /// ... to this one (excluded).
+    pub to: Option<PrimitiveDateTime>,
     pub page: i64,
     pub per_page: i64,
 }
@@ -162,6 +166,12 @@ pub fn list(conn: &mut DbConn, q: &AuditQuery) -> QueryResult<(Vec<AuditEvent>, 
         }
         if let Some(event) = q.event {
             query = query.filter(audit_events::event.eq(event.as_str()));
+        }
+        if let Some(from) = q.from {
+            query = query.filter(audit_events::at.ge(from));
+        }
+        if let Some(to) = q.to {
+            query = query.filter(audit_events::at.lt(to));
         }
         query
     };

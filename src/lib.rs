@@ -10,6 +10,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 mod headers;
+pub mod params;
 pub mod secrets;
 pub mod settings;
 mod web;

@@ -1,54 +1,24 @@
 //! The audit log, for admins.
 
 use rocket::serde::json::Value;
-use rocket::{get, routes, FromForm, Route, State};
+use rocket::{get, routes, Route, State};
 use serde_json::json;
 
-use crate::accounts::validation::Checker;
-use crate::api::pagination;
 use crate::api::views::AuditView;
-use crate::audit::{self, AuditQuery, Event};
+use crate::audit;
 use crate::auth::guard::Admin;
 use crate::error::{Error, Result};
+use crate::params::AuditParams;
 use crate::App;
 
 pub fn routes() -> Vec<Route> {
     routes![list]
 }
 
-#[derive(FromForm)]
-struct AuditParams<'r> {
-    user: Option<&'r str>,
-    event: Option<&'r str>,
-    page: Option<&'r str>,
-    per_page: Option<&'r str>,
-}
-
 #[get("/audit?<params..>")]
 async fn list(app: &State<App>, _admin: Admin, params: AuditParams<'_>) -> Result<Value> {
-    let mut checker = Checker::default();
-    let (page, per_page) = pagination(&mut checker, params.page, params.per_page);
-    let event = params.event.and_then(|text| {
-        let event = Event::parse(text);
-        if event.is_none() {
-            checker.add("event", "is not a known event type");
-        }
-        event
-    });
-    let user = params.user.and_then(|text| {
-        let id = uuid::Uuid::parse_str(text).ok();
-        if id.is_none() {
-            checker.add("user", "must be a user id");
-        }
-        id.map(|id| id.to_string())
-    });
-    checker.finish()?;
-    let query = AuditQuery {
-        user,
-        event,
-        page,
-        per_page,
-    };
+    let query = params.audit_query(None)?;
+    let (page, per_page) = (query.page, query.per_page);
     let (events, total) = app
         .db
         .run(move |c| Ok::<_, Error>(audit::list(c, &query)?))

@@ -3,18 +3,17 @@
 use rocket::http::Status;
 use rocket::response::status::Created;
 use rocket::serde::json::{Json as JsonBody, Value};
-use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
+use rocket::{delete, get, patch, post, put, routes, Route, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::accounts::model::{SortKey, User, UserQuery, ROLE_ADMIN, ROLE_USER};
-use crate::accounts::validation::Checker;
+use crate::accounts::model::User;
 use crate::accounts::{self, AccountChanges, NewAccount, Origin};
 use crate::api::json::Json;
 use crate::api::views::{FullUser, SessionView, UserView};
-use crate::api::{boolean, pagination};
 use crate::auth::guard::{Admin, CurrentUser};
 use crate::error::{Error, Result};
+use crate::params::ListParams;
 use crate::App;
 
 pub fn routes() -> Vec<Route> {
@@ -88,20 +87,9 @@ async fn change_password(
     Ok(Status::NoContent)
 }
 
-/// Query parameters as sent; checked by `user_query`.
-#[derive(FromForm)]
-struct ListParams<'r> {
-    q: Option<&'r str>,
-    role: Option<&'r str>,
-    active: Option<&'r str>,
-    sort: Option<&'r str>,
-    page: Option<&'r str>,
-    per_page: Option<&'r str>,
-}
-
 #[get("/users?<params..>")]
 async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) -> Result<Value> {
-    let query = user_query(&params, &current.user)?;
+    let query = params.user_query(&current.user, None)?;
     let (page, per_page) = (query.page, query.per_page);
     let (users, total) = app
         .db
@@ -112,63 +100,6 @@ async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) ->
         .map(|u| UserView::of(u, &current.user))
         .collect();
     Ok(json!({"users": users, "page": page, "per_page": per_page, "total": total}))
-}
-
-/// Members see active accounts only and search and sort by public fields; admins see all.
-fn user_query(params: &ListParams<'_>, viewer: &User) -> Result<UserQuery> {
-    let admin = viewer.is_admin();
-    if !admin && params.active.is_some() {
-        return Err(Error::forbidden("Only admins may filter by active."));
-    }
-    let mut checker = Checker::default();
-    let (page, per_page) = pagination(&mut checker, params.page, params.per_page);
-    let role = params.role.map(str::to_owned);
-    if role
-        .as_deref()
-        .is_some_and(|r| r != ROLE_USER && r != ROLE_ADMIN)
-    {
-        checker.add("role", "must be \"user\" or \"admin\"");
-    }
-    let active = boolean(&mut checker, "active", params.active);
-    let sort_text = params.sort.unwrap_or("username");
-    let descending = sort_text.starts_with('-');
-    let sort = match sort_text.trim_start_matches('-') {
-        "username" => Some(SortKey::Username),
-        "created_at" => Some(SortKey::CreatedAt),
-        "email" if admin => Some(SortKey::Email),
-        "last_login_at" if admin => Some(SortKey::LastLoginAt),
-        _ => None,
-    };
-    if sort.is_none() {
-        let allowed = if admin {
-            "username, email, created_at or last_login_at"
-        } else {
-            "username or created_at"
-        };
-        checker.add(
-            "sort",
-            format!("must be {allowed}, with '-' in front for descending"),
-        );
-    }
-    if params.q.is_some_and(|q| q.chars().any(char::is_control)) {
-        checker.add("q", "must not contain control characters");
-    }
-    checker.finish()?;
-    let search = params
-        .q
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(str::to_owned);
-    Ok(UserQuery {
-        search,
-        search_email: admin,
-        role,
-        active: if admin { active } else { Some(true) },
-        sort: sort.unwrap_or(SortKey::Username),
-        descending,
-        page,
-        per_page,
-    })
 }
 
 #[post("/users", data = "<body>")]

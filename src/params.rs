@@ -1,0 +1,184 @@
+//! Query parameters of listings, shared by the JSON API and the admin pages: read as sent
+//! (strings), then checked into typed queries, so that a bad value is a 422 naming the
+//! parameter rather than a route that silently does not match.
+
+use rocket::FromForm;
+use time::macros::format_description;
+use time::Date;
+
+use crate::accounts::model::{SortKey, User, UserQuery, ROLE_ADMIN, ROLE_USER};
+use crate::accounts::validation::Checker;
+use crate::audit::{AuditQuery, Event};
+use crate::error::{Error, Result};
+
+/// Items per page when the caller does not say.
+const DEFAULT_PER_PAGE: i64 = 20;
+const MAX_PER_PAGE: i64 = 100;
+
+/// Query parameters as sent; checked by `user_query`.
+#[derive(FromForm)]
+pub struct ListParams<'r> {
+    pub q: Option<&'r str>,
+    pub role: Option<&'r str>,
+    pub active: Option<&'r str>,
+    pub sort: Option<&'r str>,
+    pub page: Option<&'r str>,
+    pub per_page: Option<&'r str>,
+}
+
+/// Members see active accounts only and search and sort by public fields; admins see all.
+impl ListParams<'_> {
+    /// The page of users `viewer` asked for, checked; `per_page` defaults to `default_per_page`.
+    pub fn user_query(&self, viewer: &User, default_per_page: Option<i64>) -> Result<UserQuery> {
+        let params = self;
+        let admin = viewer.is_admin();
+        if !admin && params.active.is_some() {
+            return Err(Error::forbidden("Only admins may filter by active."));
+        }
+        let mut checker = Checker::default();
+        let default = default_per_page.unwrap_or(DEFAULT_PER_PAGE);
+        let (page, per_page) = pagination(&mut checker, params.page, params.per_page, default);
+        let role = params.role.map(str::to_owned);
+        if role
+            .as_deref()
+            .is_some_and(|r| r != ROLE_USER && r != ROLE_ADMIN)
+        {
+            checker.add("role", "must be \"user\" or \"admin\"");
+        }
+        let active = boolean(&mut checker, "active", params.active);
+        let sort_text = params.sort.unwrap_or("username");
+        let descending = sort_text.starts_with('-');
+        let sort = match sort_text.trim_start_matches('-') {
+            "username" => Some(SortKey::Username),
+            "created_at" => Some(SortKey::CreatedAt),
+            "email" if admin => Some(SortKey::Email),
+            "last_login_at" if admin => Some(SortKey::LastLoginAt),
+            _ => None,
+        };
+        if sort.is_none() {
+            let allowed = if admin {
+                "username, email, created_at or last_login_at"
+            } else {
+                "username or created_at"
+            };
+            checker.add(
+                "sort",
+                format!("must be {allowed}, with '-' in front for descending"),
+            );
+        }
+        if params.q.is_some_and(|q| q.chars().any(char::is_control)) {
+            checker.add("q", "must not contain control characters");
+        }
+        checker.finish()?;
+        let search = params
+            .q
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        Ok(UserQuery {
+            search,
+            search_email: admin,
+            role,
+            active: if admin { active } else { Some(true) },
+            sort: sort.unwrap_or(SortKey::Username),
+            descending,
+            page,
+            per_page,
+        })
+    }
+}
+
+#[derive(FromForm)]
+pub struct AuditParams<'r> {
+    pub user: Option<&'r str>,
+    pub event: Option<&'r str>,
+    pub page: Option<&'r str>,
+    pub per_page: Option<&'r str>,
+    /// First day shown (`YYYY-MM-DD`, UTC).
+    pub from: Option<&'r str>,
+    /// Last day shown (`YYYY-MM-DD`, UTC), included.
+    pub to: Option<&'r str>,
+}
+
+impl AuditParams<'_> {
+    /// The page of the audit log asked for, checked.
+    pub fn audit_query(&self, default_per_page: Option<i64>) -> Result<AuditQuery> {
+        let mut checker = Checker::default();
+        let default = default_per_page.unwrap_or(DEFAULT_PER_PAGE);
+        let (page, per_page) = pagination(&mut checker, self.page, self.per_page, default);
+        let event = self.event.filter(|e| !e.is_empty()).and_then(|text| {
+            let event = Event::parse(text);
+            if event.is_none() {
+                checker.add("event", "is not a known event type");
+            }
+            event
+        });
+        let user = self.user.filter(|u| !u.is_empty()).and_then(|text| {
+            let id = uuid::Uuid::parse_str(text).ok();
+            if id.is_none() {
+                checker.add("user", "must be a user id");
+            }
+            id.map(|id| id.to_string())
+        });
+        let from = day(&mut checker, "from", self.from).map(|d| d.midnight());
+        let to = day(&mut checker, "to", self.to)
+            .and_then(|d| d.next_day())
+            .map(|d| d.midnight());
+        checker.finish()?;
+        Ok(AuditQuery {
+            user,
+            event,
+            from,
+            to,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// Reads a `YYYY-MM-DD` date; empty means none.
+fn day(checker: &mut Checker, field: &str, value: Option<&str>) -> Option<Date> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    let parsed = Date::parse(value, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| vec!["must be a date like 2026-11-24".to_owned()]);
+    checker.check(field, parsed)
+}
+
+/// Reads `page` (from 1) and `per_page` (1 to 100; larger asks are capped at 100).
+pub fn pagination(
+    checker: &mut Checker,
+    page: Option<&str>,
+    per_page: Option<&str>,
+    default_per_page: i64,
+) -> (i64, i64) {
+    let page = number(checker, "page", page, 1).unwrap_or(1);
+    let per_page = number(checker, "per_page", per_page, default_per_page)
+        .unwrap_or(default_per_page)
+        .min(MAX_PER_PAGE);
+    (page, per_page)
+}
+
+fn number(checker: &mut Checker, field: &str, value: Option<&str>, default: i64) -> Option<i64> {
+    let Some(value) = value else {
+        return Some(default);
+    };
+    let parsed = value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 1 && *n <= 1_000_000);
+    checker.check(
+        field,
+        parsed.ok_or_else(|| vec!["must be a whole number from 1".to_owned()]),
+    )
+}
+
+/// Parses a `true`/`false` query value.
+pub fn boolean(checker: &mut Checker, field: &str, value: Option<&str>) -> Option<bool> {
+    let parsed = match value? {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(vec!["must be true or false".to_owned()]),
+    };
+    checker.check(field, parsed)
+}
