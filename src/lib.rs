@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 mod headers;
 pub mod params;
+pub mod reports;
 pub mod secrets;
 pub mod settings;
 mod web;

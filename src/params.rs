@@ -30,7 +30,15 @@ pub struct ListParams<'r> {
 impl ListParams<'_> {
     /// The page of users `viewer` asked for, checked; `per_page` defaults to `default_per_page`.
     pub fn user_query(&self, viewer: &User, default_per_page: Option<i64>) -> Result<UserQuery> {
-        let params = self;
+        // An empty value (a filter form's "any") is no filter.
+        let params = ListParams {
+            q: given(self.q),
+            role: given(self.role),
+            active: given(self.active),
+            sort: given(self.sort),
+            page: given(self.page),
+            per_page: given(self.per_page),
+        };
         let admin = viewer.is_admin();
         if !admin && params.active.is_some() {
             return Err(Error::forbidden("Only admins may filter by active."));
@@ -142,6 +150,11 @@ fn day(checker: &mut Checker, field: &str, value: Option<&str>) -> Option<Date> 
     let parsed = Date::parse(value, format_description!("[year]-[month]-[day]"))
         .map_err(|_| vec!["must be a date like 2026-11-24".to_owned()]);
     checker.check(field, parsed)
+}
+
+/// A parameter that was sent with something in it.
+fn given(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty())
 }
 
 /// Reads `page` (from 1) and `per_page` (1 to 100; larger asks are capped at 100).

@@ -131,6 +131,18 @@ impl User {
         diesel::delete(users::table.find(id)).execute(conn)
     }
 
+    /// Usernames by public id, for showing who is who in the audit log.
+    pub fn usernames(
+        conn: &mut DbConn,
+        public_ids: Vec<String>,
+    ) -> QueryResult<std::collections::HashMap<String, String>> {
+        let pairs: Vec<(String, String)> = users::table
+            .filter(users::public_id.eq_any(public_ids))
+            .select((users::public_id, users::username))
+            .load(conn)?;
+        Ok(pairs.into_iter().collect())
+    }
+
     pub fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
         users::table
             .filter(users::role.eq(ROLE_ADMIN))

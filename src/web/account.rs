@@ -10,6 +10,7 @@ use crate::accounts::validation::FieldErrors;
 use crate::accounts::{self, AccountChanges};
 use crate::api::views::rfc3339;
 use crate::auth::guard::CurrentUser;
+use crate::auth::sessions::Session;
 use crate::web::auth::field_errors;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::session::{clear_cookies, SignedIn};
@@ -34,13 +35,28 @@ struct ProfileValues {
 }
 
 #[derive(Serialize)]
-struct SessionRow {
+pub struct SessionRow {
     id: String,
     started: String,
     last_seen: String,
     user_agent: String,
     ip: String,
     current: bool,
+}
+
+/// Sessions as listed on the account and admin pages, marking the viewer's own.
+pub fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
+    sessions
+        .iter()
+        .map(|s| SessionRow {
+            id: s.public_id.clone(),
+            started: rfc3339(s.created_at),
+            last_seen: rfc3339(s.last_seen_at),
+            user_agent: s.user_agent.clone().unwrap_or_default(),
+            ip: s.ip.clone().unwrap_or_default(),
+            current: s.id == viewer.id,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -68,17 +84,7 @@ async fn account_page(
     problems: Problems,
 ) -> Result<Page, PageError> {
     let sessions = accounts::sessions(app, current, &current.user.public_id).await?;
-    let sessions = sessions
-        .iter()
-        .map(|s| SessionRow {
-            id: s.public_id.clone(),
-            started: rfc3339(s.created_at),
-            last_seen: rfc3339(s.last_seen_at),
-            user_agent: s.user_agent.clone().unwrap_or_default(),
-            ip: s.ip.clone().unwrap_or_default(),
-            current: s.id == current.session.id,
-        })
-        .collect();
+    let sessions = session_rows(&sessions, &current.session);
     let user = &current.user;
     let (profile, profile_errors) = problems.profile.unwrap_or_else(|| {
         let values = ProfileValues {

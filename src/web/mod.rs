@@ -2,6 +2,7 @@
 //! page, the error pages, `/healthz`, and the stylesheets.
 
 mod account;
+mod admin;
 mod auth;
 pub mod csrf;
 mod failure;
@@ -29,6 +30,7 @@ pub fn stage() -> AdHoc {
         routes.extend(auth::routes());
         routes.extend(users::routes());
         routes.extend(account::routes());
+        routes.extend(admin::routes());
         rocket.mount("/", routes).register("/", failure::catchers())
     })
 }

@@ -57,7 +57,11 @@ async fn from_cookies(req: &Request<'_>) -> Result<CurrentUser> {
         None => Err(Error::Auth(AuthFailure::TokenExpired)),
     };
     let (session, user) = match checked {
-        Err(Error::Auth(AuthFailure::TokenExpired)) => renew(req, app).await?,
+        // Expired, or refused because the account's role changed since it was signed:
+        // renewing re-checks the session row and signs the current role.
+        Err(Error::Auth(AuthFailure::TokenExpired | AuthFailure::TokenRevoked)) => {
+            renew(req, app).await?
+        }
         Err(Error::Auth(failure)) => {
             clear_cookies(jar, &app.settings);
             return Err(Error::Auth(failure));

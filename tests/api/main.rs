@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod admin;
 mod audit;
 mod browser;
 mod cli;

@@ -1,0 +1,75 @@
+//! Figures for the admin dashboard, each an indexed count.
+
+use diesel::prelude::*;
+use time::{Duration, PrimitiveDateTime};
+
+use crate::accounts::model::ROLE_ADMIN;
+use crate::audit::Event;
+use crate::db::schema::{audit_events, users};
+use crate::db::DbConn;
+
+/// The dashboard's counts and its daily series.
+pub struct Dashboard {
+    pub users: i64,
+    pub active: i64,
+    pub admins: i64,
+    pub signups_7d: i64,
+    pub logins_7d: i64,
+    /// The last 30 days, oldest first.
+    pub days: Vec<Day>,
+}
+
+pub struct Day {
+    pub start: PrimitiveDateTime,
+    pub signups: i64,
+    pub logins: i64,
+}
+
+pub fn dashboard(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<Dashboard> {
+    let week_ago = now - Duration::days(7);
+    let today = now.replace_time(time::Time::MIDNIGHT);
+    let mut days = Vec::with_capacity(30);
+    for back in (0..30).rev() {
+        let start = today - Duration::days(back);
+        let end = start + Duration::days(1);
+        days.push(Day {
+            start,
+            signups: signups(conn, start, end)?,
+            logins: logins(conn, start, end)?,
+        });
+    }
+    Ok(Dashboard {
+        users: users::table.count().get_result(conn)?,
+        active: users::table
+            .filter(users::active.eq(true))
+            .count()
+            .get_result(conn)?,
+        admins: users::table
+            .filter(users::role.eq(ROLE_ADMIN))
+            .filter(users::active.eq(true))
+            .count()
+            .get_result(conn)?,
+        signups_7d: signups(conn, week_ago, now)?,
+        logins_7d: logins(conn, week_ago, now)?,
+        days,
+    })
+}
+
+/// Accounts created in [from, to).
+fn signups(conn: &mut DbConn, from: PrimitiveDateTime, to: PrimitiveDateTime) -> QueryResult<i64> {
+    users::table
+        .filter(users::created_at.ge(from))
+        .filter(users::created_at.lt(to))
+        .count()
+        .get_result(conn)
+}
+
+/// Successful logins in [from, to).
+fn logins(conn: &mut DbConn, from: PrimitiveDateTime, to: PrimitiveDateTime) -> QueryResult<i64> {
+    audit_events::table
+        .filter(audit_events::event.eq(Event::Login.as_str()))
+        .filter(audit_events::at.ge(from))
+        .filter(audit_events::at.lt(to))
+        .count()
+        .get_result(conn)
+}
