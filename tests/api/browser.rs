@@ -99,6 +99,25 @@ impl Browser {
         input.send_keys(text).await.expect("typing");
     }
 
+    /// Types into a search box (found by name).
+    async fn fill_search(&self, name: &str, text: &str) {
+        let css = format!("input[name='{name}']");
+        let input = self.client.find(Locator::Css(&css)).await.expect(name);
+        input.send_keys(text).await.expect("typing");
+    }
+
+    /// Follows a link by its text and waits for the page.
+    async fn click_link(&self, text: &str) {
+        let old_page = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .expect("a page");
+        let link = self.client.find(Locator::LinkText(text)).await.expect(text);
+        link.click().await.expect("click");
+        self.wait_for_new_page(old_page, text).await;
+    }
+
     /// Clicks the submit button of the form posting to `action` and waits for the next page:
     /// until the old document's root element is gone.
     async fn submit(&self, action: &str) {
@@ -110,13 +129,17 @@ impl Browser {
         let css = format!("form[action='{action}'] button[type=submit]");
         let button = self.client.find(Locator::Css(&css)).await.expect(action);
         button.click().await.expect("click");
+        self.wait_for_new_page(old_page, action).await;
+    }
+
+    async fn wait_for_new_page(&self, old_page: fantoccini::elements::Element, what: &str) {
         for _ in 0..100 {
             if old_page.tag_name().await.is_err() {
                 return;
             }
             rocket::tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("submitting {action} led nowhere");
+        panic!("{what} led nowhere");
     }
 
     async fn path(&self) -> String {
@@ -230,6 +253,86 @@ async fn a_person_signs_up_edits_changes_password_and_signs_out_in_chromium() {
     browser.submit("/login").await;
     assert_eq!(browser.path().await, "/account", "and back after login");
     browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("the browser closes");
+}
+
+#[rocket::async_test]
+async fn an_admin_deactivates_a_member_whose_open_browser_is_then_refused() {
+    let Some(admin) = Browser::start().await else {
+        return;
+    };
+    let Some(member) = Browser::start().await else {
+        return;
+    };
+    let t = TestApp::new().await;
+    t.admin("root").await;
+    for name in ["vera", "walt", "xena"] {
+        t.register(name).await;
+    }
+    let server = t.serve().await;
+    let at = |path: &str| format!("{}{path}", server.base);
+
+    member.open(&at("/signup")).await;
+    member.fill("username", "victor").await;
+    member.fill("email", "victor@example.com").await;
+    member.fill("password", PASSWORD).await;
+    member.fill("password_confirm", PASSWORD).await;
+    member.submit("/signup").await;
+    member.open(&at("/account")).await;
+    assert_eq!(member.path().await, "/account", "victor is signed in");
+
+    admin.open(&at("/login")).await;
+    admin.fill("username", "root").await;
+    admin.fill("password", PASSWORD).await;
+    admin.submit("/login").await;
+    admin.open(&at("/admin/users")).await;
+    admin.screenshot(t.dir.path(), "admin-users.png").await;
+    admin.fill_search("q", "vic").await;
+    admin.submit("/admin/users").await;
+    assert!(admin.text().await.contains("1 user."));
+    admin.click_link("victor").await;
+
+    let form = admin
+        .client
+        .find(Locator::Id("role"))
+        .await
+        .expect("role select");
+    form.select_by_value("admin").await.expect("choose admin");
+    let path = admin.path().await;
+    admin.submit(&path).await;
+    assert!(admin.text().await.contains("Saved victor."));
+    member.open(&at("/admin")).await;
+    assert_eq!(
+        member.path().await,
+        "/admin",
+        "the new role applies on victor's next page"
+    );
+
+    let active = admin
+        .client
+        .find(Locator::Css("input[name=active]"))
+        .await
+        .expect("checkbox");
+    active.click().await.expect("untick active");
+    admin.submit(&path).await;
+    assert!(admin.text().await.contains("Saved victor."));
+    member.open(&at("/account")).await;
+    assert_eq!(
+        member.path().await,
+        "/login?next=%2Faccount",
+        "victor's session is refused"
+    );
+    admin
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("the browser closes");
+    member
         .client
         .clone()
         .close()
