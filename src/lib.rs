@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod bucketlists;
 pub mod db;
 pub mod error;
 mod headers;

@@ -12,7 +12,7 @@ use crate::audit::{AuditQuery, Event};
 use crate::error::{Error, Result};
 
 /// Items per page when the caller does not say.
-const DEFAULT_PER_PAGE: i64 = 20;
+pub const DEFAULT_PER_PAGE: i64 = 20;
 const MAX_PER_PAGE: i64 = 100;
 
 /// Query parameters as sent; checked by `user_query`.

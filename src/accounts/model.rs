@@ -4,9 +4,7 @@ use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
 use crate::db::schema::users;
-use crate::db::DbConn;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+use crate::db::{lower, DbConn};
 
 pub const ROLE_USER: &str = "user";
 pub const ROLE_ADMIN: &str = "admin";

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod bucketlists;
 mod error;
 pub mod json;
 mod users;
@@ -15,6 +16,7 @@ pub fn stage() -> AdHoc {
         let mut routes = auth::routes();
         routes.extend(users::routes());
         routes.extend(audit::routes());
+        routes.extend(bucketlists::routes());
         rocket
             .mount("/api", routes)
             .register("/api", error::catchers())

@@ -17,6 +17,11 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::settings::Settings;
 
+diesel::define_sql_function!(
+    /// SQL's `lower()`, the same in both dialects.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text
+);
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 

@@ -52,7 +52,6 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, audit_events);
 
 diesel::table! {
     app_secrets (name) {
@@ -61,3 +60,38 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    bucketlists (id) {
+        id -> BigInt,
+        public_id -> Text,
+        owner_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bucketlist_items (id) {
+        id -> BigInt,
+        public_id -> Text,
+        bucketlist_id -> BigInt,
+        name -> Text,
+        done -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(bucketlists -> users (owner_id));
+diesel::joinable!(bucketlist_items -> bucketlists (bucketlist_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    audit_events,
+    app_secrets,
+    bucketlists,
+    bucketlist_items
+);

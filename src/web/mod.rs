@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod auth;
+mod bucketlists;
 pub mod csrf;
 mod failure;
 pub mod session;
@@ -31,6 +32,7 @@ pub fn stage() -> AdHoc {
         routes.extend(users::routes());
         routes.extend(account::routes());
         routes.extend(admin::routes());
+        routes.extend(bucketlists::routes());
         rocket.mount("/", routes).register("/", failure::catchers())
     })
 }

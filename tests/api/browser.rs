@@ -106,6 +106,18 @@ impl Browser {
         input.send_keys(text).await.expect("typing");
     }
 
+    /// Clicks what the CSS selector finds and waits for the next page.
+    async fn click(&self, css: &str) {
+        let old_page = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .expect("a page");
+        let target = self.client.find(Locator::Css(css)).await.expect(css);
+        target.click().await.expect("click");
+        self.wait_for_new_page(old_page, css).await;
+    }
+
     /// Follows a link by its text and waits for the page.
     async fn click_link(&self, text: &str) {
         let old_page = self
@@ -236,6 +248,20 @@ async fn a_person_signs_up_edits_changes_password_and_signs_out_in_chromium() {
     browser.fill("new_password_confirm", OTHER_PASSWORD).await;
     browser.submit("/account/password").await;
     assert!(browser.text().await.contains("Your password is changed"));
+
+    browser.open(&at("/bucketlists")).await;
+    browser.fill("name", "Before forty").await;
+    browser.submit("/bucketlists").await;
+    assert!(browser.text().await.contains("Created “Before forty”."));
+    let list_path = browser.path().await;
+    browser.fill("name", "See the northern lights").await;
+    browser.submit(&format!("{list_path}/items")).await;
+    assert!(browser.text().await.contains("0 of 1 done."));
+    browser.click("form[action$='/toggle'] button").await;
+    assert!(
+        browser.text().await.contains("1 of 1 done."),
+        "the item is ticked"
+    );
 
     browser.open(&at("/users")).await;
     assert!(browser.text().await.contains("6 members"));

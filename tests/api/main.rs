@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod browser;
+mod bucketlists;
 mod cli;
 mod common;
 mod errors;

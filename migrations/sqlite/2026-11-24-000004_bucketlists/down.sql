@@ -1,0 +1,2 @@
+DROP TABLE bucketlist_items;
+DROP TABLE bucketlists;

@@ -1,0 +1,309 @@
+//! Bucket lists and their items: resources owned by one user, the worked example of per-user
+//! authorization. Every query names the owner in its `WHERE`, so for anyone else a list is
+//! exactly as absent as one that does not exist: the same `NotFound`, and nothing changed.
+
+use diesel::prelude::*;
+use serde::Deserialize;
+use time::PrimitiveDateTime;
+use uuid::Uuid;
+
+use crate::accounts::validation;
+use crate::db::schema::{bucketlist_items, bucketlists};
+use crate::db::{self, lower, DbConn};
+use crate::error::{Error, Result};
+use crate::App;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bucketlists)]
+pub struct BucketList {
+    pub id: i64,
+    pub public_id: String,
+    pub owner_id: i64,
+    pub name: String,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bucketlist_items)]
+pub struct Item {
+    pub id: i64,
+    pub public_id: String,
+    pub bucketlist_id: i64,
+    pub name: String,
+    pub done: bool,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+/// A list with the number of its items.
+pub struct Summary {
+    pub list: BucketList,
+    pub items_count: i64,
+}
+
+/// A change to an item; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemChanges {
+    pub name: Option<String>,
+    pub done: Option<bool>,
+}
+
+/// A page of one owner's lists.
+pub struct ListQuery {
+    /// Lists whose name contains this, in any case.
+    pub search: Option<String>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Names of lists and items: 1 to 100 characters after trimming, no control characters.
+pub fn check_name(value: &str) -> Result<String> {
+    let cleaned =
+        validation::name(value).map_err(|p| Error::Validation([("name".into(), p)].into()))?;
+    cleaned.ok_or_else(|| Error::field("name", "must not be empty"))
+}
+
+/// The row id of `list_id` if `owner` owns it, as a subquery. A macro, not a function:
+/// a boxed subquery cannot be handed on to either backend inside an UPDATE or DELETE.
+macro_rules! owned_ids {
+    ($owner:expr, $list_id:expr) => {
+        bucketlists::table
+            .filter(bucketlists::public_id.eq($list_id))
+            .filter(bucketlists::owner_id.eq($owner))
+            .select(bucketlists::id)
+    };
+}
+
+/// The owner's lists, newest first, each with its item count.
+pub async fn lists(app: &App, owner: i64, query: ListQuery) -> Result<(Vec<Summary>, i64)> {
+    app.db
+        .run(move |c| {
+            let owned = || {
+                let mut q = bucketlists::table
+                    .filter(bucketlists::owner_id.eq(owner))
+                    .into_boxed();
+                if let Some(search) = &query.search {
+                    let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+                    q = q.filter(lower(bucketlists::name).like(pattern).escape('\\'));
+                }
+                q
+            };
+            let total = owned().count().get_result(c)?;
+            let lists: Vec<BucketList> = owned()
+                .select(BucketList::as_select())
+                .order((bucketlists::created_at.desc(), bucketlists::id.desc()))
+                .limit(query.per_page)
+                .offset((query.page - 1) * query.per_page)
+                .load(c)?;
+            let summaries = lists
+                .into_iter()
+                .map(|list| summarize(c, list))
+                .collect::<QueryResult<_>>()?;
+            Ok::<_, Error>((summaries, total))
+        })
+        .await
+}
+
+pub async fn create(app: &App, owner: i64, name: &str) -> Result<Summary> {
+    let name = check_name(name)?;
+    app.db
+        .run(move |c| {
+            let now = db::now();
+            let list = diesel::insert_into(bucketlists::table)
+                .values((
+                    bucketlists::public_id.eq(Uuid::new_v4().to_string()),
+                    bucketlists::owner_id.eq(owner),
+                    bucketlists::name.eq(name),
+                    bucketlists::created_at.eq(now),
+                    bucketlists::updated_at.eq(now),
+                ))
+                .returning(bucketlists::all_columns)
+                .get_result::<BucketList>(c)?;
+            Ok::<_, Error>(Summary {
+                list,
+                items_count: 0,
+            })
+        })
+        .await
+}
+
+/// One of the owner's lists with its items, oldest item first.
+pub async fn get(app: &App, owner: i64, id: &str) -> Result<(Summary, Vec<Item>)> {
+    let id = id.to_owned();
+    app.db
+        .run(move |c| {
+            let list = owned_list(c, owner, &id)?;
+            let items = bucketlist_items::table
+                .filter(bucketlist_items::bucketlist_id.eq(list.id))
+                .select(Item::as_select())
+                .order((
+                    bucketlist_items::created_at.asc(),
+                    bucketlist_items::id.asc(),
+                ))
+                .load(c)?;
+            Ok::<_, Error>((summarize(c, list)?, items))
+        })
+        .await
+}
+
+pub async fn rename(app: &App, owner: i64, id: &str, name: &str) -> Result<Summary> {
+    let name = check_name(name)?;
+    let id = id.to_owned();
+    app.db
+        .run(move |c| {
+            let list = diesel::update(bucketlists::table)
+                .filter(bucketlists::public_id.eq(&id))
+                .filter(bucketlists::owner_id.eq(owner))
+                .set((
+                    bucketlists::name.eq(name),
+                    bucketlists::updated_at.eq(db::now()),
+                ))
+                .returning(bucketlists::all_columns)
+                .get_result::<BucketList>(c)
+                .optional()?
+                .ok_or(Error::NotFound)?;
+            Ok::<_, Error>(summarize(c, list)?)
+        })
+        .await
+}
+
+/// Deletes a list; its items go with it (the foreign key cascades).
+pub async fn delete(app: &App, owner: i64, id: &str) -> Result<()> {
+    let id = id.to_owned();
+    app.db
+        .run(move |c| {
+            let deleted = diesel::delete(bucketlists::table)
+                .filter(bucketlists::public_id.eq(&id))
+                .filter(bucketlists::owner_id.eq(owner))
+                .execute(c)?;
+            found(deleted)
+        })
+        .await
+}
+
+pub async fn add_item(app: &App, owner: i64, list_id: &str, name: &str) -> Result<Item> {
+    let name = check_name(name)?;
+    let list_id = list_id.to_owned();
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                let now = db::now();
+                let list = owned_list(c, owner, &list_id)?;
+                touch(c, list.id, now)?;
+                Ok(diesel::insert_into(bucketlist_items::table)
+                    .values((
+                        bucketlist_items::public_id.eq(Uuid::new_v4().to_string()),
+                        bucketlist_items::bucketlist_id.eq(list.id),
+                        bucketlist_items::name.eq(name),
+                        bucketlist_items::done.eq(false),
+                        bucketlist_items::created_at.eq(now),
+                        bucketlist_items::updated_at.eq(now),
+                    ))
+                    .returning(bucketlist_items::all_columns)
+                    .get_result::<Item>(c)?)
+            })
+        })
+        .await
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = bucketlist_items)]
+struct ItemUpdate {
+    name: Option<String>,
+    done: Option<bool>,
+    updated_at: PrimitiveDateTime,
+}
+
+pub async fn update_item(
+    app: &App,
+    owner: i64,
+    list_id: &str,
+    item_id: &str,
+    changes: ItemChanges,
+) -> Result<Item> {
+    let name = changes.name.as_deref().map(check_name).transpose()?;
+    let (list_id, item_id) = (list_id.to_owned(), item_id.to_owned());
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                let now = db::now();
+                let update = ItemUpdate {
+                    name,
+                    done: changes.done,
+                    updated_at: now,
+                };
+                let item = diesel::update(bucketlist_items::table)
+                    .filter(bucketlist_items::public_id.eq(&item_id))
+                    .filter(bucketlist_items::bucketlist_id.eq_any(owned_ids!(owner, &list_id)))
+                    .set(&update)
+                    .returning(bucketlist_items::all_columns)
+                    .get_result::<Item>(c)
+                    .optional()?
+                    .ok_or(Error::NotFound)?;
+                touch(c, item.bucketlist_id, now)?;
+                Ok(item)
+            })
+        })
+        .await
+}
+
+pub async fn delete_item(app: &App, owner: i64, list_id: &str, item_id: &str) -> Result<()> {
+    let (list_id, item_id) = (list_id.to_owned(), item_id.to_owned());
+    app.db
+        .run(move |c| {
+            let deleted = diesel::delete(bucketlist_items::table)
+                .filter(bucketlist_items::public_id.eq(&item_id))
+                .filter(bucketlist_items::bucketlist_id.eq_any(owned_ids!(owner, &list_id)))
+                .execute(c)?;
+            found(deleted)
+        })
+        .await
+}
+
+fn owned_list(conn: &mut DbConn, owner: i64, id: &str) -> Result<BucketList> {
+    bucketlists::table
+        .filter(bucketlists::public_id.eq(id))
+        .filter(bucketlists::owner_id.eq(owner))
+        .select(BucketList::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(Error::NotFound)
+}
+
+fn summarize(conn: &mut DbConn, list: BucketList) -> QueryResult<Summary> {
+    let items_count = bucketlist_items::table
+        .filter(bucketlist_items::bucketlist_id.eq(list.id))
+        .count()
+        .get_result(conn)?;
+    Ok(Summary { list, items_count })
+}
+
+/// A change to an item is a change to its list.
+fn touch(conn: &mut DbConn, list_id: i64, now: PrimitiveDateTime) -> QueryResult<()> {
+    diesel::update(bucketlists::table.find(list_id))
+        .set(bucketlists::updated_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+fn found(rows: usize) -> Result<()> {
+    if rows == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Makes `%`, `_` and `\` in a search match themselves.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

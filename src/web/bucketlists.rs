@@ -1,0 +1,304 @@
+//! `/bucketlists`: the signed-in user's own lists; add, tick, rename and remove items.
+
+use rocket::http::Status;
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, FromForm, Route, State};
+use serde::Serialize;
+
+use crate::accounts::validation::FieldErrors;
+use crate::bucketlists::{self, ItemChanges, ListQuery};
+use crate::error::Error;
+use crate::web::auth::field_errors;
+use crate::web::csrf::{CsrfForm, Token};
+use crate::web::session::SignedIn;
+use crate::web::{page, Layout, Page, PageError, Reply};
+use crate::App;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        index,
+        create,
+        show,
+        rename,
+        delete,
+        add_item,
+        toggle_item,
+        rename_item,
+        delete_item
+    ]
+}
+
+#[derive(Serialize)]
+struct ListRow {
+    id: String,
+    name: String,
+    items_count: i64,
+}
+
+#[derive(Serialize)]
+struct IndexPage {
+    #[serde(flatten)]
+    layout: Layout,
+    lists: Vec<ListRow>,
+    name: String,
+    errors: FieldErrors,
+}
+
+async fn index_page(
+    app: &App,
+    signed_in: &SignedIn,
+    status: Status,
+    flash: Option<FlashMessage<'_>>,
+    name: String,
+    errors: FieldErrors,
+) -> Result<Page, PageError> {
+    let query = ListQuery {
+        search: None,
+        page: 1,
+        per_page: 100,
+    };
+    let (lists, _) = bucketlists::lists(app, signed_in.0.user.id, query).await?;
+    let context = IndexPage {
+        layout: Layout::signed_in(&signed_in.0, flash),
+        lists: lists
+            .iter()
+            .map(|s| ListRow {
+                id: s.list.public_id.clone(),
+                name: s.list.name.clone(),
+                items_count: s.items_count,
+            })
+            .collect(),
+        name,
+        errors,
+    };
+    Ok(page(status, "bucketlists/index", context))
+}
+
+#[get("/bucketlists")]
+async fn index(
+    app: &State<App>,
+    signed_in: SignedIn,
+    flash: Option<FlashMessage<'_>>,
+) -> Result<Page, PageError> {
+    index_page(
+        app,
+        &signed_in,
+        Status::Ok,
+        flash,
+        String::new(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+#[derive(FromForm)]
+struct NameForm {
+    #[field(default = String::new())]
+    name: String,
+}
+
+#[post("/bucketlists", data = "<form>")]
+async fn create(
+    app: &State<App>,
+    signed_in: SignedIn,
+    form: CsrfForm<NameForm>,
+) -> Result<Reply, PageError> {
+    let name = form.0.name;
+    match bucketlists::create(app, signed_in.0.user.id, &name).await {
+        Ok(summary) => {
+            let to = format!("/bucketlists/{}", summary.list.public_id);
+            let message = format!("Created “{}”.", summary.list.name);
+            Ok(Reply::Done(Flash::success(Redirect::to(to), message)))
+        }
+        Err(error) => {
+            let errors = field_errors(&error).ok_or(PageError(error.clone()))?;
+            let page = index_page(app, &signed_in, error.status(), None, name, errors).await?;
+            Ok(Reply::Form(page))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ItemRow {
+    id: String,
+    name: String,
+    done: bool,
+}
+
+#[derive(Serialize)]
+struct ShowPage {
+    #[serde(flatten)]
+    layout: Layout,
+    id: String,
+    name: String,
+    items: Vec<ItemRow>,
+    done_count: usize,
+    errors: FieldErrors,
+    new_item: String,
+}
+
+async fn show_page(
+    app: &App,
+    signed_in: &SignedIn,
+    id: &str,
+    status: Status,
+    flash: Option<FlashMessage<'_>>,
+    new_item: String,
+    errors: FieldErrors,
+) -> Result<Page, PageError> {
+    let (summary, items) = bucketlists::get(app, signed_in.0.user.id, id).await?;
+    let context = ShowPage {
+        layout: Layout::signed_in(&signed_in.0, flash),
+        id: summary.list.public_id,
+        name: summary.list.name,
+        done_count: items.iter().filter(|i| i.done).count(),
+        items: items
+            .into_iter()
+            .map(|i| ItemRow {
+                id: i.public_id,
+                name: i.name,
+                done: i.done,
+            })
+            .collect(),
+        errors,
+        new_item,
+    };
+    Ok(page(status, "bucketlists/show", context))
+}
+
+#[get("/bucketlists/<id>")]
+async fn show(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    flash: Option<FlashMessage<'_>>,
+) -> Result<Page, PageError> {
+    show_page(
+        app,
+        &signed_in,
+        id,
+        Status::Ok,
+        flash,
+        String::new(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+/// Re-shows the list page with the problem beside the field, or fails the page.
+async fn problem(
+    app: &App,
+    signed_in: &SignedIn,
+    id: &str,
+    error: Error,
+    typed: String,
+) -> Result<Reply, PageError> {
+    let errors = field_errors(&error).ok_or(PageError(error.clone()))?;
+    let page = show_page(app, signed_in, id, error.status(), None, typed, errors).await?;
+    Ok(Reply::Form(page))
+}
+
+fn back(id: &str, message: &str) -> Reply {
+    let to = Redirect::to(format!("/bucketlists/{id}"));
+    Reply::Done(Flash::success(to, message.to_owned()))
+}
+
+#[post("/bucketlists/<id>/rename", data = "<form>")]
+async fn rename(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    form: CsrfForm<NameForm>,
+) -> Result<Reply, PageError> {
+    let name = form.0.name;
+    match bucketlists::rename(app, signed_in.0.user.id, id, &name).await {
+        Ok(_) => Ok(back(id, "List renamed.")),
+        Err(error) => problem(app, &signed_in, id, error, String::new()).await,
+    }
+}
+
+#[post("/bucketlists/<id>/delete", data = "<_form>")]
+async fn delete(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Result<Flash<Redirect>, PageError> {
+    bucketlists::delete(app, signed_in.0.user.id, id).await?;
+    Ok(Flash::success(
+        Redirect::to("/bucketlists"),
+        "List deleted.",
+    ))
+}
+
+#[post("/bucketlists/<id>/items", data = "<form>")]
+async fn add_item(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    form: CsrfForm<NameForm>,
+) -> Result<Reply, PageError> {
+    let name = form.0.name;
+    match bucketlists::add_item(app, signed_in.0.user.id, id, &name).await {
+        Ok(_) => Ok(back(id, "Item added.")),
+        Err(error) => problem(app, &signed_in, id, error, name).await,
+    }
+}
+
+#[derive(FromForm)]
+struct ToggleForm {
+    #[field(default = false)]
+    done: bool,
+}
+
+#[post("/bucketlists/<id>/items/<item>/toggle", data = "<form>")]
+async fn toggle_item(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    item: &str,
+    form: CsrfForm<ToggleForm>,
+) -> Result<Reply, PageError> {
+    let changes = ItemChanges {
+        name: None,
+        done: Some(form.0.done),
+    };
+    bucketlists::update_item(app, signed_in.0.user.id, id, item, changes).await?;
+    let message = if form.0.done {
+        "Done!"
+    } else {
+        "Marked as not done."
+    };
+    Ok(back(id, message))
+}
+
+#[post("/bucketlists/<id>/items/<item>/rename", data = "<form>")]
+async fn rename_item(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    item: &str,
+    form: CsrfForm<NameForm>,
+) -> Result<Reply, PageError> {
+    let changes = ItemChanges {
+        name: Some(form.0.name),
+        done: None,
+    };
+    match bucketlists::update_item(app, signed_in.0.user.id, id, item, changes).await {
+        Ok(_) => Ok(back(id, "Item renamed.")),
+        Err(error) => problem(app, &signed_in, id, error, String::new()).await,
+    }
+}
+
+#[post("/bucketlists/<id>/items/<item>/delete", data = "<_form>")]
+async fn delete_item(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    item: &str,
+    _form: CsrfForm<Token>,
+) -> Result<Reply, PageError> {
+    bucketlists::delete_item(app, signed_in.0.user.id, id, item).await?;
+    Ok(back(id, "Item removed."))
+}
