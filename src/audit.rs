@@ -24,10 +24,11 @@ pub enum Event {
     UserUpdated,
     RoleChanged,
     UserDeleted,
+    LockoutCleared,
 }
 
 impl Event {
-    pub const ALL: [Event; 12] = [
+    pub const ALL: [Event; 13] = [
         Event::Signup,
         Event::Login,
         Event::LoginFailed,
@@ -40,6 +41,7 @@ impl Event {
         Event::UserUpdated,
         Event::RoleChanged,
         Event::UserDeleted,
+        Event::LockoutCleared,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Event {
             Event::UserUpdated => "user_updated",
             Event::RoleChanged => "role_changed",
             Event::UserDeleted => "user_deleted",
+            Event::LockoutCleared => "lockout_cleared",
         }
     }
 

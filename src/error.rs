@@ -39,6 +39,8 @@ pub enum Error {
     PayloadTooLarge,
     UnsupportedMediaType,
     Validation(FieldErrors),
+    /// Throttled: try again after this many seconds.
+    TooManyRequests(i64),
     Unavailable,
     Internal(String),
 }
@@ -72,6 +74,7 @@ impl Error {
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::UnsupportedMediaType => Status::UnsupportedMediaType,
             Self::Validation(_) => Status::UnprocessableEntity,
+            Self::TooManyRequests(_) => Status::TooManyRequests,
             Self::Unavailable => Status::ServiceUnavailable,
             Self::Internal(_) => Status::InternalServerError,
         }
@@ -94,6 +97,7 @@ impl Error {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
+            Self::TooManyRequests(_) => "too_many_requests",
             Self::Unavailable => "service_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -103,6 +107,9 @@ impl Error {
     pub fn message(&self) -> String {
         if let Self::Taken(field) = self {
             return format!("That {field} is already taken.");
+        }
+        if let Self::TooManyRequests(seconds) = self {
+            return format!("Too many attempts; try again in {seconds} seconds.");
         }
         let text: &str = match self {
             Self::BadRequest(m) | Self::Forbidden(m) | Self::Conflict(m) => m,
@@ -118,6 +125,7 @@ impl Error {
             Self::PayloadTooLarge => "The request body is too large.",
             Self::UnsupportedMediaType => "Send the body as application/json.",
             Self::Validation(_) => "Some fields need attention.",
+            Self::TooManyRequests(_) => "Too many attempts; try again later.",
             Self::Unavailable => "The service is unavailable; try again shortly.",
             Self::Internal(_) => "Something went wrong on our side.",
         };

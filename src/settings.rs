@@ -34,6 +34,16 @@ pub struct Settings {
     pub database_pool_size: u32,
     /// Seconds to wait for a connection before answering 503.
     pub database_timeout: u64,
+    /// Failed logins for one account within `login_failure_window` before it is locked.
+    pub login_max_failures: i32,
+    /// Failed logins from one client address within the window before it is locked.
+    pub login_ip_max_failures: i32,
+    /// Seconds over which failures are counted.
+    pub login_failure_window: i64,
+    /// Seconds of the first lock-out; each further one doubles, up to a day.
+    pub login_lockout: i64,
+    /// Accounts one client address may create per hour.
+    pub signups_per_hour: i32,
     /// Signing keys given by the operator (shared by every instance); empty means generated.
     #[serde(default)]
     pub jwt_keys: Vec<SigningKey>,
@@ -54,6 +64,11 @@ struct Defaults {
     cookie_secure: bool,
     database_pool_size: u32,
     database_timeout: u64,
+    login_max_failures: i32,
+    login_ip_max_failures: i32,
+    login_failure_window: i64,
+    login_lockout: i64,
+    signups_per_hour: i32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -66,6 +81,11 @@ const DEFAULTS: Defaults = Defaults {
     cookie_secure: true,
     database_pool_size: 16,
     database_timeout: 5,
+    login_max_failures: 5,
+    login_ip_max_failures: 50,
+    login_failure_window: 900,
+    login_lockout: 60,
+    signups_per_hour: 20,
 };
 
 /// A setting that cannot be used, naming its key.
@@ -109,6 +129,32 @@ pub fn figment() -> Figment {
 }
 
 impl Settings {
+    /// Failed logins allowed per account.
+    pub fn login_limit(&self) -> crate::auth::throttle::Limit {
+        crate::auth::throttle::Limit {
+            max: self.login_max_failures,
+            window: self.login_failure_window,
+            lockout: self.login_lockout,
+        }
+    }
+
+    /// Failed logins allowed per client address.
+    pub fn address_limit(&self) -> crate::auth::throttle::Limit {
+        crate::auth::throttle::Limit {
+            max: self.login_ip_max_failures,
+            ..self.login_limit()
+        }
+    }
+
+    /// Sign-ups allowed per client address: `signups_per_hour`, then locked to the hour's end.
+    pub fn signup_limit(&self) -> crate::auth::throttle::Limit {
+        crate::auth::throttle::Limit {
+            max: self.signups_per_hour,
+            window: 3600,
+            lockout: 3600,
+        }
+    }
+
     /// Reads and checks every key, Rocket's own included (Rocket would otherwise stop with
     /// a panic on a bad one).
     pub fn from_figment(figment: &Figment) -> Result<Self, SettingError> {
@@ -161,6 +207,24 @@ impl Settings {
         }
         if !(1..=300).contains(&self.database_timeout) {
             return fail("database_timeout", "must be 1 to 300 seconds".into());
+        }
+        let counts = [
+            ("login_max_failures", self.login_max_failures),
+            ("login_ip_max_failures", self.login_ip_max_failures),
+            ("signups_per_hour", self.signups_per_hour),
+        ];
+        for (key, value) in counts {
+            if value < 1 {
+                return fail(key, "must be at least 1".into());
+            }
+        }
+        if self.login_failure_window < 1 || self.login_lockout < 1 {
+            let key = if self.login_lockout < 1 {
+                "login_lockout"
+            } else {
+                "login_failure_window"
+            };
+            return fail(key, "must be a positive number of seconds".into());
         }
         if let Err(problem) = crate::secrets::configured_ring(self) {
             return fail("jwt_keys", problem);

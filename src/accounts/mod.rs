@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::audit::{self, Event, Record};
 use crate::auth::guard::{ClientInfo, CurrentUser};
 use crate::auth::sessions::Session;
+use crate::auth::throttle;
 use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
 use crate::App;
@@ -113,6 +114,13 @@ pub async fn create(
         return Err(Error::forbidden("Only an admin may set role or active."));
     }
     let valid = validate_new(&app.settings, &input)?;
+    let signup_key = throttle::signup_key(client.ip.as_deref());
+    if matches!(origin, Origin::SignUp) {
+        let key = signup_key.clone();
+        app.db
+            .run(move |c| throttle::check(c, &[key], db::now()))
+            .await?;
+    }
     let hash = app.hasher.hash(input.password).await?;
     let ValidAccount {
         username,
@@ -127,6 +135,7 @@ pub async fn create(
         _ => Event::UserCreated,
     };
     let signing_up = matches!(origin, Origin::SignUp);
+    let signup_limit = app.settings.signup_limit();
     let via = match origin {
         Origin::CommandLine => "command_line",
         _ => "http",
@@ -152,6 +161,9 @@ pub async fn create(
                     },
                 )
                 .map_err(taken)?;
+                if signing_up {
+                    throttle::count(c, &signup_key, signup_limit, now)?;
+                }
                 let actor = if signing_up {
                     Some(user.public_id.as_str())
                 } else {
@@ -295,6 +307,38 @@ pub async fn delete(app: &App, caller: &CurrentUser, target_id: &str) -> Result<
                         json!({"username": target.username}),
                     ),
                 )?)
+            })
+        })
+        .await
+}
+
+/// Seconds left on an account's login lock-out, if it is locked.
+pub async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
+    let key = throttle::account_key(Some(&user.public_id), "");
+    app.db
+        .run(move |c| throttle::locked_for(c, &key, db::now()))
+        .await
+}
+
+/// Lets a locked-out account try again at once (admins only).
+pub async fn clear_lockout(app: &App, admin: &CurrentUser, target_id: &str) -> Result<()> {
+    if !admin.user.is_admin() {
+        return Err(Error::forbidden("Only an admin may clear a lock-out."));
+    }
+    let target = find(app, target_id).await?;
+    let (actor, client) = (admin.user.public_id.clone(), admin.client.clone());
+    app.db
+        .run(move |c| {
+            c.transaction::<_, Error, _>(|c| {
+                throttle::clear(c, &throttle::account_key(Some(&target.public_id), ""))?;
+                let record = Record::new(
+                    Event::LockoutCleared,
+                    Some(&actor),
+                    Some(&target.public_id),
+                    &client,
+                    json!({}),
+                );
+                Ok(audit::record(c, &record)?)
             })
         })
         .await

@@ -28,7 +28,11 @@ impl<'r> Responder<'r, 'static> for Error {
             }
             _ => {}
         }
-        (self.status(), Json(body)).respond_to(req)
+        let mut response = (self.status(), Json(body)).respond_to(req)?;
+        if let Error::TooManyRequests(seconds) = self {
+            response.set_raw_header("Retry-After", seconds.to_string());
+        }
+        Ok(response)
     }
 }
 

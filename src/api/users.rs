@@ -28,7 +28,8 @@ pub fn routes() -> Vec<Route> {
         put_user,
         delete_user,
         sessions,
-        end_session
+        end_session,
+        clear_lockout
     ]
 }
 
@@ -170,5 +171,12 @@ async fn end_session(
     sid: &str,
 ) -> Result<Status> {
     accounts::end_session(app, &current, id, sid).await?;
+    Ok(Status::NoContent)
+}
+
+/// Lets a locked-out account try to log in again at once.
+#[delete("/users/<id>/lockout")]
+async fn clear_lockout(app: &State<App>, admin: Admin, id: &str) -> Result<Status> {
+    accounts::clear_lockout(app, &admin.0, id).await?;
     Ok(Status::NoContent)
 }

@@ -3,6 +3,7 @@
 
 pub mod guard;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 use diesel::Connection;
@@ -46,8 +47,20 @@ pub async fn login(
     password: String,
     client: &ClientInfo,
 ) -> Result<SignedIn> {
-    let key = identifier.to_owned();
-    let found = app.db.run(move |c| User::find_by_login(c, &key)).await?;
+    // Locked accounts and addresses are refused before bcrypt runs: guesses cost us nothing.
+    let (typed, ip) = (identifier.to_owned(), client.ip.clone());
+    let (found, keys) = app
+        .db
+        .run(move |c| {
+            let found = User::find_by_login(c, &typed)?;
+            let keys = [
+                throttle::account_key(found.as_ref().map(|u| u.public_id.as_str()), &typed),
+                throttle::address_key(ip.as_deref()),
+            ];
+            throttle::check(c, &keys, db::now())?;
+            Ok::<_, Error>((found, keys))
+        })
+        .await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let matches = app.hasher.verify(password.clone(), stored).await?;
     let user = match found {
@@ -58,8 +71,12 @@ pub async fn login(
             let client = client.clone();
             let reason = if disabled { "disabled" } else { "credentials" };
             let detail = json!({"reason": reason});
+            let (account, address) = (app.settings.login_limit(), app.settings.address_limit());
             app.db
                 .run(move |c| {
+                    let now = db::now();
+                    throttle::count(c, &keys[0], account, now)?;
+                    throttle::count(c, &keys[1], address, now)?;
                     let record = Record::new(
                         Event::LoginFailed,
                         None,
@@ -77,6 +94,10 @@ pub async fn login(
             });
         }
     };
+    let account_key = keys[0].clone();
+    app.db
+        .run(move |c| throttle::clear(c, &account_key))
+        .await?;
     let rehashed = if app.hasher.needs_rehash(&user.password_hash) {
         Some(app.hasher.hash(password).await?)
     } else {

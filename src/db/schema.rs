@@ -95,3 +95,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     bucketlists,
     bucketlist_items
 );
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        lockouts -> Integer,
+    }
+}

@@ -46,6 +46,10 @@ impl<'r> Responder<'r, 'static> for PageError {
             log::error!("request {id} ({} {}): {cause}", req.method(), req.uri());
             request_id = Some(id);
         }
+        let retry_after = match error {
+            Error::TooManyRequests(seconds) => Some(seconds),
+            _ => None,
+        };
         let template = match status.code {
             403 => "errors/403",
             404 => "errors/404",
@@ -58,7 +62,11 @@ impl<'r> Responder<'r, 'static> for PageError {
             message: error.message(),
             request_id,
         };
-        page(status, template, context).respond_to(req)
+        let mut response = page(status, template, context).respond_to(req)?;
+        if let Some(seconds) = retry_after {
+            response.set_raw_header("Retry-After", seconds.to_string());
+        }
+        Ok(response)
     }
 }
 
@@ -71,6 +79,7 @@ fn title(status: Status) -> &'static str {
         413 => "Too much data",
         415 => "Unexpected form",
         422 => "Please check the form",
+        429 => "Too many attempts",
         503 => "Temporarily unavailable",
         _ => "Something went wrong",
     }

@@ -113,6 +113,8 @@ impl TestApp {
             .merge(("data_dir", dir.path()))
             .merge(("database_url", url))
             .merge(("bcrypt_cost", 4))
+            // Tests sign up many accounts from one address; the throttle tests set their own.
+            .merge(("signups_per_hour", 100_000))
             .merge(("log_level", "off"));
         Self::start(configure(figment), Arc::new(dir), database.map(Arc::new)).await
     }

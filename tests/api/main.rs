@@ -16,4 +16,5 @@ mod instances;
 mod pages;
 mod scale;
 mod sessions;
+mod throttling;
 mod tokens;

@@ -32,6 +32,7 @@ pub fn routes() -> Vec<Route> {
         update,
         set_password,
         end_session,
+        unlock,
         delete_confirm,
         delete
     ]
@@ -323,6 +324,8 @@ struct UserPage {
     /// A refusal of the whole change (the last admin).
     problem: Option<String>,
     sessions: Vec<SessionRow>,
+    /// Seconds left on a login lock-out.
+    locked_for: Option<i64>,
 }
 
 /// What a re-shown user page carries besides the user.
@@ -344,6 +347,7 @@ async fn user_page(
 ) -> Result<Page, PageError> {
     let user = accounts::find(app, id).await?;
     let sessions = accounts::sessions(app, &admin.0, id).await?;
+    let locked_for = accounts::lockout(app, &user).await?;
     let values = shown.values.unwrap_or_else(|| EditValues {
         username: user.username.clone(),
         email: user.email.clone(),
@@ -360,6 +364,7 @@ async fn user_page(
         password_errors: shown.password_errors,
         problem: shown.problem,
         sessions: session_rows(&sessions, &admin.0.session),
+        locked_for,
     };
     Ok(page(status, "admin/user", context))
 }
@@ -491,6 +496,17 @@ async fn end_session(
 ) -> Result<Reply, PageError> {
     accounts::end_session(app, &admin.0, id, sid).await?;
     Ok(back_to(id, "That session has ended.".into()))
+}
+
+#[post("/admin/users/<id>/unlock", data = "<_form>")]
+async fn unlock(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Result<Reply, PageError> {
+    accounts::clear_lockout(app, &admin.0, id).await?;
+    Ok(back_to(id, "The login lock-out is cleared.".into()))
 }
 
 #[derive(Serialize)]
