@@ -9,7 +9,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-pub struct SecurityHeaders;
+/// `hsts`: the site is served over TLS (`cookie_secure`), so browsers may be told to insist.
+pub struct SecurityHeaders {
+    pub hsts: bool,
+}
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
@@ -28,6 +31,10 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
+        if self.hsts {
+            let policy = "max-age=31536000; includeSubDomains";
+            res.set_header(Header::new("Strict-Transport-Security", policy));
+        }
         // Pages and API answers carry tokens, CSRF tokens and personal data: no cache may
         // keep them. Only the stylesheets are cacheable.
         if !req.uri().path().starts_with("/static/") {

@@ -131,10 +131,11 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
         notes,
     } = App::prepare(figment)?;
     let hasher = app.hasher.clone();
+    let hsts = app.settings.cookie_secure;
     Ok(rocket::custom(figment)
         .manage(app)
         .attach(Template::fairing())
-        .attach(headers::SecurityHeaders)
+        .attach(headers::SecurityHeaders { hsts })
         .attach(api::stage())
         .attach(web::stage())
         .attach(AdHoc::on_liftoff("Start-up notes", move |_| {

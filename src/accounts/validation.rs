@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use email_address::EmailAddress;
+use unicode_normalization::UnicodeNormalization;
 use zxcvbn::Score;
 
 use crate::settings::BCRYPT_MAX_PASSWORD_BYTES;
@@ -49,7 +50,15 @@ impl Checker {
     }
 }
 
+/// A username as it is compared and stored: NFKC (so `ａｄｍｉｎ` is `admin`), trimmed.
+/// Case is folded by the database's `lower()` index, exact for the ASCII names allowed.
+pub fn normalize_username(value: &str) -> String {
+    value.trim().nfkc().collect()
+}
+
 pub fn username(value: &str) -> Result<String, Vec<String>> {
+    let value = normalize_username(value);
+    let value = value.as_str();
     let count = value.chars().count();
     let mut problems = Vec::new();
     if !(3..=32).contains(&count) {
@@ -86,8 +95,10 @@ pub fn name(value: &str) -> Result<Option<String>, Vec<String>> {
     if value.chars().count() > 100 {
         return Err(vec!["must be at most 100 characters long".to_owned()]);
     }
-    if value.chars().any(char::is_control) {
-        return Err(vec!["must not contain control characters".to_owned()]);
+    if value.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return Err(vec![
+            "must not contain control, direction-changing or invisible characters".to_owned(),
+        ]);
     }
     Ok((!value.is_empty()).then(|| value.to_owned()))
 }
@@ -123,6 +134,17 @@ pub fn password(value: &str, min_length: usize, user_inputs: &[&str]) -> Result<
         problems.extend(feedback.suggestions().iter().map(ToString::to_string));
     }
     Err(problems)
+}
+
+/// Characters that change text direction or take no space: they let one name pose as another.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
 }
 
 /// Whether the password contains a word (3+ letters or digits) of the user's own details;

@@ -48,7 +48,8 @@ pub async fn login(
     client: &ClientInfo,
 ) -> Result<SignedIn> {
     // Locked accounts and addresses are refused before bcrypt runs: guesses cost us nothing.
-    let (typed, ip) = (identifier.to_owned(), client.ip.clone());
+    let typed = crate::accounts::validation::normalize_username(identifier);
+    let ip = client.ip.clone();
     let (found, keys) = app
         .db
         .run(move |c| {

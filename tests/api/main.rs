@@ -12,6 +12,8 @@ mod bucketlists;
 mod cli;
 mod common;
 mod errors;
+mod fuzz;
+mod identity;
 mod instances;
 mod pages;
 mod scale;

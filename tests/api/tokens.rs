@@ -92,6 +92,16 @@ async fn forged_tokens_are_refused() {
             "invalid_token",
         ));
     }
+    // RS/HS confusion: an RS256 header over an HMAC signature made with our own secret.
+    let rs = format!(
+        "{}.{payload}",
+        encode_part(&json!({"alg": "RS256", "typ": "JWT", "kid": ring.signing_kid}))
+    );
+    cases.push((
+        "RS256 header, HMAC signature".into(),
+        format!("{rs}.{signature}"),
+        "invalid_token",
+    ));
     cases.push((
         "empty signature".into(),
         format!("{head}.{payload}."),

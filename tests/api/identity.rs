@@ -1,0 +1,93 @@
+//! Confusable and invisible identifiers, and the TLS header.
+
+use rocket::http::Status;
+use serde_json::json;
+
+use crate::common::{send, TestApp, PASSWORD};
+
+#[rocket::async_test]
+async fn usernames_are_one_name_across_case_and_compatibility_forms() {
+    let t = TestApp::new().await;
+    assert_eq!(t.register("admin").await.status, Status::Created);
+    for twin in ["Admin", "ADMIN", "ａｄｍｉｎ", "Ａｄｍｉｎ", " admin "] {
+        let body = json!({"username": twin, "email": format!("{}@example.com", twin.len()), "password": PASSWORD});
+        let reply = t.post("/api/register", body).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (Status::Conflict, "conflict"),
+            "{twin:?}"
+        );
+    }
+    let fullwidth =
+        json!({"username": "ａｌｉｃｅ", "email": "alice@example.com", "password": PASSWORD});
+    let created = t.post("/api/register", fullwidth).await;
+    assert_eq!(
+        (created.status, &created.body["username"]),
+        (Status::Created, &json!("alice"))
+    );
+    assert_eq!(
+        t.login("ＡＬＩＣＥ", PASSWORD).await.status,
+        Status::Ok,
+        "typed in fullwidth"
+    );
+    for lookalike in [
+        "аdmin",
+        "ad\u{200B}min",
+        "admin\u{202E}",
+        "\u{FEFF}admin",
+        "adm\u{0131}n",
+    ] {
+        let body = json!({"username": lookalike, "email": "x@example.com", "password": PASSWORD});
+        let reply = t.post("/api/register", body).await;
+        assert_eq!(reply.status, Status::UnprocessableEntity, "{lookalike:?}");
+    }
+}
+
+#[rocket::async_test]
+async fn names_refuse_direction_and_invisible_characters() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    for name in [
+        "Eve\u{202E}lirpa",
+        "Bob\u{200B}",
+        "\u{2066}Carol",
+        "Dan\u{00AD}iel",
+        "tab\there",
+        "bell\u{7}",
+    ] {
+        let reply = t
+            .call(
+                rocket::http::Method::Patch,
+                "/api/me",
+                Some(&alice.access),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(reply.status, Status::UnprocessableEntity, "{name:?}");
+        assert!(reply.body["error"]["fields"]["name"].is_array());
+    }
+    let fine = t
+        .call(
+            rocket::http::Method::Patch,
+            "/api/me",
+            Some(&alice.access),
+            Some(json!({"name": "Zoë O'Brien-Ñúñez 李"})),
+        )
+        .await;
+    assert_eq!(fine.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn hsts_is_sent_only_when_served_over_tls() {
+    let plain = TestApp::new().await;
+    assert!(send(plain.client.get("/"))
+        .await
+        .header("Strict-Transport-Security")
+        .is_none());
+    let tls = TestApp::with(|f| f.merge(("cookie_secure", true))).await;
+    for path in ["/", "/api/nope"] {
+        let reply = send(tls.client.get(path)).await;
+        let hsts = reply.header("Strict-Transport-Security").unwrap_or("");
+        assert!(hsts.contains("max-age=31536000"), "{path}: {hsts}");
+    }
+}
