@@ -18,6 +18,7 @@ pub mod settings;
 mod web;
 
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use rocket::{Build, Rocket};
 use rocket_dyn_templates::Template;
 
 use crate::accounts::password::Hasher;
-use crate::auth::tokens::Tokens;
+use crate::auth::tokens::{Claims, TokenError, TokenType, Tokens};
 use crate::db::{DatabaseUrl, Db};
 use crate::settings::Settings;
 
@@ -39,6 +40,23 @@ pub struct App {
     pub db: Db,
     pub hasher: Hasher,
     pub tokens: Arc<Tokens>,
+    /// Where the signing keys come from, to pick up a rotation while running.
+    pub key_source: KeySource,
+    /// When the key ring was last read (Unix seconds) ...
+    keys_read_at: AtomicI64,
+    /// ... and last read because a token named a `kid` we did not hold.
+    keys_forced_at: AtomicI64,
+}
+
+/// Where the signing keys live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `jwt_keys` in settings: they change with the settings, at a restart.
+    Settings,
+    /// Generated, in the data directory (SQLite) ...
+    File(std::path::PathBuf),
+    /// ... or in the database (PostgreSQL).
+    Database,
 }
 
 /// Why the application could not start: one line, naming what to fix.
@@ -109,11 +127,19 @@ impl App {
         };
         let ring = secrets::key_ring(&settings, store(), &mut notes)?;
         let tokens = Arc::new(Tokens::new(&ring, &settings)?);
+        let key_source = match (&url, settings.jwt_keys.is_empty()) {
+            (_, false) => KeySource::Settings,
+            (DatabaseUrl::Sqlite(_), true) => KeySource::File(settings.data_dir.clone()),
+            (DatabaseUrl::Postgres(_), true) => KeySource::Database,
+        };
         let app = App {
             hasher: Hasher::new(settings.bcrypt_cost),
             settings,
             db,
             tokens,
+            key_source,
+            keys_read_at: AtomicI64::new(unix_now()),
+            keys_forced_at: AtomicI64::new(0),
         };
         Ok(Prepared {
             app,
@@ -121,6 +147,58 @@ impl App {
             notes,
         })
     }
+}
+
+impl App {
+    /// Checks a token; a `kid` this instance does not hold yet (another instance may have
+    /// rotated keys) makes it read the key ring again first, at most once a second.
+    pub async fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        self.reread_keys(&self.keys_read_at, KEYS_REREAD_SECONDS)
+            .await;
+        match self.tokens.verify(token, expected) {
+            Err(TokenError::UnknownKey) if self.reread_keys(&self.keys_forced_at, 1).await => {
+                self.tokens.verify(token, expected)
+            }
+            other => other,
+        }
+    }
+
+    /// Reads the generated key ring again if `clock` says it was last read `age` seconds ago
+    /// or more; returns whether it did. One request at a time does the reading.
+    async fn reread_keys(&self, clock: &AtomicI64, age: i64) -> bool {
+        let (now, last) = (unix_now(), clock.load(Ordering::Relaxed));
+        let due = self.key_source != KeySource::Settings && now - last >= age;
+        let claimed = || clock.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed);
+        if !due || claimed().is_err() {
+            return false;
+        }
+        let (source, db) = (self.key_source.clone(), self.db.clone());
+        let ring = db::on_blocking_pool(move || {
+            let store = match &source {
+                KeySource::File(dir) => secrets::Store::Files(dir),
+                _ => secrets::Store::Database(&db),
+            };
+            secrets::stored_ring(store).map_err(error::Error::internal)
+        })
+        .await;
+        match ring.map(|ring| ring.map(|ring| self.tokens.replace(&ring))) {
+            Ok(Some(Ok(()))) => true,
+            Ok(None) => false,
+            Ok(Some(Err(problem))) | Err(error::Error::Internal(problem)) => {
+                log::error!("cannot reload the signing keys: {problem}");
+                false
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// How often a running instance re-reads the key ring, so a rotation reaches every
+/// instance's signing within this many seconds.
+const KEYS_REREAD_SECONDS: i64 = 60;
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// Builds the application from settings: the real thing, for `main` and for tests alike.

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use gatehouse::accounts::{self, NewAccount, Origin};
 use gatehouse::auth::guard::ClientInfo;
 use gatehouse::error::Error;
-use gatehouse::{App, StartError};
+use gatehouse::{secrets, App, KeySource, StartError};
 
 /// Self-hosted user accounts: pages for people, a JSON API for programs.
 ///
@@ -37,6 +37,9 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Add a new JWT signing key and make it the signer. Tokens signed by the older keys keep
+    /// working until they expire; running instances pick the new key up within a minute.
+    RotateKeys,
 }
 
 #[rocket::main]
@@ -65,6 +68,28 @@ async fn run(command: Command) -> Result<(), StartError> {
             let prepared = App::prepare(figment)?;
             print_notes(&prepared.notes);
             println!("The database is up to date.");
+        }
+        Command::RotateKeys => {
+            let prepared = App::prepare(figment)?;
+            print_notes(&prepared.notes);
+            let app = &prepared.app;
+            let store = match &app.key_source {
+                KeySource::Settings => {
+                    return Err(StartError(
+                        "the keys come from the jwt_keys setting: add a key there and set \
+                         jwt_signing_kid"
+                            .into(),
+                    ))
+                }
+                KeySource::File(dir) => secrets::Store::Files(dir),
+                KeySource::Database => secrets::Store::Database(&app.db),
+            };
+            let ring = secrets::rotate(store)?;
+            println!(
+                "New signing key {} ({} keys in the ring; older tokens stay valid).",
+                ring.signing_kid,
+                ring.keys.len()
+            );
         }
         Command::CreateAdmin {
             username,

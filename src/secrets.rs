@@ -47,9 +47,48 @@ impl SigningKey {
 }
 
 /// Where generated secrets are kept.
+#[derive(Clone, Copy)]
 pub enum Store<'a> {
     Files(&'a Path),
     Database(&'a Db),
+}
+
+/// The generated key ring as stored now (`None` before the first start).
+pub fn stored_ring(store: Store<'_>) -> Result<Option<KeyRing>, String> {
+    let text = match store {
+        Store::Files(dir) => match fs::read_to_string(dir.join(KEY_RING_FILE)) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("cannot read the key ring: {e}")),
+        },
+        Store::Database(db) => db.read_secret("jwt_keys")?,
+    };
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|e| format!("the stored key ring is not valid: {e}"))
+    })
+    .transpose()
+}
+
+/// Adds a new key to the generated ring and makes it the signer; the old keys stay, so
+/// tokens they signed keep working until they expire.
+pub fn rotate(store: Store<'_>) -> Result<KeyRing, String> {
+    let mut ring = stored_ring(store)?.ok_or("there is no key ring yet: start the app once")?;
+    let key = SigningKey::generate();
+    ring.signing_kid = key.kid.clone();
+    ring.keys.push(key);
+    let text = serde_json::json!(ring).to_string();
+    match store {
+        Store::Files(dir) => {
+            // Written beside and renamed over: a reader sees the old ring or the new one.
+            let path = dir.join(KEY_RING_FILE);
+            let fresh = dir.join(format!("{KEY_RING_FILE}.new"));
+            let _ = fs::remove_file(&fresh);
+            write_private(&fresh, &text)?;
+            fs::rename(&fresh, &path).map_err(|e| format!("cannot replace the key ring: {e}"))?;
+        }
+        Store::Database(db) => db.write_secret("jwt_keys", &text)?,
+    }
+    Ok(ring)
 }
 
 /// The key ring given in settings, if any, checked: unique kids, secrets of 256 bits or more.

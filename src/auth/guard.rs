@@ -161,7 +161,7 @@ pub async fn app_state<'r>(req: &'r Request<'_>) -> Result<&'r App> {
 /// Checks an access token completely: signature and claims, then against the database that
 /// its session is live and its account exists, is active and still has the role it claims.
 pub async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
-    let claims = app.tokens.verify(token, TokenType::Access)?;
+    let claims = app.verify(token, TokenType::Access).await?;
     app.db
         .run(move |c| {
             let now = db::now();

@@ -35,7 +35,7 @@ impl From<TokenError> for Error {
     fn from(error: TokenError) -> Self {
         match error {
             TokenError::Expired => Error::Auth(AuthFailure::TokenExpired),
-            TokenError::Invalid => Error::Auth(AuthFailure::InvalidToken),
+            TokenError::Invalid | TokenError::UnknownKey => Error::Auth(AuthFailure::InvalidToken),
         }
     }
 }
@@ -164,7 +164,7 @@ pub fn open_session(
 /// Trades a refresh token for a new pair, retiring it. A retired token presented after the
 /// grace period ends the session: it means someone else holds a copy.
 pub async fn refresh(app: &App, refresh_token: &str, client: &ClientInfo) -> Result<SignedIn> {
-    let claims = app.tokens.verify(refresh_token, TokenType::Refresh)?;
+    let claims = app.verify(refresh_token, TokenType::Refresh).await?;
     let presented = fingerprint(refresh_token);
     let (tokens, client) = (app.tokens.clone(), client.clone());
     app.db

@@ -5,6 +5,7 @@
 //! being followed, and `exp`, `nbf`, `iss` and `typ` are all checked with our own leeway.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -50,6 +51,8 @@ pub struct Claims {
 pub enum TokenError {
     Invalid,
     Expired,
+    /// Signed with a `kid` this instance does not hold (yet: another may have rotated).
+    UnknownKey,
 }
 
 /// A freshly signed pair.
@@ -60,11 +63,38 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
-/// Signs and verifies tokens with the key ring.
-pub struct Tokens {
+/// The keys in use: one signs, all verify.
+struct Keys {
     signing_kid: String,
     signing_key: EncodingKey,
-    verifying_keys: HashMap<String, DecodingKey>,
+    verifying: HashMap<String, DecodingKey>,
+}
+
+impl Keys {
+    fn from_ring(ring: &KeyRing) -> std::result::Result<Self, String> {
+        let mut verifying = HashMap::new();
+        let mut signing_key = None;
+        for key in &ring.keys {
+            let secret = key.secret_bytes()?;
+            if key.kid == ring.signing_kid {
+                signing_key = Some(EncodingKey::from_secret(&secret));
+            }
+            verifying.insert(key.kid.clone(), DecodingKey::from_secret(&secret));
+        }
+        let signing_key = signing_key
+            .ok_or_else(|| format!("no key has the signing kid {}", ring.signing_kid))?;
+        Ok(Keys {
+            signing_kid: ring.signing_kid.clone(),
+            signing_key,
+            verifying,
+        })
+    }
+}
+
+/// Signs and verifies tokens with the key ring, which can be replaced while running (after
+/// `gatehouse rotate-keys`) without logging anyone out.
+pub struct Tokens {
+    keys: RwLock<Arc<Keys>>,
     validation: Validation,
     issuer: String,
     access_ttl: i64,
@@ -73,31 +103,38 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn new(ring: &KeyRing, settings: &Settings) -> std::result::Result<Self, String> {
-        let mut verifying_keys = HashMap::new();
-        let mut signing_key = None;
-        for key in &ring.keys {
-            let secret = key.secret_bytes()?;
-            if key.kid == ring.signing_kid {
-                signing_key = Some(EncodingKey::from_secret(&secret));
-            }
-            verifying_keys.insert(key.kid.clone(), DecodingKey::from_secret(&secret));
-        }
-        let signing_key = signing_key
-            .ok_or_else(|| format!("no key has the signing kid {}", ring.signing_kid))?;
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = LEEWAY;
         validation.validate_nbf = true;
         validation.set_issuer(&[&settings.jwt_issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
         Ok(Self {
-            signing_kid: ring.signing_kid.clone(),
-            signing_key,
-            verifying_keys,
+            keys: RwLock::new(Arc::new(Keys::from_ring(ring)?)),
             validation,
             issuer: settings.jwt_issuer.clone(),
             access_ttl: settings.access_token_ttl,
             refresh_ttl: settings.refresh_token_ttl,
         })
+    }
+
+    /// Uses a new key ring from now on.
+    pub fn replace(&self, ring: &KeyRing) -> std::result::Result<(), String> {
+        let keys = Arc::new(Keys::from_ring(ring)?);
+        match self.keys.write() {
+            Ok(mut current) => {
+                *current = keys;
+                Ok(())
+            }
+            Err(_) => Err("the key ring lock is poisoned".into()),
+        }
+    }
+
+    /// The keys in use now (cheap: a shared pointer).
+    fn keys(&self) -> Result<Arc<Keys>> {
+        self.keys
+            .read()
+            .map(|keys| Arc::clone(&keys))
+            .map_err(|_| Error::internal("the key ring lock is poisoned"))
     }
 
     /// Signs an access and a refresh token for a session.
@@ -130,9 +167,10 @@ impl Tokens {
 
     /// Signs any claims with the current signing key.
     pub fn sign(&self, claims: &Claims) -> Result<String> {
+        let keys = self.keys()?;
         let mut header = Header::new(ALGORITHM);
-        header.kid = Some(self.signing_kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.signing_key).map_err(Error::internal)
+        header.kid = Some(keys.signing_kid.clone());
+        jsonwebtoken::encode(&header, claims, &keys.signing_key).map_err(Error::internal)
     }
 
     /// Checks a token completely and returns its claims when it is of the expected type.
@@ -150,11 +188,9 @@ impl Tokens {
         if header.alg != ALGORITHM || points_elsewhere {
             return Err(TokenError::Invalid);
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.verifying_keys.get(kid))
-            .ok_or(TokenError::Invalid)?;
+        let keys = self.keys().map_err(|_| TokenError::Invalid)?;
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let key = keys.verifying.get(kid).ok_or(TokenError::UnknownKey)?;
         let data =
             jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
                 match e.kind() {

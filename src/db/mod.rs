@@ -187,17 +187,10 @@ impl Db {
     ) -> Result<String, String> {
         use diesel::prelude::*;
         use schema::app_secrets;
-        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
-        let read = |conn: &mut DbConn| {
-            app_secrets::table
-                .find(name)
-                .select(app_secrets::value)
-                .first::<String>(conn)
-                .optional()
-        };
-        if let Some(value) = read(&mut conn).map_err(|e| e.to_string())? {
+        if let Some(value) = self.read_secret(name)? {
             return Ok(value);
         }
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
         let inserted = diesel::insert_into(app_secrets::table)
             .values((
                 app_secrets::name.eq(name),
@@ -210,9 +203,33 @@ impl Db {
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(format!("cannot store {name}: {e}")),
         }
-        read(&mut conn)
-            .map_err(|e| e.to_string())?
+        self.read_secret(name)?
             .ok_or_else(|| format!("{name} vanished from the database"))
+    }
+
+    /// A stored secret, if there is one.
+    pub fn read_secret(&self, name: &str) -> Result<Option<String>, String> {
+        use diesel::prelude::*;
+        use schema::app_secrets;
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        app_secrets::table
+            .find(name)
+            .select(app_secrets::value)
+            .first::<String>(&mut conn)
+            .optional()
+            .map_err(|e| e.to_string())
+    }
+
+    /// Replaces a stored secret.
+    pub fn write_secret(&self, name: &str, value: &str) -> Result<(), String> {
+        use diesel::prelude::*;
+        use schema::app_secrets;
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        diesel::update(app_secrets::table.find(name))
+            .set(app_secrets::value.eq(value))
+            .execute(&mut conn)
+            .map(|_| ())
+            .map_err(|e| format!("cannot store {name}: {e}"))
     }
 
     /// Runs blocking database work on Rocket's blocking pool, never on an async worker.

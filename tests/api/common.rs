@@ -177,6 +177,13 @@ impl TestApp {
         self.app().db.run(query).await.expect("the query runs")
     }
 
+    /// The database this app uses, for running the command line against it.
+    pub fn database_url(&self) -> String {
+        self.figment
+            .extract_inner::<String>("database_url")
+            .expect("a database_url")
+    }
+
     /// The generated signing keys, from wherever this backend keeps them.
     pub async fn key_ring(&self) -> KeyRing {
         let file = self.dir.path().join("jwt_keys.json");

@@ -16,6 +16,7 @@ mod fuzz;
 mod identity;
 mod instances;
 mod pages;
+mod rotation;
 mod scale;
 mod sessions;
 mod throttling;
