@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use rand::distr::{Alphanumeric, SampleString};
+use rocket::tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::db::on_blocking_pool as blocking;
 use crate::error::{Error, Result};
@@ -13,6 +14,9 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct Hasher {
     cost: u32,
+    /// At most one hash per core at a time: more would not hash faster, only leave the
+    /// scheduler more CPU-bound threads to starve every other request with.
+    slots: Arc<Semaphore>,
     /// A hash of a random password, verified against when the account does not exist so that
     /// "no such user" costs the same time as "wrong password".
     dummy: Arc<OnceLock<String>>,
@@ -20,8 +24,10 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(cost: u32) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             cost,
+            slots: Arc::new(Semaphore::new(cores)),
             dummy: Arc::default(),
         }
     }
@@ -36,11 +42,13 @@ impl Hasher {
     /// A new hash of a password that validation has accepted (so it fits bcrypt whole).
     pub async fn hash(&self, password: String) -> Result<String> {
         let cost = self.cost;
+        let _slot = self.slot().await?;
         blocking(move || bcrypt::non_truncating_hash(password, cost).map_err(Error::internal)).await
     }
 
     /// Checks a password against a stored hash, or against the dummy when there is none.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
+        let _slot = self.slot().await?;
         let this = self.clone();
         blocking(move || {
             let (hash, real) = match stored {
@@ -52,6 +60,11 @@ impl Hasher {
             Ok(matches && real)
         })
         .await
+    }
+
+    /// Waits for a free core: hashes queue here, not in the kernel's run queue.
+    async fn slot(&self) -> Result<SemaphorePermit<'_>> {
+        self.slots.acquire().await.map_err(Error::internal)
     }
 
     /// Whether a stored hash was made with another cost and should be redone at login.
