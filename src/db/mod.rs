@@ -138,9 +138,6 @@ impl Db {
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
-            // No ping before every query: a connection that failed is dropped after the
-            // failure (`has_broken`), and `run` answers 503 when the server is gone.
-            .test_on_check_out(false)
             .connection_timeout(timeout)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build(Manager { url: url.clone() })
