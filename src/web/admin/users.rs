@@ -229,8 +229,9 @@ struct NewUserForm {
     active: bool,
 }
 
+/// An account's fields as typed into the new-user and edit forms (never a password).
 #[derive(Serialize)]
-struct NewUserValues {
+struct AccountValues {
     username: String,
     email: String,
     name: String,
@@ -242,13 +243,13 @@ struct NewUserValues {
 struct NewUserPage {
     #[serde(flatten)]
     layout: Layout,
-    values: NewUserValues,
+    values: AccountValues,
     errors: FieldErrors,
 }
 
 #[get("/admin/users/new")]
 fn new_form(admin: AdminPage) -> Page {
-    let values = NewUserValues {
+    let values = AccountValues {
         username: String::new(),
         email: String::new(),
         name: String::new(),
@@ -270,7 +271,7 @@ async fn create(
     form: CsrfForm<NewUserForm>,
 ) -> Result<Reply, PageError> {
     let form = form.0;
-    let values = NewUserValues {
+    let values = AccountValues {
         username: form.username.clone(),
         email: form.email.clone(),
         name: form.name.clone(),
@@ -303,22 +304,13 @@ async fn create(
     }
 }
 
-#[derive(Serialize, Default)]
-struct EditValues {
-    username: String,
-    email: String,
-    name: String,
-    role: String,
-    active: bool,
-}
-
 #[derive(Serialize)]
 struct UserPage {
     #[serde(flatten)]
     layout: Layout,
     user: Row,
     is_self: bool,
-    values: EditValues,
+    values: AccountValues,
     errors: FieldErrors,
     password_errors: FieldErrors,
     /// A refusal of the whole change (the last admin).
@@ -331,7 +323,7 @@ struct UserPage {
 /// What a re-shown user page carries besides the user.
 #[derive(Default)]
 struct Shown {
-    values: Option<EditValues>,
+    values: Option<AccountValues>,
     errors: FieldErrors,
     password_errors: FieldErrors,
     problem: Option<String>,
@@ -348,7 +340,7 @@ async fn user_page(
     let user = accounts::find(app, id).await?;
     let sessions = accounts::sessions(app, &admin.0, id).await?;
     let locked_for = accounts::lockout(app, &user).await?;
-    let values = shown.values.unwrap_or_else(|| EditValues {
+    let values = shown.values.unwrap_or_else(|| AccountValues {
         username: user.username.clone(),
         email: user.email.clone(),
         name: user.name.clone().unwrap_or_default(),
@@ -402,7 +394,7 @@ async fn update(
     form: CsrfForm<EditForm>,
 ) -> Result<Reply, PageError> {
     let form = form.0;
-    let values = EditValues {
+    let values = AccountValues {
         username: form.username.clone(),
         email: form.email.clone(),
         name: form.name.clone(),
