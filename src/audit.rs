@@ -5,9 +5,36 @@ use serde_json::json;
 use time::PrimitiveDateTime;
 
 use crate::accounts::model::User;
-use crate::auth::guard::ClientInfo;
 use crate::db::schema::audit_events;
 use crate::db::{self, DbConn};
+
+/// Where an action comes from, as recorded with sessions and audit events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A request: the client's address (see `ip_header`) and its user agent, when known.
+    Http {
+        ip: Option<String>,
+        user_agent: Option<String>,
+    },
+    /// The operator at the command line (`gatehouse create-admin`).
+    CommandLine,
+}
+
+impl Source {
+    pub fn ip(&self) -> Option<&str> {
+        match self {
+            Source::Http { ip, .. } => ip.as_deref(),
+            Source::CommandLine => None,
+        }
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        match self {
+            Source::Http { user_agent, .. } => user_agent.as_deref(),
+            Source::CommandLine => None,
+        }
+    }
+}
 
 /// What happened; the string forms are stored and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,30 +105,30 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// An event by `actor` about `subject` (public ids), from `client`.
+    /// An event by `actor` about `subject` (public ids), from `source`.
     pub fn new(
         event: Event,
         actor: Option<&'a str>,
         subject: Option<&'a str>,
-        client: &'a ClientInfo,
+        source: &'a Source,
         detail: serde_json::Value,
     ) -> Self {
         Record {
             event,
             actor,
             subject,
-            ip: client.ip.as_deref(),
+            ip: source.ip(),
             detail,
         }
     }
 
     /// An event by `actor` about `subject` with no detail.
-    pub fn plain(event: Event, actor: &'a User, subject: &'a User, client: &'a ClientInfo) -> Self {
+    pub fn plain(event: Event, actor: &'a User, subject: &'a User, source: &'a Source) -> Self {
         let (actor, subject) = (
             Some(actor.public_id.as_str()),
             Some(subject.public_id.as_str()),
         );
-        Self::new(event, actor, subject, client, json!({}))
+        Self::new(event, actor, subject, source, json!({}))
     }
 }
 

@@ -8,10 +8,10 @@ use time::PrimitiveDateTime;
 use uuid::Uuid;
 
 use crate::accounts::validation;
+use crate::app::App;
 use crate::db::schema::{bucketlist_items, bucketlists};
 use crate::db::{self, lower, DbConn};
 use crate::error::{Error, Result};
-use crate::App;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = bucketlists)]

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gatehouse::accounts::{self, NewAccount, Origin};
-use gatehouse::auth::guard::ClientInfo;
+use gatehouse::audit::Source;
 use gatehouse::error::Error;
-use gatehouse::{secrets, App, KeySource, StartError};
+use gatehouse::{secrets, App, StartError};
 
 /// Self-hosted user accounts: pages for people, a JSON API for programs.
 ///
@@ -72,17 +72,12 @@ async fn run(command: Command) -> Result<(), StartError> {
         Command::RotateKeys => {
             let prepared = App::prepare(figment)?;
             print_notes(&prepared.notes);
-            let app = &prepared.app;
-            let store = match &app.key_source {
-                KeySource::Settings => {
-                    return Err(StartError(
-                        "the keys come from the jwt_keys setting: add a key there and set \
-                         jwt_signing_kid"
-                            .into(),
-                    ))
-                }
-                KeySource::File(dir) => secrets::Store::Files(dir),
-                KeySource::Database => secrets::Store::Database(&app.db),
+            let Some(store) = prepared.app.tokens.store() else {
+                return Err(StartError(
+                    "the keys come from the jwt_keys setting: add a key there and set \
+                     jwt_signing_kid"
+                        .into(),
+                ));
             };
             let ring = secrets::rotate(store)?;
             println!(
@@ -107,8 +102,8 @@ async fn run(command: Command) -> Result<(), StartError> {
                 role: Some("admin".into()),
                 active: Some(true),
             };
-            let client = ClientInfo::default();
-            let user = accounts::create(&prepared.app, input, Origin::CommandLine, &client)
+            let source = Source::CommandLine;
+            let user = accounts::create(&prepared.app, input, Origin::CommandLine, &source)
                 .await
                 .map_err(explain)?;
             println!("Created admin {} ({}).", user.username, user.public_id);

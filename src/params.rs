@@ -7,9 +7,8 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::accounts::model::{SortKey, User, UserQuery, ROLE_ADMIN, ROLE_USER};
-use crate::accounts::validation::Checker;
 use crate::audit::{AuditQuery, Event};
-use crate::error::{Error, Result};
+use crate::error::{Checker, Error, Result};
 
 /// Items per page when the caller does not say.
 pub const DEFAULT_PER_PAGE: i64 = 20;

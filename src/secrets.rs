@@ -8,60 +8,62 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::db::Db;
-use crate::settings::Settings;
+use crate::db::{DatabaseUrl, Db};
+use crate::settings::{Settings, SigningKey};
 
 const KEY_RING_FILE: &str = "jwt_keys.json";
 const SECRET_KEY_FILE: &str = "secret_key";
 /// 256-bit HMAC keys, as RFC 7518 asks for HS256.
 const SIGNING_KEY_BYTES: usize = 32;
 
-/// One HMAC key and the `kid` that names it in token headers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SigningKey {
-    pub kid: String,
-    /// Standard base64.
-    pub secret: String,
+fn generate_key() -> SigningKey {
+    SigningKey {
+        kid: URL_SAFE_NO_PAD.encode(random_bytes(9)),
+        secret: STANDARD.encode(random_bytes(SIGNING_KEY_BYTES)),
+    }
 }
 
-impl SigningKey {
-    fn generate() -> Self {
-        Self {
-            kid: URL_SAFE_NO_PAD.encode(random_bytes(9)),
-            secret: STANDARD.encode(random_bytes(SIGNING_KEY_BYTES)),
+/// A key's secret as bytes.
+pub fn secret_bytes(key: &SigningKey) -> Result<Vec<u8>, String> {
+    STANDARD
+        .decode(&key.secret)
+        .map_err(|_| format!("key `{}` is not valid base64", key.kid))
+}
+
+/// Where generated secrets are kept: in the data directory beside a SQLite database, in the
+/// database itself on PostgreSQL (so that every instance finds them).
+#[derive(Clone)]
+pub enum Store {
+    Files(PathBuf),
+    Database(Db),
+}
+
+impl Store {
+    /// The one place that decides where a deployment keeps its generated secrets.
+    pub fn for_database(url: &DatabaseUrl, data_dir: &Path, db: &Db) -> Self {
+        match url {
+            DatabaseUrl::Sqlite(_) => Store::Files(data_dir.to_owned()),
+            DatabaseUrl::Postgres(_) => Store::Database(db.clone()),
         }
     }
-
-    pub fn secret_bytes(&self) -> Result<Vec<u8>, String> {
-        STANDARD
-            .decode(&self.secret)
-            .map_err(|_| format!("key `{}` is not valid base64", self.kid))
-    }
-}
-
-/// Where generated secrets are kept.
-#[derive(Clone, Copy)]
-pub enum Store<'a> {
-    Files(&'a Path),
-    Database(&'a Db),
 }
 
 /// The generated key ring as stored now (`None` before the first start).
-pub fn stored_ring(store: Store<'_>) -> Result<Option<KeyRing>, String> {
+pub fn stored_ring(store: &Store) -> Result<Option<KeyRing>, String> {
     let text = match store {
         Store::Files(dir) => match fs::read_to_string(dir.join(KEY_RING_FILE)) {
             Ok(text) => Some(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(format!("cannot read the key ring: {e}")),
         },
-        Store::Database(db) => db.read_secret("jwt_keys")?,
+        Store::Database(db) => db.read_secret("jwt_keys").map_err(|e| e.0)?,
     };
     text.map(|text| {
         serde_json::from_str(&text).map_err(|e| format!("the stored key ring is not valid: {e}"))
@@ -71,9 +73,9 @@ pub fn stored_ring(store: Store<'_>) -> Result<Option<KeyRing>, String> {
 
 /// Adds a new key to the generated ring and makes it the signer; the old keys stay, so
 /// tokens they signed keep working until they expire.
-pub fn rotate(store: Store<'_>) -> Result<KeyRing, String> {
+pub fn rotate(store: &Store) -> Result<KeyRing, String> {
     let mut ring = stored_ring(store)?.ok_or("there is no key ring yet: start the app once")?;
-    let key = SigningKey::generate();
+    let key = generate_key();
     ring.signing_kid = key.kid.clone();
     ring.keys.push(key);
     let text = serde_json::json!(ring).to_string();
@@ -86,7 +88,7 @@ pub fn rotate(store: Store<'_>) -> Result<KeyRing, String> {
             write_private(&fresh, &text)?;
             fs::rename(&fresh, &path).map_err(|e| format!("cannot replace the key ring: {e}"))?;
         }
-        Store::Database(db) => db.write_secret("jwt_keys", &text)?,
+        Store::Database(db) => db.write_secret("jwt_keys", &text).map_err(|e| e.0)?,
     }
     Ok(ring)
 }
@@ -104,7 +106,7 @@ pub fn configured_ring(settings: &Settings) -> Result<Option<KeyRing>, String> {
         if key.kid.is_empty() || !kids.insert(key.kid.as_str()) {
             return Err("every key needs its own non-empty kid".into());
         }
-        if key.secret_bytes()?.len() < SIGNING_KEY_BYTES {
+        if secret_bytes(key)?.len() < SIGNING_KEY_BYTES {
             return Err(format!("key `{}` must have at least 32 bytes", key.kid));
         }
     }
@@ -124,34 +126,32 @@ pub fn configured_ring(settings: &Settings) -> Result<Option<KeyRing>, String> {
 }
 
 /// The signing key ring: configured, or generated once into the store.
-pub fn key_ring(
-    settings: &Settings,
-    store: Store<'_>,
-    notes: &mut Notes,
-) -> Result<KeyRing, String> {
+pub fn key_ring(settings: &Settings, store: &Store, notes: &mut Notes) -> Result<KeyRing, String> {
     if let Some(ring) = configured_ring(settings)? {
         return Ok(ring);
     }
     let text = match store {
         Store::Files(dir) => load_or_create_file(&dir.join(KEY_RING_FILE), new_ring, notes)?,
-        Store::Database(db) => db.secret("jwt_keys", new_ring, notes)?,
+        Store::Database(db) => db.secret("jwt_keys", new_ring, notes).map_err(|e| e.0)?,
     };
     serde_json::from_str(&text).map_err(|e| format!("the stored key ring is not valid: {e}"))
 }
 
 /// Rocket's `secret_key` (base64 of 64 bytes), generated once into the store.
-pub fn secret_key(store: Store<'_>, notes: &mut Notes) -> Result<String, String> {
+pub fn secret_key(store: &Store, notes: &mut Notes) -> Result<String, String> {
     let text = match store {
         Store::Files(dir) => {
             load_or_create_file(&dir.join(SECRET_KEY_FILE), new_secret_key, notes)?
         }
-        Store::Database(db) => db.secret("secret_key", new_secret_key, notes)?,
+        Store::Database(db) => db
+            .secret("secret_key", new_secret_key, notes)
+            .map_err(|e| e.0)?,
     };
     Ok(text.trim().to_owned())
 }
 
 fn new_ring() -> String {
-    let key = SigningKey::generate();
+    let key = generate_key();
     let ring = KeyRing {
         signing_kid: key.kid.clone(),
         keys: vec![key],

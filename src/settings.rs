@@ -1,21 +1,17 @@
 //! One typed configuration, read from Rocket's figment (`Rocket.toml`, `ROCKET_*` environment
 //! variables) plus the conventional plain `DATABASE_URL`.
 //!
-//! Every key is checked before anything starts, and a bad one stops start-up with a single
-//! line that names it.
+//! Plain typed data: each key is read and checked on its own here (a leaf module, importing
+//! nothing from the crate); checks that need another module (the key ring, the database URL,
+//! bcrypt's limit) happen where the application is assembled (`app`). A bad key stops
+//! start-up with a single line that names it.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
-use serde::Deserialize;
-
-use crate::secrets::SigningKey;
-
-/// The longest password bcrypt can take whole, in bytes of UTF-8 (it reserves one byte of its
-/// 72 for a terminator; the `bcrypt` crate refuses 72 and more).
-pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 71;
+use serde::{Deserialize, Serialize};
 
 /// Gatehouse's own settings (Rocket's keys such as `port` are read by Rocket itself).
 #[derive(Debug, Clone, Deserialize)]
@@ -52,8 +48,16 @@ pub struct Settings {
     pub jwt_signing_kid: Option<String>,
 }
 
+/// One HMAC key and the `kid` that names it in token headers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SigningKey {
+    pub kid: String,
+    /// Standard base64.
+    pub secret: String,
+}
+
 /// Built-in defaults; `cookie_secure` is off only in the debug profile.
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
 struct Defaults {
     data_dir: &'static str,
     bcrypt_cost: u32,
@@ -103,6 +107,15 @@ impl fmt::Display for SettingError {
 
 impl std::error::Error for SettingError {}
 
+impl SettingError {
+    pub fn new(key: &str, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// Rocket's usual figment with our defaults underneath and `DATABASE_URL` between
 /// `Rocket.toml` and `ROCKET_*` variables (so `ROCKET_DATABASE_URL` wins when both are set).
 pub fn figment() -> Figment {
@@ -129,32 +142,6 @@ pub fn figment() -> Figment {
 }
 
 impl Settings {
-    /// Failed logins allowed per account.
-    pub fn login_limit(&self) -> crate::auth::throttle::Limit {
-        crate::auth::throttle::Limit {
-            max: self.login_max_failures,
-            window: self.login_failure_window,
-            lockout: self.login_lockout,
-        }
-    }
-
-    /// Failed logins allowed per client address.
-    pub fn address_limit(&self) -> crate::auth::throttle::Limit {
-        crate::auth::throttle::Limit {
-            max: self.login_ip_max_failures,
-            ..self.login_limit()
-        }
-    }
-
-    /// Sign-ups allowed per client address: `signups_per_hour`, then locked to the hour's end.
-    pub fn signup_limit(&self) -> crate::auth::throttle::Limit {
-        crate::auth::throttle::Limit {
-            max: self.signups_per_hour,
-            window: 3600,
-            lockout: 3600,
-        }
-    }
-
     /// Reads and checks every key, Rocket's own included (Rocket would otherwise stop with
     /// a panic on a bad one).
     pub fn from_figment(figment: &Figment) -> Result<Self, SettingError> {
@@ -169,12 +156,7 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), SettingError> {
-        let fail = |key: &str, problem: String| {
-            Err(SettingError {
-                key: key.into(),
-                problem,
-            })
-        };
+        let fail = |key: &str, problem: String| Err(SettingError::new(key, problem));
         if !(4..=31).contains(&self.bcrypt_cost) {
             return fail(
                 "bcrypt_cost",
@@ -196,11 +178,8 @@ impl Settings {
         if self.jwt_issuer.trim().is_empty() {
             return fail("jwt_issuer", "must not be empty".into());
         }
-        if !(8..=BCRYPT_MAX_PASSWORD_BYTES).contains(&self.password_min_length) {
-            return fail(
-                "password_min_length",
-                format!("must be 8 to {BCRYPT_MAX_PASSWORD_BYTES}"),
-            );
+        if self.password_min_length < 8 {
+            return fail("password_min_length", "must be at least 8".into());
         }
         if !(1..=1000).contains(&self.database_pool_size) {
             return fail("database_pool_size", "must be 1 to 1000".into());
@@ -226,17 +205,9 @@ impl Settings {
             };
             return fail(key, "must be a positive number of seconds".into());
         }
-        if let Err(problem) = crate::secrets::configured_ring(self) {
-            return fail("jwt_keys", problem);
-        }
         if self.data_dir.as_os_str().is_empty() {
             return fail("data_dir", "must not be empty".into());
         }
-        crate::db::DatabaseUrl::parse(self)
-            .map(|_| ())
-            .map_err(|problem| SettingError {
-                key: "database_url".into(),
-                problem,
-            })
+        Ok(())
     }
 }

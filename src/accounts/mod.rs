@@ -10,16 +10,15 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::audit::{self, Event, Record};
-use crate::auth::guard::{ClientInfo, CurrentUser};
+use crate::app::App;
+use crate::audit::{self, Event, Record, Source};
 use crate::auth::sessions::Session;
-use crate::auth::throttle;
+use crate::auth::throttle::{self, Limit};
+use crate::auth::Actor;
 use crate::db::{self, DbConn};
-use crate::error::{Error, Result};
-use crate::App;
+use crate::error::{Checker, Error, FieldErrors, Result};
 
 use self::model::{NewUser, User, UserChanges, ROLE_ADMIN, ROLE_USER};
-use self::validation::Checker;
 
 /// A new account, from sign-up (role and active unset) or from an admin.
 #[derive(Debug, Deserialize)]
@@ -59,7 +58,7 @@ pub struct ValidAccount {
 pub fn validate_new(
     settings: &crate::settings::Settings,
     input: &NewAccount,
-) -> Result<ValidAccount, validation::FieldErrors> {
+) -> Result<ValidAccount, FieldErrors> {
     let mut checker = Checker::default();
     let username = checker.check("username", validation::username(&input.username));
     let email = checker.check("email", validation::email(&input.email));
@@ -88,7 +87,7 @@ pub fn validate_new(
             role,
         }),
         // The checker records a problem for every field that produced no value.
-        _ => Err(validation::FieldErrors::new()),
+        _ => Err(FieldErrors::new()),
     }
 }
 
@@ -108,13 +107,13 @@ pub async fn create(
     app: &App,
     input: NewAccount,
     origin: Origin<'_>,
-    client: &ClientInfo,
+    source: &Source,
 ) -> Result<User> {
     if matches!(origin, Origin::SignUp) && (input.role.is_some() || input.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
     }
     let valid = validate_new(&app.settings, &input)?;
-    let signup_key = throttle::signup_key(client.ip.as_deref());
+    let signup_key = throttle::signup_key(source.ip());
     if matches!(origin, Origin::SignUp) {
         let key = signup_key.clone();
         app.db
@@ -129,16 +128,16 @@ pub async fn create(
         role,
     } = valid;
     let active = input.active.unwrap_or(true);
-    let (actor_id, client) = (origin.actor_id(), client.clone());
+    let (actor_id, source) = (origin.actor_id(), source.clone());
     let event = match origin {
         Origin::SignUp => Event::Signup,
         _ => Event::UserCreated,
     };
     let signing_up = matches!(origin, Origin::SignUp);
-    let signup_limit = app.settings.signup_limit();
-    let via = match origin {
-        Origin::CommandLine => "command_line",
-        _ => "http",
+    let signup_limit = Limit::signup(&app.settings);
+    let via = match source {
+        Source::CommandLine => "command_line",
+        Source::Http { .. } => "http",
     };
     app.db
         .run(move |c| {
@@ -159,8 +158,7 @@ pub async fn create(
                         updated_at: now,
                         password_changed_at: now,
                     },
-                )
-                .map_err(taken)?;
+                )?;
                 if signing_up {
                     throttle::count(c, &signup_key, signup_limit, now)?;
                 }
@@ -172,7 +170,7 @@ pub async fn create(
                 let detail = json!({"role": user.role, "active": user.active, "via": via});
                 audit::record(
                     c,
-                    &Record::new(event, actor, Some(&user.public_id), &client, detail),
+                    &Record::new(event, actor, Some(&user.public_id), &source, detail),
                 )?;
                 Ok(user)
             })
@@ -213,7 +211,7 @@ pub async fn find_for(app: &App, caller: &User, public_id: &str) -> Result<User>
 /// Applies a partial change to `target_id` for `caller` (self or admin).
 pub async fn update(
     app: &App,
-    caller: &CurrentUser,
+    caller: &Actor,
     target_id: &str,
     changes: AccountChanges,
 ) -> Result<User> {
@@ -262,7 +260,7 @@ pub async fn update(
 /// `PUT /api/me/password`: the current password proves it is really the owner.
 pub async fn change_own_password(
     app: &App,
-    caller: &CurrentUser,
+    caller: &Actor,
     current_password: String,
     new_password: String,
 ) -> Result<()> {
@@ -288,9 +286,9 @@ pub async fn change_own_password(
 }
 
 /// Deletes an account (self or admin); its sessions go with it.
-pub async fn delete(app: &App, caller: &CurrentUser, target_id: &str) -> Result<()> {
+pub async fn delete(app: &App, caller: &Actor, target_id: &str) -> Result<()> {
     let target = find_for(app, &caller.user, target_id).await?;
-    let (actor, client) = (caller.user.public_id.clone(), caller.client.clone());
+    let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
@@ -303,7 +301,7 @@ pub async fn delete(app: &App, caller: &CurrentUser, target_id: &str) -> Result<
                         Event::UserDeleted,
                         Some(&actor),
                         Some(&target.public_id),
-                        &client,
+                        &source,
                         json!({"username": target.username}),
                     ),
                 )?)
@@ -316,17 +314,17 @@ pub async fn delete(app: &App, caller: &CurrentUser, target_id: &str) -> Result<
 pub async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
     let key = throttle::account_key(Some(&user.public_id), "");
     app.db
-        .run(move |c| throttle::locked_for(c, &key, db::now()))
+        .run(move |c| Ok::<_, Error>(throttle::locked_for(c, &key, db::now())?))
         .await
 }
 
 /// Lets a locked-out account try again at once (admins only).
-pub async fn clear_lockout(app: &App, admin: &CurrentUser, target_id: &str) -> Result<()> {
+pub async fn clear_lockout(app: &App, admin: &Actor, target_id: &str) -> Result<()> {
     if !admin.user.is_admin() {
         return Err(Error::forbidden("Only an admin may clear a lock-out."));
     }
     let target = find(app, target_id).await?;
-    let (actor, client) = (admin.user.public_id.clone(), admin.client.clone());
+    let (actor, source) = (admin.user.public_id.clone(), admin.source.clone());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
@@ -335,7 +333,7 @@ pub async fn clear_lockout(app: &App, admin: &CurrentUser, target_id: &str) -> R
                     Event::LockoutCleared,
                     Some(&actor),
                     Some(&target.public_id),
-                    &client,
+                    &source,
                     json!({}),
                 );
                 Ok(audit::record(c, &record)?)
@@ -345,24 +343,24 @@ pub async fn clear_lockout(app: &App, admin: &CurrentUser, target_id: &str) -> R
 }
 
 /// Live sessions of a user (self or admin).
-pub async fn sessions(app: &App, caller: &CurrentUser, target_id: &str) -> Result<Vec<Session>> {
+pub async fn sessions(app: &App, caller: &Actor, target_id: &str) -> Result<Vec<Session>> {
     let target = find_for(app, &caller.user, target_id).await?;
     app.db
-        .run(move |c| Session::list_live(c, target.id, db::now()))
+        .run(move |c| Ok::<_, Error>(Session::list_live(c, target.id, db::now())?))
         .await
 }
 
 /// Ends one session of a user (self or admin).
 pub async fn end_session(
     app: &App,
-    caller: &CurrentUser,
+    caller: &Actor,
     target_id: &str,
     session_id: &str,
 ) -> Result<()> {
     let target = find_for(app, &caller.user, target_id).await?;
-    let (actor, client, sid) = (
+    let (actor, source, sid) = (
         caller.user.public_id.clone(),
-        caller.client.clone(),
+        caller.source.clone(),
         session_id.to_owned(),
     );
     app.db
@@ -380,7 +378,7 @@ pub async fn end_session(
                         Event::SessionRevoked,
                         Some(&actor),
                         Some(&target.public_id),
-                        &client,
+                        &source,
                         json!({"session": session.public_id}),
                     ),
                 )?)
@@ -394,12 +392,12 @@ pub async fn end_session(
 /// needs no revocation: tokens carry the role, and the guard refuses a stale one.
 async fn apply(
     app: &App,
-    caller: &CurrentUser,
+    caller: &Actor,
     target: User,
     mut set: UserChanges,
     keep: Option<i64>,
 ) -> Result<User> {
-    let (actor, client) = (caller.user.public_id.clone(), caller.client.clone());
+    let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
@@ -409,7 +407,7 @@ async fn apply(
                     set.password_changed_at = Some(now);
                 }
                 lock_admins(c)?;
-                let updated = User::update(c, target.id, &set).map_err(taken)?;
+                let updated = User::update(c, target.id, &set)?;
                 ensure_an_admin_remains(c, &target)?;
                 if set.password_hash.is_some() {
                     Session::revoke_all(c, target.id, keep, now)?;
@@ -422,7 +420,7 @@ async fn apply(
                         event,
                         Some(&actor),
                         Some(&updated.public_id),
-                        &client,
+                        &source,
                         detail,
                     )
                 };
@@ -510,24 +508,4 @@ fn ensure_an_admin_remains(conn: &mut DbConn, before: &User) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// A unique-index violation names the field that is taken.
-fn taken(error: diesel::result::Error) -> Error {
-    let diesel::result::Error::DatabaseError(_, info) = &error else {
-        return error.into();
-    };
-    if !db::is_unique_violation(&error) {
-        return error.into();
-    }
-    let text = format!(
-        "{} {}",
-        info.message(),
-        info.constraint_name().unwrap_or("")
-    );
-    Error::Taken(if text.contains("username") {
-        "username"
-    } else {
-        "email"
-    })
 }

@@ -7,8 +7,12 @@ use std::sync::{Arc, OnceLock};
 use rand::distr::{Alphanumeric, SampleString};
 use rocket::tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::db::on_blocking_pool as blocking;
+use crate::blocking;
 use crate::error::{Error, Result};
+
+/// The longest password bcrypt can take whole, in bytes of UTF-8 (it reserves one byte of its
+/// 72 for a terminator; the `bcrypt` crate refuses 72 and more).
+pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 71;
 
 /// Hashes and verifies at the configured cost.
 #[derive(Clone)]
@@ -36,21 +40,22 @@ impl Hasher {
     pub async fn warm_up(&self) {
         let this = self.clone();
         // Failure here only delays the work to the first login, which retries it.
-        let _ = blocking(move || this.dummy_hash().map(|_| ())).await;
+        let _ = blocking::run(move || this.dummy_hash().map(|_| ())).await;
     }
 
     /// A new hash of a password that validation has accepted (so it fits bcrypt whole).
     pub async fn hash(&self, password: String) -> Result<String> {
         let cost = self.cost;
         let _slot = self.slot().await?;
-        blocking(move || bcrypt::non_truncating_hash(password, cost).map_err(Error::internal)).await
+        let hashed = blocking::run(move || bcrypt::non_truncating_hash(password, cost)).await;
+        hashed.ok_or(Error::Unavailable)?.map_err(Error::internal)
     }
 
     /// Checks a password against a stored hash, or against the dummy when there is none.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
         let _slot = self.slot().await?;
         let this = self.clone();
-        blocking(move || {
+        let checked = blocking::run(move || {
             let (hash, real) = match stored {
                 Some(hash) => (hash, true),
                 None => (this.dummy_hash()?.to_owned(), false),
@@ -59,7 +64,8 @@ impl Hasher {
             let matches = bcrypt::non_truncating_verify(password, &hash).unwrap_or(false);
             Ok(matches && real)
         })
-        .await
+        .await;
+        checked.unwrap_or(Err(Error::Unavailable))
     }
 
     /// Waits for a free core: hashes queue here, not in the kernel's run queue.

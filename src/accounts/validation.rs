@@ -1,54 +1,11 @@
 //! The rules of API.md §5, shared by pages and JSON: each check returns the cleaned value or
 //! the sentences to show beside the field.
 
-use std::collections::BTreeMap;
-
 use email_address::EmailAddress;
 use unicode_normalization::UnicodeNormalization;
 use zxcvbn::Score;
 
-use crate::settings::BCRYPT_MAX_PASSWORD_BYTES;
-
-/// Problems per field, in the shape of the 422 `fields` object.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
-
-/// Collects field problems while a whole form is checked, so the user sees all of them at once.
-#[derive(Debug, Default)]
-pub struct Checker {
-    errors: FieldErrors,
-}
-
-impl Checker {
-    /// Records the problem if there is one and passes the cleaned value through.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, Vec<String>>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(problems) => {
-                self.errors
-                    .entry(field.to_owned())
-                    .or_default()
-                    .extend(problems);
-                None
-            }
-        }
-    }
-
-    pub fn add(&mut self, field: &str, problem: impl Into<String>) {
-        self.errors
-            .entry(field.to_owned())
-            .or_default()
-            .push(problem.into());
-    }
-
-    /// `Ok` when nothing was recorded.
-    pub fn finish(self) -> Result<(), FieldErrors> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
-        }
-    }
-}
+use super::password::BCRYPT_MAX_PASSWORD_BYTES;
 
 /// A username as it is compared and stored: NFKC (so `ａｄｍｉｎ` is `admin`), trimmed.
 /// Case is folded by the database's `lower()` index, exact for the ASCII names allowed.

@@ -4,12 +4,13 @@ use rocket::serde::json::Value;
 use rocket::{get, routes, Route, State};
 use serde_json::json;
 
+use crate::api::error::Result;
 use crate::api::views::AuditView;
+use crate::app::App;
 use crate::audit;
 use crate::auth::guard::Admin;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::params::AuditParams;
-use crate::App;
 
 pub fn routes() -> Vec<Route> {
     routes![list]

@@ -7,11 +7,13 @@ use rocket::{post, routes, Route, State};
 use serde::Deserialize;
 
 use crate::accounts::{self, NewAccount, Origin};
+use crate::api::error::Result;
 use crate::api::json::Json;
 use crate::api::views::{FullUser, TokenResponse};
-use crate::auth::guard::{ClientInfo, CurrentUser};
-use crate::error::{Error, Result};
-use crate::App;
+use crate::app::App;
+use crate::audit::Source;
+use crate::auth::guard::CurrentUser;
+use crate::error::Error;
 
 pub fn routes() -> Vec<Route> {
     routes![register, login, refresh, logout, logout_all]
@@ -29,7 +31,7 @@ struct Registration {
 #[post("/register", data = "<body>")]
 async fn register(
     app: &State<App>,
-    client: ClientInfo,
+    source: Source,
     body: Json<Registration>,
 ) -> Result<Created<JsonBody<FullUser>>> {
     let Registration {
@@ -46,7 +48,7 @@ async fn register(
         role: None,
         active: None,
     };
-    let user = accounts::create(app, input, Origin::SignUp, &client).await?;
+    let user = accounts::create(app, input, Origin::SignUp, &source).await?;
     let location = format!("/api/users/{}", user.public_id);
     Ok(Created::new(location).body(JsonBody((&user).into())))
 }
@@ -62,7 +64,7 @@ struct Credentials {
 #[post("/login", data = "<body>")]
 async fn login(
     app: &State<App>,
-    client: ClientInfo,
+    source: Source,
     body: Json<Credentials>,
 ) -> Result<JsonBody<TokenResponse>> {
     let Credentials {
@@ -73,13 +75,11 @@ async fn login(
     let identifier = match (username, email) {
         (Some(id), None) | (None, Some(id)) => id,
         _ => {
-            return Err(Error::field(
-                "username",
-                "send exactly one of username and email",
-            ))
+            let problem = "send exactly one of username and email";
+            return Err(Error::field("username", problem).into());
         }
     };
-    let signed_in = crate::auth::login(app, &identifier, password, &client).await?;
+    let signed_in = crate::auth::login(app, &identifier, password, &source).await?;
     Ok(JsonBody(signed_in.into()))
 }
 
@@ -92,10 +92,10 @@ struct RefreshRequest {
 #[post("/token/refresh", data = "<body>")]
 async fn refresh(
     app: &State<App>,
-    client: ClientInfo,
+    source: Source,
     body: Json<RefreshRequest>,
 ) -> Result<JsonBody<TokenResponse>> {
-    let signed_in = crate::auth::refresh(app, &body.0.refresh_token, &client).await?;
+    let signed_in = crate::auth::refresh(app, &body.0.refresh_token, &source).await?;
     Ok(JsonBody(signed_in.into()))
 }
 

@@ -8,13 +8,13 @@ use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::error::Result;
 use crate::api::json::Json;
 use crate::api::views::rfc3339;
+use crate::app::App;
 use crate::auth::guard::CurrentUser;
 use crate::bucketlists::{self, Item, ItemChanges, ListQuery, Summary};
-use crate::error::Result;
 use crate::params::{pagination, DEFAULT_PER_PAGE};
-use crate::App;
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -84,7 +84,7 @@ struct ListParams<'r> {
 
 #[get("/bucketlists?<params..>")]
 async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) -> Result<Value> {
-    let mut checker = crate::accounts::validation::Checker::default();
+    let mut checker = crate::error::Checker::default();
     let (page, per_page) = pagination(&mut checker, params.page, params.per_page, DEFAULT_PER_PAGE);
     checker.finish()?;
     let search = params

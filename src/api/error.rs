@@ -1,4 +1,4 @@
-//! The JSON face of [`Error`]: the body of API.md §3, and the catchers that give Rocket's own
+//! The JSON face of a failure: the body of API.md §3, and the catchers that give Rocket's own
 //! failures (unknown route, failed guard, panic) the same shape under `/api`.
 
 use rocket::http::Status;
@@ -9,15 +9,41 @@ use rocket::{catch, catchers, Catcher};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::guard::GuardFailure;
-use crate::error::{AuthFailure, Error};
+use crate::error::Error;
+use crate::http::{self, Failure};
 
-impl<'r> Responder<'r, 'static> for Error {
+/// A failure answered as JSON.
+#[derive(Debug)]
+pub struct ApiError(pub Failure);
+
+/// What an API handler returns.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError(error.into())
+    }
+}
+
+impl From<Failure> for ApiError {
+    fn from(failure: Failure) -> Self {
+        ApiError(failure)
+    }
+}
+
+impl From<crate::error::FieldErrors> for ApiError {
+    fn from(fields: crate::error::FieldErrors) -> Self {
+        Error::Validation(fields).into()
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let mut body = json!({"error": {"code": self.code(), "message": self.message()}});
-        match &self {
-            Error::Validation(fields) => body["error"]["fields"] = json!(fields),
-            Error::Internal(cause) => {
+        let failure = self.0;
+        let mut body = json!({"error": {"code": failure.code(), "message": failure.message()}});
+        match &failure {
+            Failure::Domain(Error::Validation(fields)) => body["error"]["fields"] = json!(fields),
+            Failure::Domain(Error::Internal(cause)) => {
                 let request_id = Uuid::new_v4().to_string();
                 log::error!(
                     "request {request_id} ({} {}): {cause}",
@@ -28,34 +54,22 @@ impl<'r> Responder<'r, 'static> for Error {
             }
             _ => {}
         }
-        let mut response = (self.status(), Json(body)).respond_to(req)?;
-        if let Error::TooManyRequests(seconds) = self {
+        let mut response = (failure.status(), Json(body)).respond_to(req)?;
+        if let Some(seconds) = failure.retry_after() {
             response.set_raw_header("Retry-After", seconds.to_string());
         }
         Ok(response)
     }
 }
 
-/// Every failure under `/api` ends here: the guard's own error when one failed, else the
-/// error that matches Rocket's status.
+/// Every failure under `/api` ends here: the guard's own failure when one failed, else the
+/// failure that matches Rocket's status.
 #[catch(default)]
-fn api_failure(status: Status, req: &Request<'_>) -> (Status, Error) {
-    if let Some(error) = GuardFailure::of(req) {
-        return (error.status(), error);
+fn api_failure(status: Status, req: &Request<'_>) -> (Status, ApiError) {
+    if let Some(failure) = http::guard_failure(req) {
+        return (failure.status(), ApiError(failure));
     }
-    let error = match status.code {
-        400 => Error::BadRequest("The request could not be read.".into()),
-        401 => Error::Auth(AuthFailure::MissingToken),
-        403 => Error::forbidden("You may not do this."),
-        404 => Error::NotFound,
-        413 => Error::PayloadTooLarge,
-        415 => Error::UnsupportedMediaType,
-        422 => Error::BadRequest("The request's parameters could not be read.".into()),
-        503 => Error::Unavailable,
-        500.. => Error::internal(format!("unhandled failure with status {status}")),
-        _ => Error::BadRequest(status.reason_lossy().to_owned()),
-    };
-    (status, error)
+    (status, ApiError(Failure::of_status(status)))
 }
 
 pub fn catchers() -> Vec<Catcher> {

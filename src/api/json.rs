@@ -7,43 +7,43 @@ use rocket::outcome::Outcome;
 use rocket::request::Request;
 use serde::de::DeserializeOwned;
 
-use crate::auth::guard::remember;
-use crate::error::{Error, Result};
+use crate::error::Error;
+use crate::http::{self, Failure};
 
 /// A request body parsed from JSON.
 pub struct Json<T>(pub T);
 
 #[rocket::async_trait]
 impl<'r, T: DeserializeOwned> FromData<'r> for Json<T> {
-    type Error = Error;
+    type Error = Failure;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         match parse(req, data).await {
             Ok(value) => Outcome::Success(Json(value)),
-            Err(error) => {
-                remember(req, &error);
-                Outcome::Error((error.status(), error))
+            Err(failure) => {
+                http::remember(req, &failure);
+                Outcome::Error((failure.status(), failure))
             }
         }
     }
 }
 
-async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<T> {
+async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<T, Failure> {
     if !req.content_type().is_some_and(|ct| ct.is_json()) {
-        return Err(Error::UnsupportedMediaType);
+        return Err(Failure::UnsupportedMediaType);
     }
     let limit = req.limits().get("json").unwrap_or(Limits::JSON);
     let bytes = data
         .open(limit)
         .into_bytes()
         .await
-        .map_err(|_| Error::BadRequest("The request body could not be read.".into()))?;
+        .map_err(|_| Failure::BadRequest("The request body could not be read.".into()))?;
     if !bytes.is_complete() {
-        return Err(Error::PayloadTooLarge);
+        return Err(Failure::PayloadTooLarge);
     }
     // Syntax first, for the whole body, so that malformed JSON is always a 400; then types.
     let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| malformed(&e))?;
-    serde_path_to_error::deserialize(json).map_err(explain)
+    serde_path_to_error::deserialize(json).map_err(|e| explain(e).into())
 }
 
 fn explain(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
@@ -64,8 +64,8 @@ fn explain(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
     Error::field(&field, problem)
 }
 
-fn malformed(error: &serde_json::Error) -> Error {
-    Error::BadRequest(format!(
+fn malformed(error: &serde_json::Error) -> Failure {
+    Failure::BadRequest(format!(
         "The body is not well-formed JSON (line {}, column {}).",
         error.line(),
         error.column()
@@ -73,7 +73,5 @@ fn malformed(error: &serde_json::Error) -> Error {
 }
 
 fn between_backticks(text: &str) -> Option<&str> {
-    let start = text.find('`')? + 1;
-    let len = text[start..].find('`')?;
-    Some(&text[start..start + len])
+    text.split('`').nth(1)
 }

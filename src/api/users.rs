@@ -9,12 +9,13 @@ use serde_json::json;
 
 use crate::accounts::model::User;
 use crate::accounts::{self, AccountChanges, NewAccount, Origin};
+use crate::api::error::Result;
 use crate::api::json::Json;
 use crate::api::views::{FullUser, SessionView, UserView};
+use crate::app::App;
 use crate::auth::guard::{Admin, CurrentUser};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::params::ListParams;
-use crate::App;
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -110,7 +111,7 @@ async fn create(
     body: Json<NewAccount>,
 ) -> Result<Created<JsonBody<FullUser>>> {
     let origin = Origin::Admin(&admin.0.user);
-    let user = accounts::create(app, body.0, origin, &admin.0.client).await?;
+    let user = accounts::create(app, body.0, origin, &admin.source).await?;
     let location = format!("/api/users/{}", user.public_id);
     Ok(Created::new(location).body(JsonBody((&user).into())))
 }
@@ -120,7 +121,7 @@ async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBo
     let user = accounts::find(app, id).await?;
     // Deactivated accounts are hidden from members, as in the listing.
     if !user.active && !current.user.is_admin() {
-        return Err(Error::NotFound);
+        return Err(Error::NotFound.into());
     }
     Ok(JsonBody(UserView::of(&user, &current.user)))
 }

@@ -1,5 +1,5 @@
-//! Authentication: logging in, refreshing, logging out, and the request guards that check a
-//! token against its session row on every request.
+//! Authentication: logging in, refreshing, logging out, and checking a token against its
+//! session row on every request (the API's request guards are in `guard`).
 
 pub mod guard;
 pub mod sessions;
@@ -12,18 +12,27 @@ use time::Duration;
 use uuid::Uuid;
 
 use crate::accounts::model::{User, UserChanges};
-use crate::audit::{self, Event, Record};
+use crate::app::App;
+use crate::audit::{self, Event, Record, Source};
 use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
-use crate::App;
 
-use self::guard::ClientInfo;
 use self::sessions::{NewSession, Session};
+use self::throttle::Limit;
 use self::tokens::{fingerprint, TokenError, TokenPair, TokenType};
 
 /// How long a just-retired refresh token is answered with a plain refusal (tabs racing each
 /// other) before presenting it counts as theft and ends the whole session.
 pub const REFRESH_GRACE: Duration = Duration::seconds(30);
+
+/// Who is acting: a signed-in account, the session it acts through, and where from. Built
+/// by the faces' guards from a checked token.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub session: Session,
+    pub source: Source,
+}
 
 /// A signed-in result: the new tokens and the account they are for.
 pub struct SignedIn {
@@ -45,11 +54,11 @@ pub async fn login(
     app: &App,
     identifier: &str,
     password: String,
-    client: &ClientInfo,
+    source: &Source,
 ) -> Result<SignedIn> {
     // Locked accounts and addresses are refused before bcrypt runs: guesses cost us nothing.
     let typed = crate::accounts::validation::normalize_username(identifier);
-    let ip = client.ip.clone();
+    let ip = source.ip().map(str::to_owned);
     let (found, keys) = app
         .db
         .run(move |c| {
@@ -69,10 +78,10 @@ pub async fn login(
         other => {
             let disabled = matches && other.is_some();
             let subject = other.map(|u| u.public_id);
-            let client = client.clone();
+            let source = source.clone();
             let reason = if disabled { "disabled" } else { "credentials" };
             let detail = json!({"reason": reason});
-            let (account, address) = (app.settings.login_limit(), app.settings.address_limit());
+            let (account, address) = (Limit::login(&app.settings), Limit::address(&app.settings));
             app.db
                 .run(move |c| {
                     let now = db::now();
@@ -82,7 +91,7 @@ pub async fn login(
                         Event::LoginFailed,
                         None,
                         subject.as_deref(),
-                        &client,
+                        &source,
                         detail,
                     );
                     audit::record(c, &record)
@@ -104,7 +113,7 @@ pub async fn login(
     } else {
         None
     };
-    start(app, user, rehashed, client).await
+    start(app, user, rehashed, source).await
 }
 
 /// Opens a session for an account that has just proved who it is (a login, or a sign-up),
@@ -113,9 +122,9 @@ pub async fn start(
     app: &App,
     user: User,
     rehashed: Option<String>,
-    client: &ClientInfo,
+    source: &Source,
 ) -> Result<SignedIn> {
-    let (tokens, client) = (app.tokens.clone(), client.clone());
+    let (tokens, source) = (app.tokens.clone(), source.clone());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
@@ -126,8 +135,8 @@ pub async fn start(
                     ..UserChanges::default()
                 };
                 let user = User::update(c, user.id, &changes)?;
-                let pair = open_session(c, &tokens, &user, &client)?;
-                audit::record(c, &Record::plain(Event::Login, &user, &user, &client))?;
+                let pair = open_session(c, &tokens, &user, &source)?;
+                audit::record(c, &Record::plain(Event::Login, &user, &user, &source))?;
                 Ok(SignedIn { tokens: pair, user })
             })
         })
@@ -139,7 +148,7 @@ pub fn open_session(
     conn: &mut DbConn,
     tokens: &tokens::Tokens,
     user: &User,
-    client: &ClientInfo,
+    source: &Source,
 ) -> Result<TokenPair> {
     let now = db::now();
     let session_id = Uuid::new_v4().to_string();
@@ -152,8 +161,8 @@ pub fn open_session(
             created_at: now,
             last_seen_at: now,
             expires_at: now + Duration::seconds(tokens.refresh_ttl()),
-            user_agent: client.user_agent.as_deref(),
-            ip: client.ip.as_deref(),
+            user_agent: source.user_agent(),
+            ip: source.ip(),
             refresh_hash: &fingerprint(&pair.refresh_token),
             csrf_token: &Uuid::new_v4().simple().to_string(),
         },
@@ -163,10 +172,10 @@ pub fn open_session(
 
 /// Trades a refresh token for a new pair, retiring it. A retired token presented after the
 /// grace period ends the session: it means someone else holds a copy.
-pub async fn refresh(app: &App, refresh_token: &str, client: &ClientInfo) -> Result<SignedIn> {
-    let claims = app.verify(refresh_token, TokenType::Refresh).await?;
+pub async fn refresh(app: &App, refresh_token: &str, source: &Source) -> Result<SignedIn> {
+    let claims = app.tokens.verify(refresh_token, TokenType::Refresh).await?;
     let presented = fingerprint(refresh_token);
-    let (tokens, client) = (app.tokens.clone(), client.clone());
+    let (tokens, source) = (app.tokens.clone(), source.clone());
     app.db
         .run(move |c| {
             let now = db::now();
@@ -197,7 +206,7 @@ pub async fn refresh(app: &App, refresh_token: &str, client: &ClientInfo) -> Res
             }
             c.transaction::<_, Error, _>(|c| {
                 Session::revoke(c, session.id, now)?;
-                let mut record = Record::plain(Event::RefreshReused, &user, &user, &client);
+                let mut record = Record::plain(Event::RefreshReused, &user, &user, &source);
                 record.detail = json!({"session": session.public_id});
                 Ok(audit::record(c, &record)?)
             })?;
@@ -207,12 +216,12 @@ pub async fn refresh(app: &App, refresh_token: &str, client: &ClientInfo) -> Res
 }
 
 /// Ends the caller's session (`everywhere`: every session of the caller).
-pub async fn logout(app: &App, current: &guard::CurrentUser, everywhere: bool) -> Result<()> {
-    let (user, session, client) = (
-        current.user.clone(),
-        current.session.clone(),
-        current.client.clone(),
-    );
+pub async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result<()> {
+    let Actor {
+        user,
+        session,
+        source,
+    } = actor.clone();
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
@@ -226,9 +235,30 @@ pub async fn logout(app: &App, current: &guard::CurrentUser, everywhere: bool) -
                 };
                 Ok(audit::record(
                     c,
-                    &Record::plain(event, &user, &user, &client),
+                    &Record::plain(event, &user, &user, &source),
                 )?)
             })
+        })
+        .await
+}
+
+/// Checks an access token completely: signature and claims, then against the database that
+/// its session is live and its account exists, is active and still has the role it claims.
+pub async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
+    let claims = app.tokens.verify(token, TokenType::Access).await?;
+    app.db
+        .run(move |c| {
+            let now = db::now();
+            let found = Session::find_with_user(c, &claims.sid)?;
+            let live = found.filter(|(session, user)| {
+                session.is_live(now)
+                    && user.active
+                    && user.public_id == claims.sub
+                    && user.role == claims.role
+            });
+            let (session, user) = live.ok_or(Error::Auth(AuthFailure::TokenRevoked))?;
+            session.touch(c, now)?;
+            Ok::<_, Error>((session, user))
         })
         .await
 }

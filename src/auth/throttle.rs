@@ -9,6 +9,7 @@ use time::{Duration, PrimitiveDateTime};
 use crate::db::schema::login_throttle;
 use crate::db::{is_unique_violation, DbConn};
 use crate::error::{Error, Result};
+use crate::settings::Settings;
 
 /// The longest lock-out.
 const MAX_LOCKOUT: i64 = 86_400;
@@ -21,6 +22,34 @@ pub struct Limit {
     pub max: i32,
     pub window: i64,
     pub lockout: i64,
+}
+
+impl Limit {
+    /// Failed logins allowed per account.
+    pub fn login(settings: &Settings) -> Self {
+        Limit {
+            max: settings.login_max_failures,
+            window: settings.login_failure_window,
+            lockout: settings.login_lockout,
+        }
+    }
+
+    /// Failed logins allowed per client address.
+    pub fn address(settings: &Settings) -> Self {
+        Limit {
+            max: settings.login_ip_max_failures,
+            ..Self::login(settings)
+        }
+    }
+
+    /// Sign-ups allowed per client address: `signups_per_hour`, then locked to the hour's end.
+    pub fn signup(settings: &Settings) -> Self {
+        Limit {
+            max: settings.signups_per_hour,
+            window: 3600,
+            lockout: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -87,7 +116,8 @@ pub fn locked_for(
 }
 
 /// Counts one event against `key`, locking it when the limit is reached. Written as a
-/// compare-and-swap so racing requests on several instances never lose a count.
+/// compare-and-swap, retried a few times; a count that still loses the race is dropped
+/// (issue 12 replaces this with one atomic statement).
 pub fn count(
     conn: &mut DbConn,
     key: &str,

@@ -5,6 +5,7 @@
 //! being followed, and `exp`, `nbf`, `iss` and `typ` are all checked with our own leeway.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::errors::ErrorKind;
@@ -15,7 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::secrets::KeyRing;
+use crate::secrets::{self, KeyRing, Store};
 use crate::settings::Settings;
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
@@ -75,7 +76,7 @@ impl Keys {
         let mut verifying = HashMap::new();
         let mut signing_key = None;
         for key in &ring.keys {
-            let secret = key.secret_bytes()?;
+            let secret = secrets::secret_bytes(key)?;
             if key.kid == ring.signing_kid {
                 signing_key = Some(EncodingKey::from_secret(&secret));
             }
@@ -91,10 +92,21 @@ impl Keys {
     }
 }
 
+/// How often a running instance re-reads a generated key ring, so a rotation reaches every
+/// instance's signing within this many seconds.
+const KEYS_REREAD_SECONDS: i64 = 60;
+
 /// Signs and verifies tokens with the key ring, which can be replaced while running (after
 /// `gatehouse rotate-keys`) without logging anyone out.
 pub struct Tokens {
     keys: RwLock<Arc<Keys>>,
+    /// Where a generated ring is kept, to pick up a rotation; `None` when the keys come from
+    /// the `jwt_keys` setting (they change with the settings, at a restart).
+    store: Option<Store>,
+    /// When the key ring was last read (Unix seconds) ...
+    keys_read_at: AtomicI64,
+    /// ... and last read because a token named a `kid` we did not hold.
+    keys_forced_at: AtomicI64,
     validation: Validation,
     issuer: String,
     access_ttl: i64,
@@ -102,7 +114,11 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(ring: &KeyRing, settings: &Settings) -> std::result::Result<Self, String> {
+    pub fn new(
+        ring: &KeyRing,
+        store: Option<Store>,
+        settings: &Settings,
+    ) -> std::result::Result<Self, String> {
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = LEEWAY;
         validation.validate_nbf = true;
@@ -110,6 +126,9 @@ impl Tokens {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
         Ok(Self {
             keys: RwLock::new(Arc::new(Keys::from_ring(ring)?)),
+            store,
+            keys_read_at: AtomicI64::new(unix_now()),
+            keys_forced_at: AtomicI64::new(0),
             validation,
             issuer: settings.jwt_issuer.clone(),
             access_ttl: settings.access_token_ttl,
@@ -117,8 +136,53 @@ impl Tokens {
         })
     }
 
+    /// Where a generated key ring is kept (`None`: the keys are configured).
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Checks a token; a `kid` this instance does not hold yet (another instance may have
+    /// rotated keys) makes it read the key ring again first, at most once a second.
+    pub async fn verify(
+        &self,
+        token: &str,
+        expected: TokenType,
+    ) -> std::result::Result<Claims, TokenError> {
+        self.reread_keys(&self.keys_read_at, KEYS_REREAD_SECONDS)
+            .await;
+        match self.check(token, expected) {
+            Err(TokenError::UnknownKey) if self.reread_keys(&self.keys_forced_at, 1).await => {
+                self.check(token, expected)
+            }
+            other => other,
+        }
+    }
+
+    /// Reads the generated key ring again if `clock` says it was last read `age` seconds ago
+    /// or more; returns whether it did. One request at a time does the reading.
+    async fn reread_keys(&self, clock: &AtomicI64, age: i64) -> bool {
+        let Some(store) = self.store.clone() else {
+            return false;
+        };
+        let (now, last) = (unix_now(), clock.load(Ordering::Relaxed));
+        let claimed = || clock.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed);
+        if now - last < age || claimed().is_err() {
+            return false;
+        }
+        let read = crate::blocking::run(move || secrets::stored_ring(&store)).await;
+        let replaced = match read {
+            Some(Ok(Some(ring))) => self.replace(&ring).map(|()| true),
+            Some(Ok(None)) | None => Ok(false),
+            Some(Err(problem)) => Err(problem),
+        };
+        replaced.unwrap_or_else(|problem| {
+            log::error!("cannot reload the signing keys: {problem}");
+            false
+        })
+    }
+
     /// Uses a new key ring from now on.
-    pub fn replace(&self, ring: &KeyRing) -> std::result::Result<(), String> {
+    fn replace(&self, ring: &KeyRing) -> std::result::Result<(), String> {
         let keys = Arc::new(Keys::from_ring(ring)?);
         match self.keys.write() {
             Ok(mut current) => {
@@ -173,12 +237,9 @@ impl Tokens {
         jsonwebtoken::encode(&header, claims, &keys.signing_key).map_err(Error::internal)
     }
 
-    /// Checks a token completely and returns its claims when it is of the expected type.
-    pub fn verify(
-        &self,
-        token: &str,
-        expected: TokenType,
-    ) -> std::result::Result<Claims, TokenError> {
+    /// Checks a token completely with the keys held now and returns its claims when it is of
+    /// the expected type.
+    fn check(&self, token: &str, expected: TokenType) -> std::result::Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let points_elsewhere = header.jku.is_some()
             || header.jwk.is_some()
@@ -203,6 +264,15 @@ impl Tokens {
         }
         Ok(data.claims)
     }
+}
+
+fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Compares secrets without leaking, through timing, how much of them matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What is stored of a refresh token: its SHA-256, never the token itself.

@@ -6,16 +6,16 @@
 
 pub mod schema;
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use time::{OffsetDateTime, PrimitiveDateTime};
-
-use crate::settings::Settings;
 
 diesel::define_sql_function!(
     /// SQL's `lower()`, the same in both dialects.
@@ -41,11 +41,12 @@ pub enum DatabaseUrl {
 
 impl DatabaseUrl {
     /// `sqlite://path`, `sqlite:path` or a bare path pick SQLite; `postgres://` or
-    /// `postgresql://` pick PostgreSQL; anything else with a scheme is refused.
-    pub fn parse(settings: &Settings) -> Result<Self, String> {
-        let url = settings.database_url.trim();
+    /// `postgresql://` pick PostgreSQL; anything else with a scheme is refused. Empty means
+    /// the SQLite file in `data_dir`.
+    pub fn parse(url: &str, data_dir: &Path) -> Result<Self, String> {
+        let url = url.trim();
         if url.is_empty() {
-            return Ok(Self::Sqlite(settings.data_dir.join("gatehouse.db")));
+            return Ok(Self::Sqlite(data_dir.join("gatehouse.db")));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url.to_owned()));
@@ -116,9 +117,26 @@ fn session_setup(conn: &DbConn) -> &'static str {
     }
 }
 
-/// The database cannot be reached (or no connection came free in time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unavailable;
+/// Why the database could not be opened, migrated or asked for a secret: one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The error a query gets when the database cannot be reached, no connection came free in
+/// time, or the server is shutting down: callers classify it as an outage.
+pub fn outage(why: &str) -> DieselError {
+    DieselError::DatabaseError(
+        DatabaseErrorKind::ClosedConnection,
+        Box::new(why.to_owned()),
+    )
+}
 
 /// The pool, kept in Rocket's managed state.
 #[derive(Clone)]
@@ -128,11 +146,11 @@ pub struct Db {
 
 impl Db {
     /// Connects, failing when the database cannot be reached within `timeout`.
-    pub fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Self, String> {
+    pub fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Self, Error> {
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                    .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
         let pool = Pool::builder()
@@ -148,16 +166,20 @@ impl Db {
                     .split_whitespace()
                     .collect::<Vec<_>>()
                     .join(" ");
-                format!("cannot open the database ({}): {cause}", url.describe())
+                Error(format!(
+                    "cannot open the database ({}): {cause}",
+                    url.describe()
+                ))
             })?;
         Ok(Self { pool })
     }
 
     /// Applies pending migrations; returns how many ran.
-    pub fn migrate(&self) -> Result<usize, String> {
-        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+    pub fn migrate(&self) -> Result<usize, Error> {
+        let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
         let failed =
-            |e: Box<dyn std::error::Error + Send + Sync>| format!("migrations failed: {e}");
+            |e: Box<dyn std::error::Error + Send + Sync>| Error(format!("migrations failed: {e}"));
+        let lock = |e: DieselError| Error(e.to_string());
         match &mut *conn {
             DbConn::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -166,13 +188,13 @@ impl Db {
             DbConn::Postgres(c) => {
                 // Instances starting together take turns; the later ones find nothing to do.
                 c.batch_execute("SELECT pg_advisory_lock(7261000)")
-                    .map_err(|e| e.to_string())?;
+                    .map_err(lock)?;
                 let applied = c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|applied| applied.len())
                     .map_err(failed);
                 c.batch_execute("SELECT pg_advisory_unlock(7261000)")
-                    .map_err(|e| e.to_string())?;
+                    .map_err(lock)?;
                 applied
             }
         }
@@ -185,13 +207,13 @@ impl Db {
         name: &str,
         generate: fn() -> String,
         notes: &mut Vec<String>,
-    ) -> Result<String, String> {
+    ) -> Result<String, Error> {
         use diesel::prelude::*;
         use schema::app_secrets;
         if let Some(value) = self.read_secret(name)? {
             return Ok(value);
         }
-        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
         let inserted = diesel::insert_into(app_secrets::table)
             .values((
                 app_secrets::name.eq(name),
@@ -202,75 +224,62 @@ impl Db {
         match inserted {
             Ok(_) => notes.push(format!("generated {name} in the database")),
             Err(e) if is_unique_violation(&e) => {}
-            Err(e) => return Err(format!("cannot store {name}: {e}")),
+            Err(e) => return Err(Error(format!("cannot store {name}: {e}"))),
         }
         self.read_secret(name)?
-            .ok_or_else(|| format!("{name} vanished from the database"))
+            .ok_or_else(|| Error(format!("{name} vanished from the database")))
     }
 
     /// A stored secret, if there is one.
-    pub fn read_secret(&self, name: &str) -> Result<Option<String>, String> {
+    pub fn read_secret(&self, name: &str) -> Result<Option<String>, Error> {
         use diesel::prelude::*;
         use schema::app_secrets;
-        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
         app_secrets::table
             .find(name)
             .select(app_secrets::value)
             .first::<String>(&mut conn)
             .optional()
-            .map_err(|e| e.to_string())
+            .map_err(|e| Error(e.to_string()))
     }
 
     /// Replaces a stored secret.
-    pub fn write_secret(&self, name: &str, value: &str) -> Result<(), String> {
+    pub fn write_secret(&self, name: &str, value: &str) -> Result<(), Error> {
         use diesel::prelude::*;
         use schema::app_secrets;
-        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
         diesel::update(app_secrets::table.find(name))
             .set(app_secrets::value.eq(value))
             .execute(&mut conn)
             .map(|_| ())
-            .map_err(|e| format!("cannot store {name}: {e}"))
+            .map_err(|e| Error(format!("cannot store {name}: {e}")))
     }
 
     /// Runs blocking database work on Rocket's blocking pool, never on an async worker.
-    pub async fn run<T, E, F>(&self, work: F) -> crate::error::Result<T>
+    /// An outage (no connection in time, or one lost during the work) reaches the caller
+    /// as [`outage`], whatever error type the work uses.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: Into<crate::error::Error>,
+        E: From<DieselError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        on_blocking_pool(move || {
-            let mut conn = pool.get().map_err(|_| Unavailable)?;
-            match work(&mut conn).map_err(Into::into) {
+        let done = crate::blocking::run(move || {
+            let Ok(mut conn) = pool.get() else {
+                return Err(outage("no database connection came free in time").into());
+            };
+            match work(&mut conn) {
                 // A query that failed because the server went away is an outage, not a bug.
-                Err(crate::error::Error::Internal(cause)) if conn.ping().is_err() => {
-                    log::warn!("database connection lost: {cause}");
-                    Err(Unavailable.into())
+                Err(_) if conn.ping().is_err() => {
+                    log::warn!("database connection lost");
+                    Err(outage("the database connection was lost").into())
                 }
                 other => other,
             }
         })
-        .await
-    }
-}
-
-/// Runs blocking work (queries, bcrypt) on Rocket's blocking pool and waits for it.
-pub async fn on_blocking_pool<T, E, F>(work: F) -> Result<T, E>
-where
-    F: FnOnce() -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: From<Unavailable> + Send + 'static,
-{
-    match rocket::tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        // A panic in the work is re-raised so Rocket answers 500; a task cancelled by
-        // shutdown simply did not run.
-        Err(e) => match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(_) => Err(E::from(Unavailable)),
-        },
+        .await;
+        done.unwrap_or_else(|| Err(outage("the server is shutting down").into()))
     }
 }
 
@@ -283,18 +292,15 @@ pub fn now() -> PrimitiveDateTime {
 }
 
 /// Whether a query failed on a unique index (a taken username or email).
-pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+pub fn is_unique_violation(error: &DieselError) -> bool {
     matches!(
         error,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
     )
 }
 
 /// Whether the database answers a trivial query.
-pub fn ping(conn: &mut DbConn) -> Result<(), Unavailable> {
+pub fn ping(conn: &mut DbConn) -> Result<(), DieselError> {
     use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT 1")
-        .execute(conn)
-        .map(|_| ())
-        .map_err(|_| Unavailable)
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }

@@ -6,16 +6,17 @@ use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, FromForm, Route, State};
 use serde::Serialize;
 
-use crate::accounts::validation::FieldErrors;
 use crate::accounts::{self, AccountChanges};
-use crate::api::views::rfc3339;
-use crate::auth::guard::CurrentUser;
+use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::web::auth::field_errors;
+use crate::auth::Actor;
+use crate::error::FieldErrors;
+use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
+use crate::web::failure::PageError;
+use crate::web::layout::{field_errors, page, Layout, Page, Reply};
+use crate::web::present::When;
 use crate::web::session::{clear_cookies, SignedIn};
-use crate::web::{page, Layout, Page, PageError, Reply};
-use crate::App;
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -37,8 +38,8 @@ struct ProfileValues {
 #[derive(Serialize)]
 pub struct SessionRow {
     id: String,
-    started: String,
-    last_seen: String,
+    started: When,
+    last_seen: When,
     user_agent: String,
     ip: String,
     current: bool,
@@ -50,8 +51,8 @@ pub fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
         .iter()
         .map(|s| SessionRow {
             id: s.public_id.clone(),
-            started: rfc3339(s.created_at),
-            last_seen: rfc3339(s.last_seen_at),
+            started: s.created_at.into(),
+            last_seen: s.last_seen_at.into(),
             user_agent: s.user_agent.clone().unwrap_or_default(),
             ip: s.ip.clone().unwrap_or_default(),
             current: s.id == viewer.id,
@@ -78,7 +79,7 @@ struct Problems {
 
 async fn account_page(
     app: &App,
-    current: &CurrentUser,
+    current: &Actor,
     status: Status,
     flash: Option<FlashMessage<'_>>,
     problems: Problems,
@@ -149,12 +150,12 @@ async fn update_profile(
     match accounts::update(app, current, &current.user.public_id, changes).await {
         Ok(_) => Ok(done("/account", "Your profile is saved.")),
         Err(error) => {
-            let errors = field_errors(&error).ok_or(PageError(error.clone()))?;
+            let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
             let problems = Problems {
                 profile: Some((values, errors)),
                 ..Problems::default()
             };
-            let page = account_page(app, current, error.status(), None, problems).await?;
+            let page = account_page(app, current, http::status(&error), None, problems).await?;
             Ok(Reply::Form(page))
         }
     }
@@ -191,12 +192,12 @@ async fn change_password(
             "Your password is changed; other sessions have ended.",
         )),
         Err(error) => {
-            let password = field_errors(&error).ok_or(PageError(error.clone()))?;
+            let password = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
             let problems = Problems {
                 password,
                 ..Problems::default()
             };
-            let page = account_page(app, current, error.status(), None, problems).await?;
+            let page = account_page(app, current, http::status(&error), None, problems).await?;
             Ok(Reply::Form(page))
         }
     }

@@ -6,14 +6,16 @@ use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, FromForm, Route, State};
 use serde::Serialize;
 
-use crate::accounts::validation::FieldErrors;
 use crate::accounts::{self, NewAccount, Origin};
-use crate::auth::guard::ClientInfo;
+use crate::app::App;
+use crate::audit::Source;
 use crate::error::Error;
+use crate::error::FieldErrors;
+use crate::http;
 use crate::web::csrf::{anonymous_token, CsrfForm, Token};
+use crate::web::failure::PageError;
+use crate::web::layout::{field_errors, local_path, page, Layout, Page, Reply};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
-use crate::web::{local_path, page, Layout, Page, PageError, Reply};
-use crate::App;
 
 pub fn routes() -> Vec<Route> {
     routes![signup_form, signup, login_form, login, logout]
@@ -92,7 +94,7 @@ fn signup_page(
 async fn signup(
     app: &State<App>,
     jar: &CookieJar<'_>,
-    client: ClientInfo,
+    source: Source,
     form: CsrfForm<SignupForm>,
 ) -> Result<Reply, PageError> {
     let form = form.0;
@@ -126,14 +128,14 @@ async fn signup(
             errors,
         )));
     }
-    let user = match accounts::create(app, input, Origin::SignUp, &client).await {
+    let user = match accounts::create(app, input, Origin::SignUp, &source).await {
         Ok(user) => user,
         Err(error) => {
             let Some(errors) = field_errors(&error) else {
                 return Err(error.into());
             };
             return Ok(Reply::Form(signup_page(
-                error.status(),
+                http::status(&error),
                 csrf,
                 None,
                 values,
@@ -141,22 +143,10 @@ async fn signup(
             )));
         }
     };
-    let signed_in = crate::auth::start(app, user, None, &client).await?;
+    let signed_in = crate::auth::start(app, user, None, &source).await?;
     set_cookies(jar, &signed_in.tokens, &app.settings);
     let welcome = format!("Welcome to Gatehouse, {}!", signed_in.user.username);
     Ok(Reply::Done(Flash::success(Redirect::to("/"), welcome)))
-}
-
-/// The problems of a form-level error to show beside its fields, if it has any.
-pub fn field_errors(error: &Error) -> Option<FieldErrors> {
-    match error {
-        Error::Validation(fields) => Some(fields.clone()),
-        Error::Taken(field) => Some(FieldErrors::from([(
-            field.to_string(),
-            vec!["is already taken".to_owned()],
-        )])),
-        _ => None,
-    }
 }
 
 #[derive(FromForm)]
@@ -225,7 +215,7 @@ fn login_page(
 async fn login(
     app: &State<App>,
     jar: &CookieJar<'_>,
-    client: ClientInfo,
+    source: Source,
     form: CsrfForm<LoginForm>,
 ) -> Result<Reply, PageError> {
     let LoginForm {
@@ -250,10 +240,10 @@ async fn login(
             status, csrf, None, values, errors, None,
         )));
     }
-    let signed_in = match crate::auth::login(app, username.trim(), password, &client).await {
+    let signed_in = match crate::auth::login(app, username.trim(), password, &source).await {
         Ok(signed_in) => signed_in,
         Err(error @ (Error::InvalidCredentials | Error::AccountDisabled)) => {
-            let (status, problem) = (error.status(), Some(error.message()));
+            let (status, problem) = (http::status(&error), Some(error.message()));
             return Ok(Reply::Form(login_page(
                 status, csrf, None, values, errors, problem,
             )));

@@ -6,14 +6,15 @@ use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, FromForm, Route, State};
 use serde::Serialize;
 
-use crate::accounts::validation::FieldErrors;
+use crate::app::App;
 use crate::bucketlists::{self, ItemChanges, ListQuery};
 use crate::error::Error;
-use crate::web::auth::field_errors;
+use crate::error::FieldErrors;
+use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
+use crate::web::failure::PageError;
+use crate::web::layout::{field_errors, page, Layout, Page, Reply};
 use crate::web::session::SignedIn;
-use crate::web::{page, Layout, Page, PageError, Reply};
-use crate::App;
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -112,8 +113,9 @@ async fn create(
             Ok(Reply::Done(Flash::success(Redirect::to(to), message)))
         }
         Err(error) => {
-            let errors = field_errors(&error).ok_or(PageError(error.clone()))?;
-            let page = index_page(app, &signed_in, error.status(), None, name, errors).await?;
+            let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
+            let page =
+                index_page(app, &signed_in, http::status(&error), None, name, errors).await?;
             Ok(Reply::Form(page))
         }
     }
@@ -194,8 +196,17 @@ async fn problem(
     error: Error,
     typed: String,
 ) -> Result<Reply, PageError> {
-    let errors = field_errors(&error).ok_or(PageError(error.clone()))?;
-    let page = show_page(app, signed_in, id, error.status(), None, typed, errors).await?;
+    let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
+    let page = show_page(
+        app,
+        signed_in,
+        id,
+        http::status(&error),
+        None,
+        typed,
+        errors,
+    )
+    .await?;
     Ok(Reply::Form(page))
 }
 

@@ -12,8 +12,8 @@ use rocket::http::{Cookie, CookieJar, RawStr, SameSite};
 use rocket::outcome::Outcome;
 use rocket::request::Request;
 
-use crate::auth::guard::{app_state, constant_time_eq, cookie_name, remember};
-use crate::error::{Error, Result};
+use crate::auth::tokens::constant_time_eq;
+use crate::http::{self, app_state, cookie_name, Failure};
 use crate::web::session::signed_in;
 
 const ANONYMOUS_COOKIE: &str = "csrf";
@@ -26,34 +26,34 @@ impl<'r, T> FromData<'r> for CsrfForm<T>
 where
     T: for<'a> rocket::form::FromForm<'a> + 'static,
 {
-    type Error = Error;
+    type Error = Failure;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         match parse(req, data).await {
             Ok(form) => Outcome::Success(CsrfForm(form)),
-            Err(error) => {
-                remember(req, &error);
-                Outcome::Error((error.status(), error))
+            Err(failure) => {
+                http::remember(req, &failure);
+                Outcome::Error((failure.status(), failure))
             }
         }
     }
 }
 
-async fn parse<T>(req: &Request<'_>, data: Data<'_>) -> Result<T>
+async fn parse<T>(req: &Request<'_>, data: Data<'_>) -> Result<T, Failure>
 where
     T: for<'a> rocket::form::FromForm<'a> + 'static,
 {
     if !req.content_type().is_some_and(|ct| ct.is_form()) {
-        return Err(Error::UnsupportedMediaType);
+        return Err(Failure::UnsupportedMediaType);
     }
     let limit = req.limits().get("form").unwrap_or(Limits::FORM);
     let body = data
         .open(limit)
         .into_string()
         .await
-        .map_err(|_| Error::BadRequest("The form could not be read.".into()))?;
+        .map_err(|_| Failure::BadRequest("The form could not be read.".into()))?;
     if !body.is_complete() {
-        return Err(Error::PayloadTooLarge);
+        return Err(Failure::PayloadTooLarge);
     }
     let body = RawStr::new(body.as_str());
     let sent = Form::<Token>::parse_encoded(body)
@@ -61,11 +61,11 @@ where
         .unwrap_or_default();
     let expected = expected_token(req).await?;
     if expected.is_empty() || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
-        return Err(Error::CsrfFailed);
+        return Err(Failure::CsrfFailed);
     }
     // Page forms take plain strings with defaults, so this fails only on a malformed body.
     Form::<T>::parse_encoded(body)
-        .map_err(|_| Error::BadRequest("The form could not be read.".into()))
+        .map_err(|_| Failure::BadRequest("The form could not be read.".into()))
 }
 
 /// Just the token: read before anything else in every form, and the whole of a form that is
@@ -76,7 +76,7 @@ pub struct Token {
 }
 
 /// The token this browser must send: its session's once signed in, else its anonymous one.
-async fn expected_token(req: &Request<'_>) -> Result<String> {
+async fn expected_token(req: &Request<'_>) -> Result<String, Failure> {
     if let Some(current) = signed_in(req) {
         return Ok(current.session.csrf_token.clone());
     }

@@ -1,4 +1,4 @@
-//! The HTML face of [`Error`]: a page in the site's layout, or, for "not signed in", a
+//! The HTML face of a failure: a page in the site's layout, or, for "not signed in", a
 //! redirect to the login page that comes back afterwards.
 
 use rocket::http::uri::fmt::{Query, UriDisplay};
@@ -9,17 +9,30 @@ use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::guard::GuardFailure;
 use crate::error::Error;
-use crate::web::{page, Layout};
+use crate::http::{self, Failure};
+use crate::web::layout::{page, Layout};
 
-/// An error met while serving a page.
+/// A failure met while serving a page.
 #[derive(Debug)]
-pub struct PageError(pub Error);
+pub struct PageError(pub Failure);
 
 impl From<Error> for PageError {
     fn from(error: Error) -> Self {
-        PageError(error)
+        PageError(error.into())
+    }
+}
+
+/// Pages that read the database directly answer its failures as the domain would.
+impl From<diesel::result::Error> for PageError {
+    fn from(error: diesel::result::Error) -> Self {
+        PageError::from(Error::from(error))
+    }
+}
+
+impl From<Failure> for PageError {
+    fn from(failure: Failure) -> Self {
+        PageError(failure)
     }
 }
 
@@ -35,21 +48,18 @@ struct ErrorPage {
 
 impl<'r> Responder<'r, 'static> for PageError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let error = self.0;
-        if let Error::Auth(_) = error {
+        let failure = self.0;
+        if let Failure::Domain(Error::Auth(_)) = failure {
             return Redirect::to(login_url(req)).respond_to(req);
         }
-        let status = error.status();
+        let status = failure.status();
         let mut request_id = None;
-        if let Error::Internal(cause) = &error {
+        if let Failure::Domain(Error::Internal(cause)) = &failure {
             let id = Uuid::new_v4().to_string();
             log::error!("request {id} ({} {}): {cause}", req.method(), req.uri());
             request_id = Some(id);
         }
-        let retry_after = match error {
-            Error::TooManyRequests(seconds) => Some(seconds),
-            _ => None,
-        };
+        let retry_after = failure.retry_after();
         let template = match status.code {
             403 => "errors/403",
             404 => "errors/404",
@@ -59,7 +69,7 @@ impl<'r> Responder<'r, 'static> for PageError {
             layout: Layout::for_request(req),
             status: status.code,
             title: title(status),
-            message: error.message(),
+            message: failure.message(),
             request_id,
         };
         let mut response = page(status, template, context).respond_to(req)?;
@@ -99,16 +109,12 @@ fn login_url(req: &Request<'_>) -> String {
 /// error that matches Rocket's status.
 #[catch(default)]
 fn page_failure(status: Status, req: &Request<'_>) -> PageError {
-    if let Some(error) = GuardFailure::of(req) {
-        return PageError(error);
+    if let Some(failure) = http::guard_failure(req) {
+        return PageError(failure);
     }
     PageError(match status.code {
-        404 => Error::NotFound,
-        413 => Error::PayloadTooLarge,
-        415 => Error::UnsupportedMediaType,
-        503 => Error::Unavailable,
-        500.. => Error::internal(format!("unhandled failure with status {status}")),
-        _ => Error::BadRequest(status.reason_lossy().to_owned()),
+        404 | 413 | 415 | 503 | 500.. => Failure::of_status(status),
+        _ => Failure::BadRequest(status.reason_lossy().to_owned()),
     })
 }
 

@@ -1,51 +1,62 @@
 //! Browser sessions: the token pair in HttpOnly cookies, and the `SignedIn` page guard that
 //! checks them on every request and renews them silently through the refresh cookie.
 
+use std::ops::Deref;
+
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use rocket::time::Duration;
 
-use crate::auth::guard::{
-    app_state, check_access, client_info, cookie_name, fail, CurrentUser, TokenSource,
-    ACCESS_COOKIE, REFRESH_COOKIE,
-};
+use crate::accounts::model::User;
+use crate::app::App;
+use crate::auth::sessions::Session;
 use crate::auth::tokens::TokenPair;
-use crate::error::{AuthFailure, Error, Result};
+use crate::auth::{check_access, Actor};
+use crate::error::{AuthFailure, Error};
+use crate::http::{self, app_state, cookie_name, Failure, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::settings::Settings;
-use crate::App;
 
 /// A signed-in browser, checked just now (cookies only: pages never read token headers).
 #[derive(Debug, Clone)]
-pub struct SignedIn(pub CurrentUser);
+pub struct SignedIn(pub Actor);
+
+impl Deref for SignedIn {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
+        &self.0
+    }
+}
 
 /// The outcome of the page guard, kept for the rest of the request (CSRF checks, layout).
-pub struct PageAuth(pub Result<CurrentUser>);
+struct PageAuth(Result<Actor, Failure>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for SignedIn {
-    type Error = Error;
+    type Error = Failure;
 
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Error> {
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Failure> {
         let PageAuth(result) = req
             .local_cache_async(async { PageAuth(from_cookies(req).await) })
             .await;
         match result {
             Ok(current) => Outcome::Success(SignedIn(current.clone())),
-            Err(error) => fail(req, error.clone()),
+            Err(failure) => http::fail(req, failure.clone()),
         }
     }
 }
 
 /// The signed-in user of this request if the page guard ran and succeeded.
-pub fn signed_in<'r>(req: &'r Request<'_>) -> Option<&'r CurrentUser> {
-    match req.local_cache(|| PageAuth(Err(Error::Auth(AuthFailure::MissingToken)))) {
+pub fn signed_in<'r>(req: &'r Request<'_>) -> Option<&'r Actor> {
+    let missing = || PageAuth(Err(Error::Auth(AuthFailure::MissingToken).into()));
+    match req.local_cache(missing) {
         PageAuth(Ok(current)) => Some(current),
         PageAuth(Err(_)) => None,
     }
 }
 
-async fn from_cookies(req: &Request<'_>) -> Result<CurrentUser> {
+async fn from_cookies(req: &Request<'_>) -> Result<Actor, Failure> {
     let app = app_state(req).await?;
     let jar = req.cookies();
     let secure = app.settings.cookie_secure;
@@ -64,30 +75,26 @@ async fn from_cookies(req: &Request<'_>) -> Result<CurrentUser> {
         }
         Err(Error::Auth(failure)) => {
             clear_cookies(jar, &app.settings);
-            return Err(Error::Auth(failure));
+            return Err(Error::Auth(failure).into());
         }
         other => other?,
     };
-    Ok(CurrentUser {
+    Ok(Actor {
         user,
         session,
-        source: TokenSource::Cookie,
-        client: client_info(req),
+        source: http::source(req),
     })
 }
 
 /// The access cookie is gone or stale: trade the refresh cookie for a new pair. A revoked
 /// session cannot come back this way, because refreshing checks the session row too.
-async fn renew(
-    req: &Request<'_>,
-    app: &App,
-) -> Result<(crate::auth::sessions::Session, crate::accounts::model::User)> {
+async fn renew(req: &Request<'_>, app: &App) -> Result<(Session, User), Error> {
     let jar = req.cookies();
     let refresh_cookie = cookie_name(REFRESH_COOKIE, app.settings.cookie_secure);
     let Some(refresh) = jar.get(&refresh_cookie).map(|c| c.value().to_owned()) else {
         return Err(Error::Auth(AuthFailure::MissingToken));
     };
-    let renewed = match crate::auth::refresh(app, &refresh, &client_info(req)).await {
+    let renewed = match crate::auth::refresh(app, &refresh, &http::source(req)).await {
         Ok(renewed) => renewed,
         Err(Error::Auth(failure)) => {
             clear_cookies(jar, &app.settings);

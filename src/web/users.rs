@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use crate::accounts::model::{SortKey, User, UserQuery};
 use crate::accounts::{self};
-use crate::api::views::rfc3339;
+use crate::app::App;
 use crate::error::Error;
+use crate::web::failure::PageError;
+use crate::web::layout::{page, Layout, Page};
+use crate::web::present::When;
 use crate::web::session::SignedIn;
-use crate::web::{page, Layout, Page, PageError};
-use crate::App;
 
 const PER_PAGE: i64 = 20;
 
@@ -26,7 +27,7 @@ struct Member {
     username: String,
     name: Option<String>,
     role: String,
-    joined: String,
+    joined: When,
 }
 
 impl From<&User> for Member {
@@ -36,7 +37,7 @@ impl From<&User> for Member {
             username: user.username.clone(),
             name: user.name.clone(),
             role: user.role.clone(),
-            joined: rfc3339(user.created_at)[..10].to_owned(),
+            joined: user.created_at.into(),
         }
     }
 }

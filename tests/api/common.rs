@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use gatehouse::accounts::{self, NewAccount, Origin};
-use gatehouse::auth::guard::ClientInfo;
+use gatehouse::audit::Source;
 use gatehouse::db::DbConn;
 use gatehouse::secrets::KeyRing;
 use gatehouse::App;
@@ -300,14 +300,9 @@ impl TestApp {
             role: Some("admin".into()),
             active: Some(true),
         };
-        accounts::create(
-            self.app(),
-            input,
-            Origin::CommandLine,
-            &ClientInfo::default(),
-        )
-        .await
-        .expect("admin created");
+        accounts::create(self.app(), input, Origin::CommandLine, &Source::CommandLine)
+            .await
+            .expect("admin created");
         self.sign_in(username, PASSWORD).await
     }
 

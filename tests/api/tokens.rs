@@ -14,7 +14,7 @@ fn encode_part(value: &Value) -> String {
 }
 
 fn secret(ring: &KeyRing) -> Vec<u8> {
-    ring.keys[0].secret_bytes().unwrap()
+    gatehouse::secrets::secret_bytes(&ring.keys[0]).unwrap()
 }
 
 fn sign(header: Header, claims: &Value, secret: &[u8]) -> String {

@@ -8,12 +8,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::accounts::model::User;
-use crate::api::views::rfc3339;
+use crate::app::App;
 use crate::audit::{self, AuditEvent, Event};
 use crate::params::AuditParams;
 use crate::web::admin::AdminPage;
-use crate::web::{page, Layout, Page, PageError};
-use crate::App;
+use crate::web::failure::PageError;
+use crate::web::layout::{page, Layout, Page};
+use crate::web::present::{short_id, When};
 
 const PER_PAGE: i64 = 50;
 
@@ -23,7 +24,7 @@ pub fn routes() -> Vec<Route> {
 
 #[derive(Serialize)]
 struct Row {
-    at: String,
+    at: When,
     event: String,
     actor: String,
     subject: String,
@@ -115,14 +116,14 @@ fn row(event: AuditEvent, names: &HashMap<String, String>) -> Row {
         Some(id) => names.get(id).cloned().unwrap_or_else(|| {
             // Deleted since: the event may still name them.
             detail["username"].as_str().map_or_else(
-                || format!("{}… (deleted)", &id[..8]),
+                || format!("{}… (deleted)", short_id(id)),
                 |u| format!("{u} (deleted)"),
             )
         }),
         None => "—".to_owned(),
     };
     Row {
-        at: rfc3339(event.at)[..19].replace('T', " "),
+        at: event.at.into(),
         actor: who(&event.actor_id),
         subject: who(&event.subject_id),
         subject_id: event.subject_id.clone(),
@@ -162,10 +163,7 @@ fn describe(event: &str, detail: &Value) -> String {
             format!("role {}{active}{via}", text("role"))
         }
         "session_revoked" | "refresh_reused" => {
-            format!(
-                "session {}",
-                text("session").chars().take(8).collect::<String>()
-            )
+            format!("session {}", short_id(&text("session")))
         }
         "user_deleted" => format!("was {}", text("username")),
         _ => String::new(),

@@ -5,11 +5,12 @@ use rocket::request::FlashMessage;
 use rocket::{get, routes, Route, State};
 use serde::Serialize;
 
+use crate::app::App;
 use crate::db;
 use crate::reports::{self, Day};
 use crate::web::admin::AdminPage;
-use crate::web::{page, Layout, Page, PageError};
-use crate::App;
+use crate::web::failure::PageError;
+use crate::web::layout::{page, Layout, Page};
 
 /// Chart geometry, in SVG user units.
 const CHART_HEIGHT: f64 = 160.0;

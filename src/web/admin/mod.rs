@@ -9,8 +9,11 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use rocket::Route;
 
-use crate::auth::guard::{fail, CurrentUser};
+use std::ops::Deref;
+
+use crate::auth::Actor;
 use crate::error::Error;
+use crate::http::{self, Failure};
 use crate::web::session::SignedIn;
 
 pub fn routes() -> Vec<Route> {
@@ -21,18 +24,26 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// A signed-in admin on a page; built on the page guard, so a demotion bites at once.
-pub struct AdminPage(pub CurrentUser);
+pub struct AdminPage(pub Actor);
+
+impl Deref for AdminPage {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
+        &self.0
+    }
+}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AdminPage {
-    type Error = Error;
+    type Error = Failure;
 
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Error> {
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Failure> {
         match SignedIn::from_request(req).await {
             Outcome::Success(SignedIn(current)) if current.user.is_admin() => {
                 Outcome::Success(AdminPage(current))
             }
-            Outcome::Success(_) => fail(req, Error::forbidden("This page is for admins.")),
+            Outcome::Success(_) => http::fail(req, Error::forbidden("This page is for admins.")),
             Outcome::Error(e) => Outcome::Error(e),
             Outcome::Forward(f) => Outcome::Forward(f),
         }

@@ -7,17 +7,18 @@ use rocket::{get, post, routes, FromForm, Route, State};
 use serde::Serialize;
 
 use crate::accounts::model::User;
-use crate::accounts::validation::FieldErrors;
 use crate::accounts::{self, AccountChanges, NewAccount, Origin};
-use crate::api::views::rfc3339;
+use crate::app::App;
 use crate::error::Error;
+use crate::error::FieldErrors;
+use crate::http;
 use crate::params::ListParams;
 use crate::web::account::{session_rows, SessionRow};
 use crate::web::admin::AdminPage;
-use crate::web::auth::field_errors;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::{page, Layout, Page, PageError, Reply};
-use crate::App;
+use crate::web::failure::PageError;
+use crate::web::layout::{field_errors, page, Layout, Page, Reply};
+use crate::web::present::When;
 
 const PER_PAGE: i64 = 50;
 
@@ -47,13 +48,12 @@ struct Row {
     name: String,
     role: String,
     active: bool,
-    created: String,
-    last_login: String,
+    created: When,
+    last_login: Option<When>,
 }
 
 impl From<&User> for Row {
     fn from(user: &User) -> Self {
-        let short = |at: time::PrimitiveDateTime| rfc3339(at)[..16].replace('T', " ");
         Row {
             id: user.public_id.clone(),
             username: user.username.clone(),
@@ -61,8 +61,8 @@ impl From<&User> for Row {
             name: user.name.clone().unwrap_or_default(),
             role: user.role.clone(),
             active: user.active,
-            created: short(user.created_at),
-            last_login: user.last_login_at.map(short).unwrap_or_default(),
+            created: user.created_at.into(),
+            last_login: user.last_login_at.map(When::from),
         }
     }
 }
@@ -286,20 +286,24 @@ async fn create(
         role: Some(form.role),
         active: Some(form.active),
     };
-    match accounts::create(app, input, Origin::Admin(&admin.0.user), &admin.0.client).await {
+    match accounts::create(app, input, Origin::Admin(&admin.0.user), &admin.0.source).await {
         Ok(user) => {
             let to = Redirect::to(format!("/admin/users/{}", user.public_id));
             let message = format!("Created {}.", user.username);
             Ok(Reply::Done(Flash::success(to, message)))
         }
         Err(error) => {
-            let errors = field_errors(&error).ok_or(PageError(error.clone()))?;
+            let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
             let context = NewUserPage {
                 layout: Layout::signed_in(&admin.0, None),
                 values,
                 errors,
             };
-            Ok(Reply::Form(page(error.status(), "admin/new_user", context)))
+            Ok(Reply::Form(page(
+                http::status(&error),
+                "admin/new_user",
+                context,
+            )))
         }
     }
 }
@@ -421,7 +425,7 @@ async fn update(
                 (Error::Conflict(message), None) => shown.problem = Some(message.clone()),
                 _ => return Err(error.into()),
             }
-            let page = user_page(app, &admin, id, error.status(), None, shown).await?;
+            let page = user_page(app, &admin, id, http::status(&error), None, shown).await?;
             Ok(Reply::Form(page))
         }
     }
@@ -464,7 +468,7 @@ async fn set_password(
             format!("New password set for {}.", user.username),
         )),
         Err(error) => {
-            let mut errors = field_errors(&error).ok_or(PageError(error.clone()))?;
+            let mut errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
             if let Some(problems) = errors.remove("password") {
                 errors.insert("new_password".into(), problems);
             }
@@ -472,7 +476,7 @@ async fn set_password(
                 password_errors: errors,
                 ..Shown::default()
             };
-            let page = user_page(app, &admin, id, error.status(), None, shown).await?;
+            let page = user_page(app, &admin, id, http::status(&error), None, shown).await?;
             Ok(Reply::Form(page))
         }
     }

@@ -1,0 +1,118 @@
+//! Assembling the application: settings checked against each other, the data directory, the
+//! database and its migrations, the secrets, and the state every handler shares.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::figment::Figment;
+
+use crate::accounts::password::{Hasher, BCRYPT_MAX_PASSWORD_BYTES};
+use crate::auth::tokens::Tokens;
+use crate::db::{DatabaseUrl, Db};
+use crate::secrets::{self, Store};
+use crate::settings::{SettingError, Settings};
+
+/// Everything a request handler needs, kept in Rocket's managed state.
+pub struct App {
+    pub settings: Settings,
+    pub db: Db,
+    pub hasher: Hasher,
+    pub tokens: Arc<Tokens>,
+}
+
+/// Why the application could not start: one line, naming what to fix.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<String> for StartError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<SettingError> for StartError {
+    fn from(error: SettingError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl From<crate::db::Error> for StartError {
+    fn from(error: crate::db::Error) -> Self {
+        Self(error.0)
+    }
+}
+
+/// The application's state plus the figment completed with Rocket's `secret_key`, and notes
+/// on what start-up generated.
+pub struct Prepared {
+    pub app: App,
+    pub figment: Figment,
+    pub notes: secrets::Notes,
+}
+
+/// The settings that other modules must agree with, checked before anything is opened.
+fn cross_check(settings: &Settings) -> Result<DatabaseUrl, SettingError> {
+    if settings.password_min_length > BCRYPT_MAX_PASSWORD_BYTES {
+        let problem = format!("must be 8 to {BCRYPT_MAX_PASSWORD_BYTES}");
+        return Err(SettingError::new("password_min_length", problem));
+    }
+    secrets::configured_ring(settings).map_err(|p| SettingError::new("jwt_keys", p))?;
+    DatabaseUrl::parse(&settings.database_url, &settings.data_dir)
+        .map_err(|p| SettingError::new("database_url", p))
+}
+
+impl App {
+    /// Checks settings, creates the data directory, loads or generates secrets, opens the
+    /// database and applies migrations.
+    pub fn prepare(figment: Figment) -> Result<Prepared, StartError> {
+        let settings = Settings::from_figment(&figment)?;
+        let url = cross_check(&settings)?;
+        let mut notes = secrets::Notes::new();
+        if matches!(url, DatabaseUrl::Sqlite(_)) {
+            secrets::ensure_data_dir(&settings.data_dir)?;
+        }
+        let timeout = Duration::from_secs(settings.database_timeout);
+        let db = Db::connect(&url, settings.database_pool_size, timeout)?;
+        let applied = db.migrate()?;
+        if applied > 0 {
+            notes.push(format!(
+                "applied {applied} migration(s) to {}",
+                url.describe()
+            ));
+        }
+        let store = Store::for_database(&url, &settings.data_dir, &db);
+        // Rocket's built-in defaults carry a throwaway key in debug builds: only a key the
+        // operator configured counts.
+        let configured = figment
+            .find_metadata("secret_key")
+            .is_some_and(|source| !source.name.starts_with("rocket::Config"));
+        let figment = if configured {
+            figment
+        } else {
+            figment.merge(("secret_key", secrets::secret_key(&store, &mut notes)?))
+        };
+        let ring = secrets::key_ring(&settings, &store, &mut notes)?;
+        let generated = settings.jwt_keys.is_empty().then_some(store);
+        let tokens = Arc::new(Tokens::new(&ring, generated, &settings)?);
+        let app = App {
+            hasher: Hasher::new(settings.bcrypt_cost),
+            settings,
+            db,
+            tokens,
+        };
+        Ok(Prepared {
+            app,
+            figment,
+            notes,
+        })
+    }
+}

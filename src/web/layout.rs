@@ -1,0 +1,117 @@
+//! What every page shares: the base layout's values (who is signed in, the CSRF token for
+//! the forms, a flash message), the page and form-reply types, and safe `next` targets.
+
+use rocket::http::Status;
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect, Responder};
+use rocket::Request;
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+
+use crate::auth::Actor;
+use crate::error::{Error, FieldErrors};
+use crate::web::session;
+
+/// What the base layout needs on every page.
+#[derive(Serialize)]
+pub struct Layout {
+    user: Option<NavUser>,
+    /// For the forms on the page, the nav's logout button included.
+    csrf_token: String,
+    flash: Option<FlashView>,
+}
+
+#[derive(Serialize)]
+struct NavUser {
+    id: String,
+    username: String,
+    is_admin: bool,
+}
+
+#[derive(Serialize)]
+struct FlashView {
+    kind: String,
+    message: String,
+}
+
+impl Layout {
+    pub fn signed_in(current: &Actor, flash: Option<FlashMessage<'_>>) -> Self {
+        Layout {
+            user: Some(NavUser {
+                id: current.user.public_id.clone(),
+                username: current.user.username.clone(),
+                is_admin: current.user.is_admin(),
+            }),
+            csrf_token: current.session.csrf_token.clone(),
+            flash: flash.map(FlashView::from),
+        }
+    }
+
+    pub fn anonymous(csrf_token: String, flash: Option<FlashMessage<'_>>) -> Self {
+        Layout {
+            user: None,
+            csrf_token,
+            flash: flash.map(FlashView::from),
+        }
+    }
+
+    /// The layout for whoever made the request (used by error pages).
+    pub fn for_request(req: &Request<'_>) -> Self {
+        match session::signed_in(req) {
+            Some(current) => Self::signed_in(current, None),
+            None => Self::anonymous(String::new(), None),
+        }
+    }
+}
+
+impl From<FlashMessage<'_>> for FlashView {
+    fn from(flash: FlashMessage<'_>) -> Self {
+        FlashView {
+            kind: flash.kind().to_owned(),
+            message: flash.message().to_owned(),
+        }
+    }
+}
+
+/// A page: a template with the status it is served with.
+pub type Page = (Status, Template);
+
+/// What a form page answers: done (a redirect with a flash message), the form (again, with
+/// what was typed and the problems found), or elsewhere (a signed-in visitor on the login
+/// page).
+#[derive(Responder)]
+pub enum Reply {
+    Done(Flash<Redirect>),
+    Form(Page),
+    Away(Redirect),
+}
+
+pub fn page(status: Status, name: &'static str, context: impl Serialize) -> Page {
+    (status, Template::render(name, context))
+}
+
+/// Where to go after login: `next` only when it is a path on this site (one leading `/`,
+/// no `//`, no backslash, no control character), else the start page.
+pub fn local_path(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    if local {
+        next
+    } else {
+        "/"
+    }
+}
+
+/// The problems of a form-level error to show beside its fields, if it has any.
+pub fn field_errors(error: &Error) -> Option<FieldErrors> {
+    match error {
+        Error::Validation(fields) => Some(fields.clone()),
+        Error::Taken(field) => Some(FieldErrors::from([(
+            field.to_string(),
+            vec!["is already taken".to_owned()],
+        )])),
+        _ => None,
+    }
+}

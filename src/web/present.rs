@@ -1,0 +1,62 @@
+//! How pages show values: moments in time at the precisions the templates need, and short
+//! forms of ids. Formatting happens here, with `time`'s format descriptions, so templates
+//! never cut strings (which breaks on an unexpected value).
+
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::PrimitiveDateTime;
+
+/// A moment (UTC) in every form a page shows it.
+#[derive(Serialize)]
+pub struct When {
+    /// RFC 3339, for `<time datetime>`.
+    iso: String,
+    /// `2026-11-29`
+    day: String,
+    /// `2026-11-29 14:05`
+    minute: String,
+    /// `2026-11-29 14:05:09`
+    second: String,
+}
+
+impl From<PrimitiveDateTime> for When {
+    fn from(at: PrimitiveDateTime) -> Self {
+        let format = |description| at.format(description).unwrap_or_default();
+        When {
+            iso: at.assume_utc().format(&Rfc3339).unwrap_or_default(),
+            day: format(format_description!("[year]-[month]-[day]")),
+            minute: format(format_description!("[year]-[month]-[day] [hour]:[minute]")),
+            second: format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            )),
+        }
+    }
+}
+
+/// The first characters of a long id, enough to tell ids apart on a page.
+pub fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_moment_in_each_form() {
+        let when = When::from(datetime!(2026-11-29 14:05:09.123456));
+        assert_eq!(when.iso, "2026-11-29T14:05:09.123456Z");
+        assert_eq!(when.day, "2026-11-29");
+        assert_eq!(when.minute, "2026-11-29 14:05");
+        assert_eq!(when.second, "2026-11-29 14:05:09");
+    }
+
+    #[test]
+    fn short_ids_never_split_a_character_or_panic() {
+        assert_eq!(short_id("0123456789abcdef"), "01234567");
+        assert_eq!(short_id("äöü"), "äöü");
+        assert_eq!(short_id(""), "");
+    }
+}
