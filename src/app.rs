@@ -17,8 +17,8 @@ use crate::settings::{SettingError, Settings};
 pub struct App {
     pub settings: Settings,
     pub db: Db,
-    pub hasher: Hasher,
-    pub tokens: Arc<Tokens>,
+    pub(crate) hasher: Hasher,
+    pub(crate) tokens: Arc<Tokens>,
 }
 
 /// Why the application could not start: one line, naming what to fix.
@@ -55,8 +55,24 @@ impl From<crate::db::Error> for StartError {
 /// on what start-up generated.
 pub struct Prepared {
     pub app: App,
-    pub figment: Figment,
+    pub(crate) figment: Figment,
     pub notes: secrets::Notes,
+}
+
+impl App {
+    /// Adds a new key to the generated key ring and makes it the signer (`gatehouse
+    /// rotate-keys`); returns the new signer's kid and how many keys the ring holds.
+    pub fn rotate_keys(&self) -> Result<(String, usize), StartError> {
+        let Some(store) = self.tokens.store() else {
+            return Err(StartError(
+                "the keys come from the jwt_keys setting: add a key there and set \
+                 jwt_signing_kid"
+                    .into(),
+            ));
+        };
+        let ring = secrets::rotate(store)?;
+        Ok((ring.signing_kid, ring.keys.len()))
+    }
 }
 
 /// The settings that other modules must agree with, checked before anything is opened.

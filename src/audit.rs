@@ -21,14 +21,14 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn ip(&self) -> Option<&str> {
+    pub(crate) fn ip(&self) -> Option<&str> {
         match self {
             Source::Http { ip, .. } => ip.as_deref(),
             Source::CommandLine => None,
         }
     }
 
-    pub fn user_agent(&self) -> Option<&str> {
+    pub(crate) fn user_agent(&self) -> Option<&str> {
         match self {
             Source::Http { user_agent, .. } => user_agent.as_deref(),
             Source::CommandLine => None,
@@ -38,7 +38,7 @@ impl Source {
 
 /// What happened; the string forms are stored and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     Signup,
     Login,
     LoginFailed,
@@ -55,7 +55,7 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: [Event; 13] = [
+    pub(crate) const ALL: [Event; 13] = [
         Event::Signup,
         Event::Login,
         Event::LoginFailed,
@@ -71,7 +71,7 @@ impl Event {
         Event::LockoutCleared,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Event::Signup => "signup",
             Event::Login => "login",
@@ -89,24 +89,24 @@ impl Event {
         }
     }
 
-    pub fn parse(text: &str) -> Option<Event> {
+    pub(crate) fn parse(text: &str) -> Option<Event> {
         Self::ALL.into_iter().find(|e| e.as_str() == text)
     }
 }
 
 /// One event about to be written. Actor and subject are public user ids.
-pub struct Record<'a> {
-    pub event: Event,
-    pub actor: Option<&'a str>,
-    pub subject: Option<&'a str>,
-    pub ip: Option<&'a str>,
+pub(crate) struct Record<'a> {
+    pub(crate) event: Event,
+    pub(crate) actor: Option<&'a str>,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) ip: Option<&'a str>,
     /// A small JSON object; never a secret.
-    pub detail: serde_json::Value,
+    pub(crate) detail: serde_json::Value,
 }
 
 impl<'a> Record<'a> {
     /// An event by `actor` about `subject` (public ids), from `source`.
-    pub fn new(
+    pub(crate) fn new(
         event: Event,
         actor: Option<&'a str>,
         subject: Option<&'a str>,
@@ -123,7 +123,12 @@ impl<'a> Record<'a> {
     }
 
     /// An event by `actor` about `subject` with no detail.
-    pub fn plain(event: Event, actor: &'a User, subject: &'a User, source: &'a Source) -> Self {
+    pub(crate) fn plain(
+        event: Event,
+        actor: &'a User,
+        subject: &'a User,
+        source: &'a Source,
+    ) -> Self {
         let (actor, subject) = (
             Some(actor.public_id.as_str()),
             Some(subject.public_id.as_str()),
@@ -145,31 +150,30 @@ struct NewEvent<'a> {
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
-pub struct AuditEvent {
-    pub id: i64,
-    pub at: PrimitiveDateTime,
-    pub event: String,
-    pub actor_id: Option<String>,
-    pub subject_id: Option<String>,
-    pub ip: Option<String>,
-    pub detail: String,
+pub(crate) struct AuditEvent {
+    pub(crate) at: PrimitiveDateTime,
+    pub(crate) event: String,
+    pub(crate) actor_id: Option<String>,
+    pub(crate) subject_id: Option<String>,
+    pub(crate) ip: Option<String>,
+    pub(crate) detail: String,
 }
 
 /// Filters and page of the audit listing, already validated.
 #[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
+pub(crate) struct AuditQuery {
     /// Events where this public user id is actor or subject.
-    pub user: Option<String>,
-    pub event: Option<Event>,
+    pub(crate) user: Option<String>,
+    pub(crate) event: Option<Event>,
     /// From this moment (included) ...
-    pub from: Option<PrimitiveDateTime>,
+    pub(crate) from: Option<PrimitiveDateTime>,
     /// ... to this one (excluded).
-    pub to: Option<PrimitiveDateTime>,
-    pub page: i64,
-    pub per_page: i64,
+    pub(crate) to: Option<PrimitiveDateTime>,
+    pub(crate) page: i64,
+    pub(crate) per_page: i64,
 }
 
-pub fn record(conn: &mut DbConn, record: &Record<'_>) -> QueryResult<()> {
+pub(crate) fn record(conn: &mut DbConn, record: &Record<'_>) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values(NewEvent {
             at: db::now(),
@@ -184,7 +188,7 @@ pub fn record(conn: &mut DbConn, record: &Record<'_>) -> QueryResult<()> {
 }
 
 /// Newest first.
-pub fn list(conn: &mut DbConn, q: &AuditQuery) -> QueryResult<(Vec<AuditEvent>, i64)> {
+pub(crate) fn list(conn: &mut DbConn, q: &AuditQuery) -> QueryResult<(Vec<AuditEvent>, i64)> {
     let filtered = || {
         let mut query = audit_events::table.into_boxed();
         if let Some(user) = &q.user {

@@ -15,51 +15,58 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = bucketlists)]
-pub struct BucketList {
-    pub id: i64,
-    pub public_id: String,
-    pub owner_id: i64,
-    pub name: String,
-    pub created_at: PrimitiveDateTime,
-    pub updated_at: PrimitiveDateTime,
+pub(crate) struct BucketList {
+    pub(crate) id: i64,
+    pub(crate) public_id: String,
+    /// Every column is loaded: `MultiConnection` can only `RETURNING` whole rows.
+    #[expect(dead_code, reason = "the owner is only ever compared in SQL")]
+    owner_id: i64,
+    pub(crate) name: String,
+    pub(crate) created_at: PrimitiveDateTime,
+    pub(crate) updated_at: PrimitiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = bucketlist_items)]
-pub struct Item {
-    pub id: i64,
-    pub public_id: String,
-    pub bucketlist_id: i64,
-    pub name: String,
-    pub done: bool,
-    pub created_at: PrimitiveDateTime,
-    pub updated_at: PrimitiveDateTime,
+pub(crate) struct Item {
+    /// Every column is loaded: `MultiConnection` can only `RETURNING` whole rows.
+    #[expect(
+        dead_code,
+        reason = "items are named by public id outside the database"
+    )]
+    id: i64,
+    pub(crate) public_id: String,
+    pub(crate) bucketlist_id: i64,
+    pub(crate) name: String,
+    pub(crate) done: bool,
+    pub(crate) created_at: PrimitiveDateTime,
+    pub(crate) updated_at: PrimitiveDateTime,
 }
 
 /// A list with the number of its items.
-pub struct Summary {
-    pub list: BucketList,
-    pub items_count: i64,
+pub(crate) struct Summary {
+    pub(crate) list: BucketList,
+    pub(crate) items_count: i64,
 }
 
 /// A change to an item; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ItemChanges {
-    pub name: Option<String>,
-    pub done: Option<bool>,
+pub(crate) struct ItemChanges {
+    pub(crate) name: Option<String>,
+    pub(crate) done: Option<bool>,
 }
 
 /// A page of one owner's lists.
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     /// Lists whose name contains this, in any case.
-    pub search: Option<String>,
-    pub page: i64,
-    pub per_page: i64,
+    pub(crate) search: Option<String>,
+    pub(crate) page: i64,
+    pub(crate) per_page: i64,
 }
 
 /// Names of lists and items: 1 to 100 characters after trimming, no control characters.
-pub fn check_name(value: &str) -> Result<String> {
+pub(crate) fn check_name(value: &str) -> Result<String> {
     let cleaned =
         validation::name(value).map_err(|p| Error::Validation([("name".into(), p)].into()))?;
     cleaned.ok_or_else(|| Error::field("name", "must not be empty"))
@@ -77,7 +84,7 @@ macro_rules! owned_ids {
 }
 
 /// The owner's lists, newest first, each with its item count.
-pub async fn lists(app: &App, owner: i64, query: ListQuery) -> Result<(Vec<Summary>, i64)> {
+pub(crate) async fn lists(app: &App, owner: i64, query: ListQuery) -> Result<(Vec<Summary>, i64)> {
     app.db
         .run(move |c| {
             let owned = || {
@@ -106,7 +113,7 @@ pub async fn lists(app: &App, owner: i64, query: ListQuery) -> Result<(Vec<Summa
         .await
 }
 
-pub async fn create(app: &App, owner: i64, name: &str) -> Result<Summary> {
+pub(crate) async fn create(app: &App, owner: i64, name: &str) -> Result<Summary> {
     let name = check_name(name)?;
     app.db
         .run(move |c| {
@@ -130,7 +137,7 @@ pub async fn create(app: &App, owner: i64, name: &str) -> Result<Summary> {
 }
 
 /// One of the owner's lists with its items, oldest item first.
-pub async fn get(app: &App, owner: i64, id: &str) -> Result<(Summary, Vec<Item>)> {
+pub(crate) async fn get(app: &App, owner: i64, id: &str) -> Result<(Summary, Vec<Item>)> {
     let id = id.to_owned();
     app.db
         .run(move |c| {
@@ -148,7 +155,7 @@ pub async fn get(app: &App, owner: i64, id: &str) -> Result<(Summary, Vec<Item>)
         .await
 }
 
-pub async fn rename(app: &App, owner: i64, id: &str, name: &str) -> Result<Summary> {
+pub(crate) async fn rename(app: &App, owner: i64, id: &str, name: &str) -> Result<Summary> {
     let name = check_name(name)?;
     let id = id.to_owned();
     app.db
@@ -170,7 +177,7 @@ pub async fn rename(app: &App, owner: i64, id: &str, name: &str) -> Result<Summa
 }
 
 /// Deletes a list; its items go with it (the foreign key cascades).
-pub async fn delete(app: &App, owner: i64, id: &str) -> Result<()> {
+pub(crate) async fn delete(app: &App, owner: i64, id: &str) -> Result<()> {
     let id = id.to_owned();
     app.db
         .run(move |c| {
@@ -183,7 +190,7 @@ pub async fn delete(app: &App, owner: i64, id: &str) -> Result<()> {
         .await
 }
 
-pub async fn add_item(app: &App, owner: i64, list_id: &str, name: &str) -> Result<Item> {
+pub(crate) async fn add_item(app: &App, owner: i64, list_id: &str, name: &str) -> Result<Item> {
     let name = check_name(name)?;
     let list_id = list_id.to_owned();
     app.db
@@ -216,7 +223,7 @@ struct ItemUpdate {
     updated_at: PrimitiveDateTime,
 }
 
-pub async fn update_item(
+pub(crate) async fn update_item(
     app: &App,
     owner: i64,
     list_id: &str,
@@ -249,7 +256,7 @@ pub async fn update_item(
         .await
 }
 
-pub async fn delete_item(app: &App, owner: i64, list_id: &str, item_id: &str) -> Result<()> {
+pub(crate) async fn delete_item(app: &App, owner: i64, list_id: &str, item_id: &str) -> Result<()> {
     let (list_id, item_id) = (list_id.to_owned(), item_id.to_owned());
     app.db
         .run(move |c| {

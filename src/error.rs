@@ -49,23 +49,23 @@ pub enum Error {
     Internal(Cause),
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A 422 for a single field.
-    pub fn field(field: &str, problem: impl Into<String>) -> Self {
+    pub(crate) fn field(field: &str, problem: impl Into<String>) -> Self {
         Self::Validation(FieldErrors::from([(
             field.to_owned(),
             vec![problem.into()],
         )]))
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden(message.into())
     }
 
     /// An unexpected failure; `cause` is an error or a sentence, kept for the log.
-    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub(crate) fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Internal(Arc::from(cause.into()))
     }
 
@@ -167,13 +167,13 @@ impl From<FieldErrors> for Error {
 
 /// Collects field problems while a whole form is checked, so the user sees all of them at once.
 #[derive(Debug, Default)]
-pub struct Checker {
+pub(crate) struct Checker {
     errors: FieldErrors,
 }
 
 impl Checker {
     /// Records the problem if there is one and passes the cleaned value through.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, Vec<String>>) -> Option<T> {
+    pub(crate) fn check<T>(&mut self, field: &str, result: Result<T, Vec<String>>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(problems) => {
@@ -186,7 +186,7 @@ impl Checker {
         }
     }
 
-    pub fn add(&mut self, field: &str, problem: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: &str, problem: impl Into<String>) {
         self.errors
             .entry(field.to_owned())
             .or_default()
@@ -194,7 +194,7 @@ impl Checker {
     }
 
     /// `Ok` when nothing was recorded.
-    pub fn finish(self) -> Result<(), FieldErrors> {
+    pub(crate) fn finish(self) -> Result<(), FieldErrors> {
         if self.errors.is_empty() {
             Ok(())
         } else {

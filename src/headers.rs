@@ -10,8 +10,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      form-action 'self'; frame-ancestors 'none'";
 
 /// `hsts`: the site is served over TLS (`cookie_secure`), so browsers may be told to insist.
-pub struct SecurityHeaders {
-    pub hsts: bool,
+pub(crate) struct SecurityHeaders {
+    pub(crate) hsts: bool,
 }
 
 #[rocket::async_trait]

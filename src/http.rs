@@ -15,15 +15,15 @@ use crate::audit::Source;
 use crate::error::{AuthFailure, Error};
 
 /// Base names of the cookies that carry the tokens (see [`cookie_name`]).
-pub const ACCESS_COOKIE: &str = "access_token";
-pub const REFRESH_COOKIE: &str = "refresh_token";
+pub(crate) const ACCESS_COOKIE: &str = "access_token";
+pub(crate) const REFRESH_COOKIE: &str = "refresh_token";
 
 /// Longest user agent kept with a session.
 const USER_AGENT_MAX: usize = 255;
 
 /// Why a request failed: the domain said no, or the request itself was unusable.
 #[derive(Debug, Clone)]
-pub enum Failure {
+pub(crate) enum Failure {
     Domain(Error),
     /// Unreadable: malformed JSON or form, or parameters that do not parse.
     BadRequest(String),
@@ -40,7 +40,7 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         match self {
             Self::Domain(error) => status(error),
             Self::BadRequest(_) => Status::BadRequest,
@@ -51,7 +51,7 @@ impl Failure {
     }
 
     /// The stable machine-readable code of API.md §3.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         let error = match self {
             Self::BadRequest(_) => return "bad_request",
             Self::CsrfFailed => return "csrf_failed",
@@ -77,7 +77,7 @@ impl Failure {
     }
 
     /// The human sentence shown to the caller.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Self::Domain(error) => error.message(),
             Self::BadRequest(message) => message.clone(),
@@ -91,7 +91,7 @@ impl Failure {
 
     /// The failure that matches a status Rocket answered with on its own (no route, a
     /// parameter that did not parse), for the catchers.
-    pub fn of_status(status: Status) -> Self {
+    pub(crate) fn of_status(status: Status) -> Self {
         match status.code {
             400 => Self::BadRequest("The request could not be read.".into()),
             401 => Error::Auth(AuthFailure::MissingToken).into(),
@@ -107,7 +107,7 @@ impl Failure {
     }
 
     /// Seconds to put in `Retry-After`, for a throttled request.
-    pub fn retry_after(&self) -> Option<i64> {
+    pub(crate) fn retry_after(&self) -> Option<i64> {
         match self {
             Self::Domain(Error::TooManyRequests(seconds)) => Some(*seconds),
             _ => None,
@@ -116,7 +116,7 @@ impl Failure {
 }
 
 /// The status a domain error is answered with, by either face.
-pub fn status(error: &Error) -> Status {
+pub(crate) fn status(error: &Error) -> Status {
     match error {
         Error::Auth(_) | Error::InvalidCredentials => Status::Unauthorized,
         Error::Forbidden(_) | Error::AccountDisabled => Status::Forbidden,
@@ -135,13 +135,13 @@ pub fn status(error: &Error) -> Status {
 struct GuardFailure(Mutex<Option<Failure>>);
 
 /// The failure a guard recorded for this request, if any.
-pub fn guard_failure(req: &Request<'_>) -> Option<Failure> {
+pub(crate) fn guard_failure(req: &Request<'_>) -> Option<Failure> {
     let failure = req.local_cache(GuardFailure::default);
     failure.0.lock().ok().and_then(|failure| failure.clone())
 }
 
 /// Keeps a guard's failure for the catcher.
-pub fn remember(req: &Request<'_>, failure: &Failure) {
+pub(crate) fn remember(req: &Request<'_>, failure: &Failure) {
     let slot = req.local_cache(GuardFailure::default);
     if let Ok(mut slot) = slot.0.lock() {
         *slot = Some(failure.clone());
@@ -149,14 +149,17 @@ pub fn remember(req: &Request<'_>, failure: &Failure) {
 }
 
 /// Fails a guard, remembering why for the catcher.
-pub fn fail<T>(req: &Request<'_>, failure: impl Into<Failure>) -> request::Outcome<T, Failure> {
+pub(crate) fn fail<T>(
+    req: &Request<'_>,
+    failure: impl Into<Failure>,
+) -> request::Outcome<T, Failure> {
     let failure = failure.into();
     remember(req, &failure);
     Outcome::Error((failure.status(), failure))
 }
 
 /// Where the request comes from, as recorded with sessions and audit events (never fails).
-pub fn source(req: &Request<'_>) -> Source {
+pub(crate) fn source(req: &Request<'_>) -> Source {
     let user_agent = req
         .headers()
         .get_one("User-Agent")
@@ -178,7 +181,7 @@ impl<'r> FromRequest<'r> for Source {
 
 /// A cookie's name: `__Host-` prefixed when cookies are Secure, which stops a sibling
 /// subdomain from planting or overwriting it.
-pub fn cookie_name(base: &str, cookie_secure: bool) -> String {
+pub(crate) fn cookie_name(base: &str, cookie_secure: bool) -> String {
     if cookie_secure {
         format!("__Host-{base}")
     } else {
@@ -187,7 +190,7 @@ pub fn cookie_name(base: &str, cookie_secure: bool) -> String {
 }
 
 /// The application state, from any request.
-pub async fn app_state<'r>(req: &'r Request<'_>) -> Result<&'r App, Failure> {
+pub(crate) async fn app_state<'r>(req: &'r Request<'_>) -> Result<&'r App, Failure> {
     match req.guard::<&State<App>>().await {
         Outcome::Success(app) => Ok(app.inner()),
         _ => Err(Error::internal("application state missing").into()),

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use gatehouse::accounts::{self, NewAccount, Origin};
 use gatehouse::audit::Source;
 use gatehouse::error::Error;
-use gatehouse::{secrets, App, StartError};
+use gatehouse::{App, StartError};
 
 /// Self-hosted user accounts: pages for people, a JSON API for programs.
 ///
@@ -72,19 +72,8 @@ async fn run(command: Command) -> Result<(), StartError> {
         Command::RotateKeys => {
             let prepared = App::prepare(figment)?;
             print_notes(&prepared.notes);
-            let Some(store) = prepared.app.tokens.store() else {
-                return Err(StartError(
-                    "the keys come from the jwt_keys setting: add a key there and set \
-                     jwt_signing_kid"
-                        .into(),
-                ));
-            };
-            let ring = secrets::rotate(store)?;
-            println!(
-                "New signing key {} ({} keys in the ring; older tokens stay valid).",
-                ring.signing_kid,
-                ring.keys.len()
-            );
+            let (kid, keys) = prepared.app.rotate_keys()?;
+            println!("New signing key {kid} ({keys} keys in the ring; older tokens stay valid).");
         }
         Command::CreateAdmin {
             username,

@@ -11,24 +11,28 @@ use crate::audit::{AuditQuery, Event};
 use crate::error::{Checker, Error, Result};
 
 /// Items per page when the caller does not say.
-pub const DEFAULT_PER_PAGE: i64 = 20;
+pub(crate) const DEFAULT_PER_PAGE: i64 = 20;
 const MAX_PER_PAGE: i64 = 100;
 
 /// Query parameters as sent; checked by `user_query`.
 #[derive(FromForm)]
-pub struct ListParams<'r> {
-    pub q: Option<&'r str>,
-    pub role: Option<&'r str>,
-    pub active: Option<&'r str>,
-    pub sort: Option<&'r str>,
-    pub page: Option<&'r str>,
-    pub per_page: Option<&'r str>,
+pub(crate) struct ListParams<'r> {
+    pub(crate) q: Option<&'r str>,
+    pub(crate) role: Option<&'r str>,
+    pub(crate) active: Option<&'r str>,
+    pub(crate) sort: Option<&'r str>,
+    pub(crate) page: Option<&'r str>,
+    pub(crate) per_page: Option<&'r str>,
 }
 
 /// Members see active accounts only and search and sort by public fields; admins see all.
 impl ListParams<'_> {
     /// The page of users `viewer` asked for, checked; `per_page` defaults to `default_per_page`.
-    pub fn user_query(&self, viewer: &User, default_per_page: Option<i64>) -> Result<UserQuery> {
+    pub(crate) fn user_query(
+        &self,
+        viewer: &User,
+        default_per_page: Option<i64>,
+    ) -> Result<UserQuery> {
         // An empty value (a filter form's "any") is no filter.
         let params = ListParams {
             q: given(self.q),
@@ -96,20 +100,20 @@ impl ListParams<'_> {
 }
 
 #[derive(FromForm)]
-pub struct AuditParams<'r> {
-    pub user: Option<&'r str>,
-    pub event: Option<&'r str>,
-    pub page: Option<&'r str>,
-    pub per_page: Option<&'r str>,
+pub(crate) struct AuditParams<'r> {
+    pub(crate) user: Option<&'r str>,
+    pub(crate) event: Option<&'r str>,
+    pub(crate) page: Option<&'r str>,
+    pub(crate) per_page: Option<&'r str>,
     /// First day shown (`YYYY-MM-DD`, UTC).
-    pub from: Option<&'r str>,
+    pub(crate) from: Option<&'r str>,
     /// Last day shown (`YYYY-MM-DD`, UTC), included.
-    pub to: Option<&'r str>,
+    pub(crate) to: Option<&'r str>,
 }
 
 impl AuditParams<'_> {
     /// The page of the audit log asked for, checked.
-    pub fn audit_query(&self, default_per_page: Option<i64>) -> Result<AuditQuery> {
+    pub(crate) fn audit_query(&self, default_per_page: Option<i64>) -> Result<AuditQuery> {
         let mut checker = Checker::default();
         let default = default_per_page.unwrap_or(DEFAULT_PER_PAGE);
         let (page, per_page) = pagination(&mut checker, self.page, self.per_page, default);
@@ -157,7 +161,7 @@ fn given(value: Option<&str>) -> Option<&str> {
 }
 
 /// Reads `page` (from 1) and `per_page` (1 to 100; larger asks are capped at 100).
-pub fn pagination(
+pub(crate) fn pagination(
     checker: &mut Checker,
     page: Option<&str>,
     per_page: Option<&str>,
@@ -186,7 +190,7 @@ fn number(checker: &mut Checker, field: &str, value: Option<&str>, default: i64)
 }
 
 /// Parses a `true`/`false` query value.
-pub fn boolean(checker: &mut Checker, field: &str, value: Option<&str>) -> Option<bool> {
+pub(crate) fn boolean(checker: &mut Checker, field: &str, value: Option<&str>) -> Option<bool> {
     let parsed = match value? {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),

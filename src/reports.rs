@@ -9,23 +9,23 @@ use crate::db::schema::{audit_events, users};
 use crate::db::DbConn;
 
 /// The dashboard's counts and its daily series.
-pub struct Dashboard {
-    pub users: i64,
-    pub active: i64,
-    pub admins: i64,
-    pub signups_7d: i64,
-    pub logins_7d: i64,
+pub(crate) struct Dashboard {
+    pub(crate) users: i64,
+    pub(crate) active: i64,
+    pub(crate) admins: i64,
+    pub(crate) signups_7d: i64,
+    pub(crate) logins_7d: i64,
     /// The last 30 days, oldest first.
-    pub days: Vec<Day>,
+    pub(crate) days: Vec<Day>,
 }
 
-pub struct Day {
-    pub start: PrimitiveDateTime,
-    pub signups: i64,
-    pub logins: i64,
+pub(crate) struct Day {
+    pub(crate) start: PrimitiveDateTime,
+    pub(crate) signups: i64,
+    pub(crate) logins: i64,
 }
 
-pub fn dashboard(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<Dashboard> {
+pub(crate) fn dashboard(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<Dashboard> {
     let week_ago = now - Duration::days(7);
     let today = now.replace_time(time::Time::MIDNIGHT);
     let mut days = Vec::with_capacity(30);

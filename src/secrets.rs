@@ -40,14 +40,14 @@ pub fn secret_bytes(key: &SigningKey) -> Result<Vec<u8>, String> {
 /// Where generated secrets are kept: in the data directory beside a SQLite database, in the
 /// database itself on PostgreSQL (so that every instance finds them).
 #[derive(Clone)]
-pub enum Store {
+pub(crate) enum Store {
     Files(PathBuf),
     Database(Db),
 }
 
 impl Store {
     /// The one place that decides where a deployment keeps its generated secrets.
-    pub fn for_database(url: &DatabaseUrl, data_dir: &Path, db: &Db) -> Self {
+    pub(crate) fn for_database(url: &DatabaseUrl, data_dir: &Path, db: &Db) -> Self {
         match url {
             DatabaseUrl::Sqlite(_) => Store::Files(data_dir.to_owned()),
             DatabaseUrl::Postgres(_) => Store::Database(db.clone()),
@@ -56,7 +56,7 @@ impl Store {
 }
 
 /// The generated key ring as stored now (`None` before the first start).
-pub fn stored_ring(store: &Store) -> Result<Option<KeyRing>, String> {
+pub(crate) fn stored_ring(store: &Store) -> Result<Option<KeyRing>, String> {
     let text = match store {
         Store::Files(dir) => match fs::read_to_string(dir.join(KEY_RING_FILE)) {
             Ok(text) => Some(text),
@@ -73,7 +73,7 @@ pub fn stored_ring(store: &Store) -> Result<Option<KeyRing>, String> {
 
 /// Adds a new key to the generated ring and makes it the signer; the old keys stay, so
 /// tokens they signed keep working until they expire.
-pub fn rotate(store: &Store) -> Result<KeyRing, String> {
+pub(crate) fn rotate(store: &Store) -> Result<KeyRing, String> {
     let mut ring = stored_ring(store)?.ok_or("there is no key ring yet: start the app once")?;
     let key = generate_key();
     ring.signing_kid = key.kid.clone();
@@ -94,7 +94,7 @@ pub fn rotate(store: &Store) -> Result<KeyRing, String> {
 }
 
 /// The key ring given in settings, if any, checked: unique kids, secrets of 256 bits or more.
-pub fn configured_ring(settings: &Settings) -> Result<Option<KeyRing>, String> {
+pub(crate) fn configured_ring(settings: &Settings) -> Result<Option<KeyRing>, String> {
     let Some(last) = settings.jwt_keys.last() else {
         return match settings.jwt_signing_kid {
             Some(_) => Err("jwt_signing_kid is set but jwt_keys is empty".into()),
@@ -126,7 +126,11 @@ pub fn configured_ring(settings: &Settings) -> Result<Option<KeyRing>, String> {
 }
 
 /// The signing key ring: configured, or generated once into the store.
-pub fn key_ring(settings: &Settings, store: &Store, notes: &mut Notes) -> Result<KeyRing, String> {
+pub(crate) fn key_ring(
+    settings: &Settings,
+    store: &Store,
+    notes: &mut Notes,
+) -> Result<KeyRing, String> {
     if let Some(ring) = configured_ring(settings)? {
         return Ok(ring);
     }
@@ -138,7 +142,7 @@ pub fn key_ring(settings: &Settings, store: &Store, notes: &mut Notes) -> Result
 }
 
 /// Rocket's `secret_key` (base64 of 64 bytes), generated once into the store.
-pub fn secret_key(store: &Store, notes: &mut Notes) -> Result<String, String> {
+pub(crate) fn secret_key(store: &Store, notes: &mut Notes) -> Result<String, String> {
     let text = match store {
         Store::Files(dir) => {
             load_or_create_file(&dir.join(SECRET_KEY_FILE), new_secret_key, notes)?
@@ -171,10 +175,10 @@ pub struct KeyRing {
 }
 
 /// What start-up did about secrets, for the log.
-pub type Notes = Vec<String>;
+pub(crate) type Notes = Vec<String>;
 
 /// Creates the data directory (mode 0700) when it is missing.
-pub fn ensure_data_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn ensure_data_dir(dir: &Path) -> Result<(), String> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

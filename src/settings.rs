@@ -94,9 +94,9 @@ const DEFAULTS: Defaults = Defaults {
 
 /// A setting that cannot be used, naming its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingError {
-    pub key: String,
-    pub problem: String,
+pub(crate) struct SettingError {
+    pub(crate) key: String,
+    pub(crate) problem: String,
 }
 
 impl fmt::Display for SettingError {
@@ -108,7 +108,7 @@ impl fmt::Display for SettingError {
 impl std::error::Error for SettingError {}
 
 impl SettingError {
-    pub fn new(key: &str, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(key: &str, problem: impl Into<String>) -> Self {
         Self {
             key: key.to_owned(),
             problem: problem.into(),
@@ -144,7 +144,7 @@ pub fn figment() -> Figment {
 impl Settings {
     /// Reads and checks every key, Rocket's own included (Rocket would otherwise stop with
     /// a panic on a bad one).
-    pub fn from_figment(figment: &Figment) -> Result<Self, SettingError> {
+    pub(crate) fn from_figment(figment: &Figment) -> Result<Self, SettingError> {
         let named = |e: rocket::figment::Error| SettingError {
             key: e.path.join("."),
             problem: e.kind.to_string(),

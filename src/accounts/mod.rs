@@ -2,8 +2,8 @@
 //! change audited and taking effect on the very next request.
 
 pub mod model;
-pub mod password;
-pub mod validation;
+pub(crate) mod password;
+pub(crate) mod validation;
 
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -35,27 +35,27 @@ pub struct NewAccount {
 /// A partial change to an account; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AccountChanges {
-    pub username: Option<String>,
-    pub email: Option<String>,
+pub(crate) struct AccountChanges {
+    pub(crate) username: Option<String>,
+    pub(crate) email: Option<String>,
     /// An empty name clears it.
-    pub name: Option<String>,
-    pub password: Option<String>,
-    pub current_password: Option<String>,
-    pub role: Option<String>,
-    pub active: Option<bool>,
+    pub(crate) name: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) current_password: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) active: Option<bool>,
 }
 
 /// The cleaned values of a valid new account.
-pub struct ValidAccount {
-    pub username: String,
-    pub email: String,
-    pub name: Option<String>,
-    pub role: String,
+pub(crate) struct ValidAccount {
+    pub(crate) username: String,
+    pub(crate) email: String,
+    pub(crate) name: Option<String>,
+    pub(crate) role: String,
 }
 
 /// Checks every field of a new account, reporting all problems at once.
-pub fn validate_new(
+pub(crate) fn validate_new(
     settings: &crate::settings::Settings,
     input: &NewAccount,
 ) -> Result<ValidAccount, FieldErrors> {
@@ -188,7 +188,7 @@ impl Origin<'_> {
 }
 
 /// Finds a user by public id; anything that is not a UUID names nobody.
-pub async fn find(app: &App, public_id: &str) -> Result<User> {
+pub(crate) async fn find(app: &App, public_id: &str) -> Result<User> {
     let id = Uuid::parse_str(public_id)
         .map_err(|_| Error::NotFound)?
         .to_string();
@@ -198,7 +198,7 @@ pub async fn find(app: &App, public_id: &str) -> Result<User> {
 }
 
 /// Loads the target of a self-or-admin action, refusing anyone else.
-pub async fn find_for(app: &App, caller: &User, public_id: &str) -> Result<User> {
+pub(crate) async fn find_for(app: &App, caller: &User, public_id: &str) -> Result<User> {
     let target = find(app, public_id).await?;
     if caller.id != target.id && !caller.is_admin() {
         return Err(Error::forbidden(
@@ -209,7 +209,7 @@ pub async fn find_for(app: &App, caller: &User, public_id: &str) -> Result<User>
 }
 
 /// Applies a partial change to `target_id` for `caller` (self or admin).
-pub async fn update(
+pub(crate) async fn update(
     app: &App,
     caller: &Actor,
     target_id: &str,
@@ -258,7 +258,7 @@ pub async fn update(
 }
 
 /// `PUT /api/me/password`: the current password proves it is really the owner.
-pub async fn change_own_password(
+pub(crate) async fn change_own_password(
     app: &App,
     caller: &Actor,
     current_password: String,
@@ -286,7 +286,7 @@ pub async fn change_own_password(
 }
 
 /// Deletes an account (self or admin); its sessions go with it.
-pub async fn delete(app: &App, caller: &Actor, target_id: &str) -> Result<()> {
+pub(crate) async fn delete(app: &App, caller: &Actor, target_id: &str) -> Result<()> {
     let target = find_for(app, &caller.user, target_id).await?;
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db
@@ -311,7 +311,7 @@ pub async fn delete(app: &App, caller: &Actor, target_id: &str) -> Result<()> {
 }
 
 /// Seconds left on an account's login lock-out, if it is locked.
-pub async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
+pub(crate) async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
     let key = throttle::account_key(Some(&user.public_id), "");
     app.db
         .run(move |c| Ok::<_, Error>(throttle::locked_for(c, &key, db::now())?))
@@ -319,7 +319,7 @@ pub async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
 }
 
 /// Lets a locked-out account try again at once (admins only).
-pub async fn clear_lockout(app: &App, admin: &Actor, target_id: &str) -> Result<()> {
+pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target_id: &str) -> Result<()> {
     if !admin.user.is_admin() {
         return Err(Error::forbidden("Only an admin may clear a lock-out."));
     }
@@ -343,7 +343,7 @@ pub async fn clear_lockout(app: &App, admin: &Actor, target_id: &str) -> Result<
 }
 
 /// Live sessions of a user (self or admin).
-pub async fn sessions(app: &App, caller: &Actor, target_id: &str) -> Result<Vec<Session>> {
+pub(crate) async fn sessions(app: &App, caller: &Actor, target_id: &str) -> Result<Vec<Session>> {
     let target = find_for(app, &caller.user, target_id).await?;
     app.db
         .run(move |c| Ok::<_, Error>(Session::list_live(c, target.id, db::now())?))
@@ -351,7 +351,7 @@ pub async fn sessions(app: &App, caller: &Actor, target_id: &str) -> Result<Vec<
 }
 
 /// Ends one session of a user (self or admin).
-pub async fn end_session(
+pub(crate) async fn end_session(
     app: &App,
     caller: &Actor,
     target_id: &str,

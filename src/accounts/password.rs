@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 
 /// The longest password bcrypt can take whole, in bytes of UTF-8 (it reserves one byte of its
 /// 72 for a terminator; the `bcrypt` crate refuses 72 and more).
-pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 71;
+pub(crate) const BCRYPT_MAX_PASSWORD_BYTES: usize = 71;
 
 /// Hashes and verifies at the configured cost.
 #[derive(Clone)]
-pub struct Hasher {
+pub(crate) struct Hasher {
     cost: u32,
     /// At most one hash per core at a time: more would not hash faster, only leave the
     /// scheduler more CPU-bound threads to starve every other request with.
@@ -27,7 +27,7 @@ pub struct Hasher {
 }
 
 impl Hasher {
-    pub fn new(cost: u32) -> Self {
+    pub(crate) fn new(cost: u32) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             cost,
@@ -37,14 +37,14 @@ impl Hasher {
     }
 
     /// Computes the dummy hash ahead of the first login (called once the server is up).
-    pub async fn warm_up(&self) {
+    pub(crate) async fn warm_up(&self) {
         let this = self.clone();
         // Failure here only delays the work to the first login, which retries it.
         let _ = blocking::run(move || this.dummy_hash().map(|_| ())).await;
     }
 
     /// A new hash of a password that validation has accepted (so it fits bcrypt whole).
-    pub async fn hash(&self, password: String) -> Result<String> {
+    pub(crate) async fn hash(&self, password: String) -> Result<String> {
         let cost = self.cost;
         let _slot = self.slot().await?;
         let hashed = blocking::run(move || bcrypt::non_truncating_hash(password, cost)).await;
@@ -52,7 +52,7 @@ impl Hasher {
     }
 
     /// Checks a password against a stored hash, or against the dummy when there is none.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
+    pub(crate) async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
         let _slot = self.slot().await?;
         let this = self.clone();
         let checked = blocking::run(move || {
@@ -74,7 +74,7 @@ impl Hasher {
     }
 
     /// Whether a stored hash was made with another cost and should be redone at login.
-    pub fn needs_rehash(&self, stored: &str) -> bool {
+    pub(crate) fn needs_rehash(&self, stored: &str) -> bool {
         bcrypt::HashParts::from_str(stored).map_or(true, |parts| parts.get_cost() != self.cost)
     }
 

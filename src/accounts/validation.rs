@@ -9,11 +9,11 @@ use super::password::BCRYPT_MAX_PASSWORD_BYTES;
 
 /// A username as it is compared and stored: NFKC (so `ａｄｍｉｎ` is `admin`), trimmed.
 /// Case is folded by the database's `lower()` index, exact for the ASCII names allowed.
-pub fn normalize_username(value: &str) -> String {
+pub(crate) fn normalize_username(value: &str) -> String {
     value.trim().nfkc().collect()
 }
 
-pub fn username(value: &str) -> Result<String, Vec<String>> {
+pub(crate) fn username(value: &str) -> Result<String, Vec<String>> {
     let value = normalize_username(value);
     let value = value.as_str();
     let count = value.chars().count();
@@ -35,7 +35,7 @@ pub fn username(value: &str) -> Result<String, Vec<String>> {
 }
 
 /// Returns the address in lower case, as it is stored and compared.
-pub fn email(value: &str) -> Result<String, Vec<String>> {
+pub(crate) fn email(value: &str) -> Result<String, Vec<String>> {
     let value = value.trim();
     if value.len() > 254 {
         return Err(vec!["must be at most 254 characters long".to_owned()]);
@@ -47,7 +47,7 @@ pub fn email(value: &str) -> Result<String, Vec<String>> {
 }
 
 /// Trims the name; an empty one means "no name".
-pub fn name(value: &str) -> Result<Option<String>, Vec<String>> {
+pub(crate) fn name(value: &str) -> Result<Option<String>, Vec<String>> {
     let value = value.trim();
     if value.chars().count() > 100 {
         return Err(vec!["must be at most 100 characters long".to_owned()]);
@@ -62,7 +62,11 @@ pub fn name(value: &str) -> Result<Option<String>, Vec<String>> {
 
 /// Length, bcrypt's limit and guessability (zxcvbn, told the user's own words so that a
 /// password built from them scores low).
-pub fn password(value: &str, min_length: usize, user_inputs: &[&str]) -> Result<(), Vec<String>> {
+pub(crate) fn password(
+    value: &str,
+    min_length: usize,
+    user_inputs: &[&str],
+) -> Result<(), Vec<String>> {
     if value.chars().count() < min_length {
         return Err(vec![format!(
             "must be at least {min_length} characters long"

@@ -12,7 +12,7 @@ use crate::auth::guard::Admin;
 use crate::error::Error;
 use crate::params::AuditParams;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![list]
 }
 

@@ -15,7 +15,7 @@ use crate::audit::Source;
 use crate::auth::guard::CurrentUser;
 use crate::error::Error;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![register, login, refresh, logout, logout_all]
 }
 

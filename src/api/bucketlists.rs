@@ -16,7 +16,7 @@ use crate::auth::guard::CurrentUser;
 use crate::bucketlists::{self, Item, ItemChanges, ListQuery, Summary};
 use crate::params::{pagination, DEFAULT_PER_PAGE};
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![
         list,
         create,
@@ -31,7 +31,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 #[derive(Serialize)]
-pub struct ListView {
+pub(crate) struct ListView {
     id: String,
     name: String,
     created_at: String,
@@ -42,7 +42,7 @@ pub struct ListView {
 }
 
 #[derive(Serialize)]
-pub struct ItemView {
+pub(crate) struct ItemView {
     id: String,
     name: String,
     done: bool,

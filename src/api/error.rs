@@ -14,10 +14,10 @@ use crate::http::{self, Failure};
 
 /// A failure answered as JSON.
 #[derive(Debug)]
-pub struct ApiError(pub Failure);
+pub(crate) struct ApiError(pub Failure);
 
 /// What an API handler returns.
-pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
@@ -72,6 +72,6 @@ fn api_failure(status: Status, req: &Request<'_>) -> (Status, ApiError) {
     (status, ApiError(Failure::of_status(status)))
 }
 
-pub fn catchers() -> Vec<Catcher> {
+pub(crate) fn catchers() -> Vec<Catcher> {
     catchers![api_failure]
 }

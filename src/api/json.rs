@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::http::{self, Failure};
 
 /// A request body parsed from JSON.
-pub struct Json<T>(pub T);
+pub(crate) struct Json<T>(pub T);
 
 #[rocket::async_trait]
 impl<'r, T: DeserializeOwned> FromData<'r> for Json<T> {

@@ -4,14 +4,14 @@ mod audit;
 mod auth;
 mod bucketlists;
 mod error;
-pub mod json;
+pub(crate) mod json;
 mod users;
-pub mod views;
+pub(crate) mod views;
 
 use rocket::fairing::AdHoc;
 
 /// Mounts the API routes and its JSON catchers.
-pub fn stage() -> AdHoc {
+pub(crate) fn stage() -> AdHoc {
     AdHoc::on_ignite("JSON API", |rocket| async {
         let mut routes = auth::routes();
         routes.extend(users::routes());

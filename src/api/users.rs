@@ -17,7 +17,7 @@ use crate::auth::guard::{Admin, CurrentUser};
 use crate::error::Error;
 use crate::params::ListParams;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![
         me,
         update_me,

@@ -10,13 +10,13 @@ use crate::auth::sessions::Session;
 use crate::auth::SignedIn;
 
 /// RFC 3339 in UTC, as every time on the wire.
-pub fn rfc3339(at: PrimitiveDateTime) -> String {
+pub(crate) fn rfc3339(at: PrimitiveDateTime) -> String {
     at.assume_utc().format(&Rfc3339).unwrap_or_default()
 }
 
 /// A user as the owner and admins see it.
 #[derive(Serialize)]
-pub struct FullUser {
+pub(crate) struct FullUser {
     id: String,
     username: String,
     email: String,
@@ -30,7 +30,7 @@ pub struct FullUser {
 
 /// A user as other members see it.
 #[derive(Serialize)]
-pub struct PublicUser {
+pub(crate) struct PublicUser {
     id: String,
     username: String,
     name: Option<String>,
@@ -40,7 +40,7 @@ pub struct PublicUser {
 
 #[derive(Serialize)]
 #[serde(untagged)]
-pub enum UserView {
+pub(crate) enum UserView {
     Full(FullUser),
     Public(PublicUser),
 }
@@ -63,7 +63,7 @@ impl From<&User> for FullUser {
 
 impl UserView {
     /// The view `viewer` is entitled to: full for themselves and for admins.
-    pub fn of(user: &User, viewer: &User) -> Self {
+    pub(crate) fn of(user: &User, viewer: &User) -> Self {
         if viewer.is_admin() || viewer.id == user.id {
             return Self::Full(user.into());
         }
@@ -79,7 +79,7 @@ impl UserView {
 
 /// The body of login and refresh.
 #[derive(Serialize)]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     access_token: String,
     refresh_token: String,
     token_type: &'static str,
@@ -100,7 +100,7 @@ impl From<SignedIn> for TokenResponse {
 }
 
 #[derive(Serialize)]
-pub struct SessionView {
+pub(crate) struct SessionView {
     id: String,
     created_at: String,
     last_seen_at: String,
@@ -111,7 +111,7 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    pub fn of(session: &Session, current: &Session) -> Self {
+    pub(crate) fn of(session: &Session, current: &Session) -> Self {
         Self {
             id: session.public_id.clone(),
             created_at: rfc3339(session.created_at),
@@ -125,7 +125,7 @@ impl SessionView {
 }
 
 #[derive(Serialize)]
-pub struct AuditView {
+pub(crate) struct AuditView {
     at: String,
     event: String,
     actor: Option<String>,

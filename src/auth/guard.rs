@@ -17,11 +17,11 @@ use crate::http::{self, Failure, ACCESS_COOKIE};
 
 /// A signed-in caller whose token, session and account were all checked just now.
 #[derive(Debug, Clone)]
-pub struct CurrentUser(pub Actor);
+pub(crate) struct CurrentUser(pub Actor);
 
 /// A signed-in admin.
 #[derive(Debug, Clone)]
-pub struct Admin(pub Actor);
+pub(crate) struct Admin(pub Actor);
 
 impl Deref for CurrentUser {
     type Target = Actor;

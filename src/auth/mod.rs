@@ -1,10 +1,10 @@
 //! Authentication: logging in, refreshing, logging out, and checking a token against its
 //! session row on every request (the API's request guards are in `guard`).
 
-pub mod guard;
-pub mod sessions;
-pub mod throttle;
-pub mod tokens;
+pub(crate) mod guard;
+pub(crate) mod sessions;
+pub(crate) mod throttle;
+pub(crate) mod tokens;
 
 use diesel::Connection;
 use serde_json::json;
@@ -23,21 +23,21 @@ use self::tokens::{fingerprint, TokenError, TokenPair, TokenType};
 
 /// How long a just-retired refresh token is answered with a plain refusal (tabs racing each
 /// other) before presenting it counts as theft and ends the whole session.
-pub const REFRESH_GRACE: Duration = Duration::seconds(30);
+pub(crate) const REFRESH_GRACE: Duration = Duration::seconds(30);
 
 /// Who is acting: a signed-in account, the session it acts through, and where from. Built
 /// by the faces' guards from a checked token.
 #[derive(Debug, Clone)]
-pub struct Actor {
-    pub user: User,
-    pub session: Session,
-    pub source: Source,
+pub(crate) struct Actor {
+    pub(crate) user: User,
+    pub(crate) session: Session,
+    pub(crate) source: Source,
 }
 
 /// A signed-in result: the new tokens and the account they are for.
-pub struct SignedIn {
-    pub tokens: TokenPair,
-    pub user: User,
+pub(crate) struct SignedIn {
+    pub(crate) tokens: TokenPair,
+    pub(crate) user: User,
 }
 
 impl From<TokenError> for Error {
@@ -50,7 +50,7 @@ impl From<TokenError> for Error {
 }
 
 /// Checks a username-or-email and password and opens a session.
-pub async fn login(
+pub(crate) async fn login(
     app: &App,
     identifier: &str,
     password: String,
@@ -118,7 +118,7 @@ pub async fn login(
 
 /// Opens a session for an account that has just proved who it is (a login, or a sign-up),
 /// storing a re-made password hash when there is one.
-pub async fn start(
+pub(crate) async fn start(
     app: &App,
     user: User,
     rehashed: Option<String>,
@@ -144,7 +144,7 @@ pub async fn start(
 }
 
 /// Creates the session row and signs its first pair of tokens.
-pub fn open_session(
+pub(crate) fn open_session(
     conn: &mut DbConn,
     tokens: &tokens::Tokens,
     user: &User,
@@ -172,7 +172,7 @@ pub fn open_session(
 
 /// Trades a refresh token for a new pair, retiring it. A retired token presented after the
 /// grace period ends the session: it means someone else holds a copy.
-pub async fn refresh(app: &App, refresh_token: &str, source: &Source) -> Result<SignedIn> {
+pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> Result<SignedIn> {
     let claims = app.tokens.verify(refresh_token, TokenType::Refresh).await?;
     let presented = fingerprint(refresh_token);
     let (tokens, source) = (app.tokens.clone(), source.clone());
@@ -216,7 +216,7 @@ pub async fn refresh(app: &App, refresh_token: &str, source: &Source) -> Result<
 }
 
 /// Ends the caller's session (`everywhere`: every session of the caller).
-pub async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result<()> {
+pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result<()> {
     let Actor {
         user,
         session,
@@ -244,7 +244,7 @@ pub async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result<()> {
 
 /// Checks an access token completely: signature and claims, then against the database that
 /// its session is live and its account exists, is active and still has the role it claims.
-pub async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
+pub(crate) async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
     let claims = app.tokens.verify(token, TokenType::Access).await?;
     app.db
         .run(move |c| {

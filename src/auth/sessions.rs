@@ -15,46 +15,45 @@ const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
-pub struct Session {
-    pub id: i64,
-    pub public_id: String,
-    pub user_id: i64,
-    pub created_at: PrimitiveDateTime,
-    pub last_seen_at: PrimitiveDateTime,
-    pub expires_at: PrimitiveDateTime,
-    pub revoked_at: Option<PrimitiveDateTime>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub refresh_hash: String,
-    pub previous_refresh_hash: Option<String>,
-    pub refreshed_at: Option<PrimitiveDateTime>,
-    pub csrf_token: String,
+pub(crate) struct Session {
+    pub(crate) id: i64,
+    pub(crate) public_id: String,
+    pub(crate) created_at: PrimitiveDateTime,
+    pub(crate) last_seen_at: PrimitiveDateTime,
+    pub(crate) expires_at: PrimitiveDateTime,
+    pub(crate) revoked_at: Option<PrimitiveDateTime>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) ip: Option<String>,
+    pub(crate) refresh_hash: String,
+    pub(crate) previous_refresh_hash: Option<String>,
+    pub(crate) refreshed_at: Option<PrimitiveDateTime>,
+    pub(crate) csrf_token: String,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = sessions)]
-pub struct NewSession<'a> {
-    pub public_id: &'a str,
-    pub user_id: i64,
-    pub created_at: PrimitiveDateTime,
-    pub last_seen_at: PrimitiveDateTime,
-    pub expires_at: PrimitiveDateTime,
-    pub user_agent: Option<&'a str>,
-    pub ip: Option<&'a str>,
-    pub refresh_hash: &'a str,
-    pub csrf_token: &'a str,
+pub(crate) struct NewSession<'a> {
+    pub(crate) public_id: &'a str,
+    pub(crate) user_id: i64,
+    pub(crate) created_at: PrimitiveDateTime,
+    pub(crate) last_seen_at: PrimitiveDateTime,
+    pub(crate) expires_at: PrimitiveDateTime,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) ip: Option<&'a str>,
+    pub(crate) refresh_hash: &'a str,
+    pub(crate) csrf_token: &'a str,
 }
 
 impl Session {
-    pub fn insert(conn: &mut DbConn, new: &NewSession<'_>) -> QueryResult<Session> {
+    pub(crate) fn insert(conn: &mut DbConn, new: &NewSession<'_>) -> QueryResult<()> {
         diesel::insert_into(sessions::table)
             .values(new)
-            .returning(sessions::all_columns)
-            .get_result(conn)
+            .execute(conn)
+            .map(|_| ())
     }
 
     /// The session and its user, whatever their state (the caller decides what is live).
-    pub fn find_with_user(
+    pub(crate) fn find_with_user(
         conn: &mut DbConn,
         public_id: &str,
     ) -> QueryResult<Option<(Session, User)>> {
@@ -66,12 +65,12 @@ impl Session {
             .optional()
     }
 
-    pub fn is_live(&self, now: PrimitiveDateTime) -> bool {
+    pub(crate) fn is_live(&self, now: PrimitiveDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at > now
     }
 
     /// Records activity, at most once per `TOUCH_INTERVAL`.
-    pub fn touch(&self, conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<()> {
+    pub(crate) fn touch(&self, conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<()> {
         if now - self.last_seen_at < TOUCH_INTERVAL {
             return Ok(());
         }
@@ -82,7 +81,7 @@ impl Session {
     }
 
     /// Live sessions of a user, newest first.
-    pub fn list_live(
+    pub(crate) fn list_live(
         conn: &mut DbConn,
         user_id: i64,
         now: PrimitiveDateTime,
@@ -97,7 +96,7 @@ impl Session {
     }
 
     /// Ends one session; returns whether it was live.
-    pub fn revoke(conn: &mut DbConn, id: i64, now: PrimitiveDateTime) -> QueryResult<bool> {
+    pub(crate) fn revoke(conn: &mut DbConn, id: i64, now: PrimitiveDateTime) -> QueryResult<bool> {
         diesel::update(sessions::table.find(id))
             .filter(sessions::revoked_at.is_null())
             .set(sessions::revoked_at.eq(now))
@@ -106,7 +105,7 @@ impl Session {
     }
 
     /// Ends every session of a user but `keep`; returns how many ended.
-    pub fn revoke_all(
+    pub(crate) fn revoke_all(
         conn: &mut DbConn,
         user_id: i64,
         keep: Option<i64>,
@@ -122,7 +121,7 @@ impl Session {
 
     /// Replaces the current refresh fingerprint `old` by `new`; false when `old` is no
     /// longer current (another refresh won the race).
-    pub fn rotate(
+    pub(crate) fn rotate(
         &self,
         conn: &mut DbConn,
         new: &str,

@@ -18,15 +18,15 @@ const TRIES: usize = 5;
 
 /// How many events a key may see in a window, and how long it is locked after.
 #[derive(Debug, Clone, Copy)]
-pub struct Limit {
-    pub max: i32,
-    pub window: i64,
-    pub lockout: i64,
+pub(crate) struct Limit {
+    pub(crate) max: i32,
+    pub(crate) window: i64,
+    pub(crate) lockout: i64,
 }
 
 impl Limit {
     /// Failed logins allowed per account.
-    pub fn login(settings: &Settings) -> Self {
+    pub(crate) fn login(settings: &Settings) -> Self {
         Limit {
             max: settings.login_max_failures,
             window: settings.login_failure_window,
@@ -35,7 +35,7 @@ impl Limit {
     }
 
     /// Failed logins allowed per client address.
-    pub fn address(settings: &Settings) -> Self {
+    pub(crate) fn address(settings: &Settings) -> Self {
         Limit {
             max: settings.login_ip_max_failures,
             ..Self::login(settings)
@@ -43,7 +43,7 @@ impl Limit {
     }
 
     /// Sign-ups allowed per client address: `signups_per_hour`, then locked to the hour's end.
-    pub fn signup(settings: &Settings) -> Self {
+    pub(crate) fn signup(settings: &Settings) -> Self {
         Limit {
             max: settings.signups_per_hour,
             window: 3600,
@@ -64,7 +64,7 @@ struct Counter {
 
 /// The key of an account: its id when it exists, else the name as typed (lower case, without
 /// control characters, which PostgreSQL refuses, and cut at an email's longest length).
-pub fn account_key(public_id: Option<&str>, typed: &str) -> String {
+pub(crate) fn account_key(public_id: Option<&str>, typed: &str) -> String {
     match public_id {
         Some(id) => format!("account:{id}"),
         None => {
@@ -79,16 +79,16 @@ pub fn account_key(public_id: Option<&str>, typed: &str) -> String {
     }
 }
 
-pub fn address_key(ip: Option<&str>) -> String {
+pub(crate) fn address_key(ip: Option<&str>) -> String {
     format!("ip:{}", ip.unwrap_or("unknown"))
 }
 
-pub fn signup_key(ip: Option<&str>) -> String {
+pub(crate) fn signup_key(ip: Option<&str>) -> String {
     format!("signup:{}", ip.unwrap_or("unknown"))
 }
 
 /// Refuses with 429 while any of `keys` is locked, saying for how long.
-pub fn check(conn: &mut DbConn, keys: &[String], now: PrimitiveDateTime) -> Result<()> {
+pub(crate) fn check(conn: &mut DbConn, keys: &[String], now: PrimitiveDateTime) -> Result<()> {
     let until: Option<PrimitiveDateTime> = login_throttle::table
         .filter(login_throttle::key.eq_any(keys))
         .filter(login_throttle::locked_until.gt(now))
@@ -101,7 +101,7 @@ pub fn check(conn: &mut DbConn, keys: &[String], now: PrimitiveDateTime) -> Resu
 }
 
 /// Seconds until a key is unlocked, if it is locked.
-pub fn locked_for(
+pub(crate) fn locked_for(
     conn: &mut DbConn,
     key: &str,
     now: PrimitiveDateTime,
@@ -118,7 +118,7 @@ pub fn locked_for(
 /// Counts one event against `key`, locking it when the limit is reached. Written as a
 /// compare-and-swap, retried a few times; a count that still loses the race is dropped
 /// (issue 12 replaces this with one atomic statement).
-pub fn count(
+pub(crate) fn count(
     conn: &mut DbConn,
     key: &str,
     limit: Limit,
@@ -142,7 +142,7 @@ pub fn count(
 }
 
 /// Forgets a key (a successful login, or an admin clearing a lock-out).
-pub fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+pub(crate) fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
     diesel::delete(login_throttle::table.find(key))
         .execute(conn)
         .map(|_| ())

@@ -21,35 +21,35 @@ use crate::settings::Settings;
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
-pub const LEEWAY: u64 = 30;
+pub(crate) const LEEWAY: u64 = 30;
 
 /// Which of the two tokens a JWT is; one is never accepted where the other is expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TokenType {
+pub(crate) enum TokenType {
     Access,
     Refresh,
 }
 
 /// The claims of both tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     /// The user's public id.
-    pub sub: String,
+    pub(crate) sub: String,
     /// The session's public id.
-    pub sid: String,
-    pub role: String,
-    pub typ: TokenType,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
-    pub jti: String,
-    pub iss: String,
+    pub(crate) sid: String,
+    pub(crate) role: String,
+    pub(crate) typ: TokenType,
+    pub(crate) iat: i64,
+    pub(crate) nbf: i64,
+    pub(crate) exp: i64,
+    pub(crate) jti: String,
+    pub(crate) iss: String,
 }
 
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     Invalid,
     Expired,
     /// Signed with a `kid` this instance does not hold (yet: another may have rotated).
@@ -57,11 +57,11 @@ pub enum TokenError {
 }
 
 /// A freshly signed pair.
-pub struct TokenPair {
-    pub access_token: String,
-    pub refresh_token: String,
+pub(crate) struct TokenPair {
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: String,
     /// Seconds until the access token expires.
-    pub expires_in: i64,
+    pub(crate) expires_in: i64,
 }
 
 /// The keys in use: one signs, all verify.
@@ -98,7 +98,7 @@ const KEYS_REREAD_SECONDS: i64 = 60;
 
 /// Signs and verifies tokens with the key ring, which can be replaced while running (after
 /// `gatehouse rotate-keys`) without logging anyone out.
-pub struct Tokens {
+pub(crate) struct Tokens {
     keys: RwLock<Arc<Keys>>,
     /// Where a generated ring is kept, to pick up a rotation; `None` when the keys come from
     /// the `jwt_keys` setting (they change with the settings, at a restart).
@@ -114,7 +114,7 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(
+    pub(crate) fn new(
         ring: &KeyRing,
         store: Option<Store>,
         settings: &Settings,
@@ -137,13 +137,13 @@ impl Tokens {
     }
 
     /// Where a generated key ring is kept (`None`: the keys are configured).
-    pub fn store(&self) -> Option<&Store> {
+    pub(crate) fn store(&self) -> Option<&Store> {
         self.store.as_ref()
     }
 
     /// Checks a token; a `kid` this instance does not hold yet (another instance may have
     /// rotated keys) makes it read the key ring again first, at most once a second.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         token: &str,
         expected: TokenType,
@@ -202,7 +202,12 @@ impl Tokens {
     }
 
     /// Signs an access and a refresh token for a session.
-    pub fn issue_pair(&self, user_id: &str, session_id: &str, role: &str) -> Result<TokenPair> {
+    pub(crate) fn issue_pair(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        role: &str,
+    ) -> Result<TokenPair> {
         let claims = |typ, ttl| {
             let now = OffsetDateTime::now_utc().unix_timestamp();
             Claims {
@@ -225,12 +230,12 @@ impl Tokens {
     }
 
     /// How long a session lives without a refresh, in seconds.
-    pub fn refresh_ttl(&self) -> i64 {
+    pub(crate) fn refresh_ttl(&self) -> i64 {
         self.refresh_ttl
     }
 
     /// Signs any claims with the current signing key.
-    pub fn sign(&self, claims: &Claims) -> Result<String> {
+    pub(crate) fn sign(&self, claims: &Claims) -> Result<String> {
         let keys = self.keys()?;
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(keys.signing_kid.clone());
@@ -271,12 +276,12 @@ fn unix_now() -> i64 {
 }
 
 /// Compares secrets without leaking, through timing, how much of them matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What is stored of a refresh token: its SHA-256, never the token itself.
-pub fn fingerprint(token: &str) -> String {
+pub(crate) fn fingerprint(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

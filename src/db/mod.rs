@@ -34,7 +34,7 @@ pub enum DbConn {
 
 /// Where the database is, parsed from `database_url` (or defaulted into `data_dir`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
+pub(crate) enum DatabaseUrl {
     Sqlite(PathBuf),
     Postgres(String),
 }
@@ -43,7 +43,7 @@ impl DatabaseUrl {
     /// `sqlite://path`, `sqlite:path` or a bare path pick SQLite; `postgres://` or
     /// `postgresql://` pick PostgreSQL; anything else with a scheme is refused. Empty means
     /// the SQLite file in `data_dir`.
-    pub fn parse(url: &str, data_dir: &Path) -> Result<Self, String> {
+    pub(crate) fn parse(url: &str, data_dir: &Path) -> Result<Self, String> {
         let url = url.trim();
         if url.is_empty() {
             return Ok(Self::Sqlite(data_dir.join("gatehouse.db")));
@@ -64,7 +64,7 @@ impl DatabaseUrl {
     }
 
     /// A description safe to log: no password.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Self::Sqlite(path) => format!("SQLite at {}", path.display()),
             Self::Postgres(_) => "PostgreSQL".to_owned(),
@@ -119,7 +119,7 @@ fn session_setup(conn: &DbConn) -> &'static str {
 
 /// Why the database could not be opened, migrated or asked for a secret: one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(pub String);
+pub(crate) struct Error(pub String);
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -131,7 +131,7 @@ impl std::error::Error for Error {}
 
 /// The error a query gets when the database cannot be reached, no connection came free in
 /// time, or the server is shutting down: callers classify it as an outage.
-pub fn outage(why: &str) -> DieselError {
+pub(crate) fn outage(why: &str) -> DieselError {
     DieselError::DatabaseError(
         DatabaseErrorKind::ClosedConnection,
         Box::new(why.to_owned()),
@@ -146,7 +146,7 @@ pub struct Db {
 
 impl Db {
     /// Connects, failing when the database cannot be reached within `timeout`.
-    pub fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Self, Error> {
+    pub(crate) fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Self, Error> {
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -175,7 +175,7 @@ impl Db {
     }
 
     /// Applies pending migrations; returns how many ran.
-    pub fn migrate(&self) -> Result<usize, Error> {
+    pub(crate) fn migrate(&self) -> Result<usize, Error> {
         let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
         let failed =
             |e: Box<dyn std::error::Error + Send + Sync>| Error(format!("migrations failed: {e}"));
@@ -202,7 +202,7 @@ impl Db {
 
     /// Reads a generated secret, creating it with `generate` when absent. The primary key
     /// makes creation happen once: an instance that loses the race reads the winner's value.
-    pub fn secret(
+    pub(crate) fn secret(
         &self,
         name: &str,
         generate: fn() -> String,
@@ -231,7 +231,7 @@ impl Db {
     }
 
     /// A stored secret, if there is one.
-    pub fn read_secret(&self, name: &str) -> Result<Option<String>, Error> {
+    pub(crate) fn read_secret(&self, name: &str) -> Result<Option<String>, Error> {
         use diesel::prelude::*;
         use schema::app_secrets;
         let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
@@ -244,7 +244,7 @@ impl Db {
     }
 
     /// Replaces a stored secret.
-    pub fn write_secret(&self, name: &str, value: &str) -> Result<(), Error> {
+    pub(crate) fn write_secret(&self, name: &str, value: &str) -> Result<(), Error> {
         use diesel::prelude::*;
         use schema::app_secrets;
         let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
@@ -292,7 +292,7 @@ pub fn now() -> PrimitiveDateTime {
 }
 
 /// Whether a query failed on a unique index (a taken username or email).
-pub fn is_unique_violation(error: &DieselError) -> bool {
+pub(crate) fn is_unique_violation(error: &DieselError) -> bool {
     matches!(
         error,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
@@ -300,7 +300,7 @@ pub fn is_unique_violation(error: &DieselError) -> bool {
 }
 
 /// Whether the database answers a trivial query.
-pub fn ping(conn: &mut DbConn) -> Result<(), DieselError> {
+pub(crate) fn ping(conn: &mut DbConn) -> Result<(), DieselError> {
     use diesel::RunQueryDsl;
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }

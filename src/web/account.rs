@@ -18,7 +18,7 @@ use crate::web::layout::{field_errors, page, Layout, Page, Reply};
 use crate::web::present::When;
 use crate::web::session::{clear_cookies, SignedIn};
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![
         show,
         update_profile,
@@ -36,7 +36,7 @@ struct ProfileValues {
 }
 
 #[derive(Serialize)]
-pub struct SessionRow {
+pub(crate) struct SessionRow {
     id: String,
     started: When,
     last_seen: When,
@@ -46,7 +46,7 @@ pub struct SessionRow {
 }
 
 /// Sessions as listed on the account and admin pages, marking the viewer's own.
-pub fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
+pub(crate) fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
     sessions
         .iter()
         .map(|s| SessionRow {

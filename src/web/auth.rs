@@ -17,7 +17,7 @@ use crate::web::failure::PageError;
 use crate::web::layout::{field_errors, local_path, page, Layout, Page, Reply};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![signup_form, signup, login_form, login, logout]
 }
 

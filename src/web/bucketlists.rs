@@ -16,7 +16,7 @@ use crate::web::failure::PageError;
 use crate::web::layout::{field_errors, page, Layout, Page, Reply};
 use crate::web::session::SignedIn;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![
         index,
         create,

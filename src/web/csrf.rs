@@ -19,7 +19,7 @@ use crate::web::session::signed_in;
 const ANONYMOUS_COOKIE: &str = "csrf";
 
 /// A form whose CSRF token was checked.
-pub struct CsrfForm<T>(pub T);
+pub(crate) struct CsrfForm<T>(pub T);
 
 #[rocket::async_trait]
 impl<'r, T> FromData<'r> for CsrfForm<T>
@@ -71,7 +71,7 @@ where
 /// Just the token: read before anything else in every form, and the whole of a form that is
 /// only a button (logout, end a session).
 #[derive(rocket::FromForm)]
-pub struct Token {
+pub(crate) struct Token {
     csrf_token: String,
 }
 
@@ -90,7 +90,7 @@ async fn expected_token(req: &Request<'_>) -> Result<String, Failure> {
 }
 
 /// The anonymous token for a form shown before sign-in, created on first use.
-pub fn anonymous_token(jar: &CookieJar<'_>, secure: bool) -> String {
+pub(crate) fn anonymous_token(jar: &CookieJar<'_>, secure: bool) -> String {
     let name = cookie_name(ANONYMOUS_COOKIE, secure);
     if let Some(cookie) = jar.get_private(&name) {
         return cookie.value().to_owned();

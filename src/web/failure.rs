@@ -15,7 +15,7 @@ use crate::web::layout::{page, Layout};
 
 /// A failure met while serving a page.
 #[derive(Debug)]
-pub struct PageError(pub Failure);
+pub(crate) struct PageError(pub Failure);
 
 impl From<Error> for PageError {
     fn from(error: Error) -> Self {
@@ -118,6 +118,6 @@ fn page_failure(status: Status, req: &Request<'_>) -> PageError {
     })
 }
 
-pub fn catchers() -> Vec<Catcher> {
+pub(crate) fn catchers() -> Vec<Catcher> {
     catchers![page_failure]
 }

@@ -14,7 +14,7 @@ use crate::web::session;
 
 /// What the base layout needs on every page.
 #[derive(Serialize)]
-pub struct Layout {
+pub(crate) struct Layout {
     user: Option<NavUser>,
     /// For the forms on the page, the nav's logout button included.
     csrf_token: String,
@@ -35,7 +35,7 @@ struct FlashView {
 }
 
 impl Layout {
-    pub fn signed_in(current: &Actor, flash: Option<FlashMessage<'_>>) -> Self {
+    pub(crate) fn signed_in(current: &Actor, flash: Option<FlashMessage<'_>>) -> Self {
         Layout {
             user: Some(NavUser {
                 id: current.user.public_id.clone(),
@@ -47,7 +47,7 @@ impl Layout {
         }
     }
 
-    pub fn anonymous(csrf_token: String, flash: Option<FlashMessage<'_>>) -> Self {
+    pub(crate) fn anonymous(csrf_token: String, flash: Option<FlashMessage<'_>>) -> Self {
         Layout {
             user: None,
             csrf_token,
@@ -56,7 +56,7 @@ impl Layout {
     }
 
     /// The layout for whoever made the request (used by error pages).
-    pub fn for_request(req: &Request<'_>) -> Self {
+    pub(crate) fn for_request(req: &Request<'_>) -> Self {
         match session::signed_in(req) {
             Some(current) => Self::signed_in(current, None),
             None => Self::anonymous(String::new(), None),
@@ -74,25 +74,25 @@ impl From<FlashMessage<'_>> for FlashView {
 }
 
 /// A page: a template with the status it is served with.
-pub type Page = (Status, Template);
+pub(crate) type Page = (Status, Template);
 
 /// What a form page answers: done (a redirect with a flash message), the form (again, with
 /// what was typed and the problems found), or elsewhere (a signed-in visitor on the login
 /// page).
 #[derive(Responder)]
-pub enum Reply {
+pub(crate) enum Reply {
     Done(Flash<Redirect>),
     Form(Page),
     Away(Redirect),
 }
 
-pub fn page(status: Status, name: &'static str, context: impl Serialize) -> Page {
+pub(crate) fn page(status: Status, name: &'static str, context: impl Serialize) -> Page {
     (status, Template::render(name, context))
 }
 
 /// Where to go after login: `next` only when it is a path on this site (one leading `/`,
 /// no `//`, no backslash, no control character), else the start page.
-pub fn local_path(next: &str) -> &str {
+pub(crate) fn local_path(next: &str) -> &str {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
@@ -105,7 +105,7 @@ pub fn local_path(next: &str) -> &str {
 }
 
 /// The problems of a form-level error to show beside its fields, if it has any.
-pub fn field_errors(error: &Error) -> Option<FieldErrors> {
+pub(crate) fn field_errors(error: &Error) -> Option<FieldErrors> {
     match error {
         Error::Validation(fields) => Some(fields.clone()),
         Error::Taken(field) => Some(FieldErrors::from([(

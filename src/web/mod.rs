@@ -25,7 +25,7 @@ use crate::app::App;
 use self::layout::{page, Layout, Page};
 use self::session::SignedIn;
 
-pub fn stage() -> AdHoc {
+pub(crate) fn stage() -> AdHoc {
     AdHoc::on_ignite("Pages", |rocket| async {
         let mut routes = routes![index, healthz, stylesheet];
         routes.extend(auth::routes());

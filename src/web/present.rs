@@ -9,7 +9,7 @@ use time::PrimitiveDateTime;
 
 /// A moment (UTC) in every form a page shows it.
 #[derive(Serialize)]
-pub struct When {
+pub(crate) struct When {
     /// RFC 3339, for `<time datetime>`.
     iso: String,
     /// `2026-11-29`
@@ -35,7 +35,7 @@ impl From<PrimitiveDateTime> for When {
 }
 
 /// The first characters of a long id, enough to tell ids apart on a page.
-pub fn short_id(id: &str) -> String {
+pub(crate) fn short_id(id: &str) -> String {
     id.chars().take(8).collect()
 }
 

@@ -19,7 +19,7 @@ use crate::settings::Settings;
 
 /// A signed-in browser, checked just now (cookies only: pages never read token headers).
 #[derive(Debug, Clone)]
-pub struct SignedIn(pub Actor);
+pub(crate) struct SignedIn(pub Actor);
 
 impl Deref for SignedIn {
     type Target = Actor;
@@ -48,7 +48,7 @@ impl<'r> FromRequest<'r> for SignedIn {
 }
 
 /// The signed-in user of this request if the page guard ran and succeeded.
-pub fn signed_in<'r>(req: &'r Request<'_>) -> Option<&'r Actor> {
+pub(crate) fn signed_in<'r>(req: &'r Request<'_>) -> Option<&'r Actor> {
     let missing = || PageAuth(Err(Error::Auth(AuthFailure::MissingToken).into()));
     match req.local_cache(missing) {
         PageAuth(Ok(current)) => Some(current),
@@ -108,7 +108,7 @@ async fn renew(req: &Request<'_>, app: &App) -> Result<(Session, User), Error> {
 
 /// Puts a fresh pair in the browser: HttpOnly, SameSite=Lax, Path=/, Secure per settings
 /// (Rocket's `add` sets neither HttpOnly nor Secure on its own).
-pub fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Settings) {
+pub(crate) fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Settings) {
     let secure = settings.cookie_secure;
     let pair = [
         (
@@ -133,7 +133,7 @@ pub fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Settings)
     }
 }
 
-pub fn clear_cookies(jar: &CookieJar<'_>, settings: &Settings) {
+pub(crate) fn clear_cookies(jar: &CookieJar<'_>, settings: &Settings) {
     for base in [ACCESS_COOKIE, REFRESH_COOKIE] {
         let name = cookie_name(base, settings.cookie_secure);
         jar.remove(Cookie::build(name).path("/").secure(settings.cookie_secure));

@@ -16,7 +16,7 @@ use crate::web::session::SignedIn;
 
 const PER_PAGE: i64 = 20;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![directory, profile]
 }
 

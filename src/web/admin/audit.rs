@@ -18,7 +18,7 @@ use crate::web::present::{short_id, When};
 
 const PER_PAGE: i64 = 50;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![audit_log]
 }
 

@@ -17,7 +17,7 @@ const CHART_HEIGHT: f64 = 160.0;
 const DAY_WIDTH: f64 = 20.0;
 const BAR_WIDTH: f64 = 8.0;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![dashboard]
 }
 

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::http::{self, Failure};
 use crate::web::session::SignedIn;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     let mut routes = dashboard::routes();
     routes.extend(users::routes());
     routes.extend(audit::routes());
@@ -24,7 +24,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// A signed-in admin on a page; built on the page guard, so a demotion bites at once.
-pub struct AdminPage(pub Actor);
+pub(crate) struct AdminPage(pub Actor);
 
 impl Deref for AdminPage {
     type Target = Actor;

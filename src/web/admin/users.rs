@@ -22,7 +22,7 @@ use crate::web::present::When;
 
 const PER_PAGE: i64 = 50;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     routes![
         list,
         bulk_confirm,
