@@ -1,10 +1,10 @@
 //! Recording and reading the audit trail of account and admin events.
 
 use diesel::prelude::*;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use time::PrimitiveDateTime;
 
-use crate::accounts::model::User;
+use crate::accounts::model::{Role, User};
 use crate::db::schema::audit_events;
 use crate::db::{self, DbConn};
 
@@ -36,9 +36,9 @@ impl Source {
     }
 }
 
-/// What happened; the string forms are stored and shown.
+/// What kind of thing happened: the `event` column, and the audit log's filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Event {
+pub(crate) enum Kind {
     Signup,
     Login,
     LoginFailed,
@@ -54,43 +54,141 @@ pub(crate) enum Event {
     LockoutCleared,
 }
 
-impl Event {
-    pub(crate) const ALL: [Event; 13] = [
-        Event::Signup,
-        Event::Login,
-        Event::LoginFailed,
-        Event::Logout,
-        Event::LogoutAll,
-        Event::PasswordChanged,
-        Event::SessionRevoked,
-        Event::RefreshReused,
-        Event::UserCreated,
-        Event::UserUpdated,
-        Event::RoleChanged,
-        Event::UserDeleted,
-        Event::LockoutCleared,
+impl Kind {
+    pub(crate) const ALL: [Kind; 13] = [
+        Kind::Signup,
+        Kind::Login,
+        Kind::LoginFailed,
+        Kind::Logout,
+        Kind::LogoutAll,
+        Kind::PasswordChanged,
+        Kind::SessionRevoked,
+        Kind::RefreshReused,
+        Kind::UserCreated,
+        Kind::UserUpdated,
+        Kind::RoleChanged,
+        Kind::UserDeleted,
+        Kind::LockoutCleared,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Event::Signup => "signup",
-            Event::Login => "login",
-            Event::LoginFailed => "login_failed",
-            Event::Logout => "logout",
-            Event::LogoutAll => "logout_all",
-            Event::PasswordChanged => "password_changed",
-            Event::SessionRevoked => "session_revoked",
-            Event::RefreshReused => "refresh_reused",
-            Event::UserCreated => "user_created",
-            Event::UserUpdated => "user_updated",
-            Event::RoleChanged => "role_changed",
-            Event::UserDeleted => "user_deleted",
-            Event::LockoutCleared => "lockout_cleared",
+            Kind::Signup => "signup",
+            Kind::Login => "login",
+            Kind::LoginFailed => "login_failed",
+            Kind::Logout => "logout",
+            Kind::LogoutAll => "logout_all",
+            Kind::PasswordChanged => "password_changed",
+            Kind::SessionRevoked => "session_revoked",
+            Kind::RefreshReused => "refresh_reused",
+            Kind::UserCreated => "user_created",
+            Kind::UserUpdated => "user_updated",
+            Kind::RoleChanged => "role_changed",
+            Kind::UserDeleted => "user_deleted",
+            Kind::LockoutCleared => "lockout_cleared",
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Option<Event> {
+    pub(crate) fn parse(text: &str) -> Option<Kind> {
         Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+/// What happened, with its detail: written and read through this one type, so the writer
+/// and the audit log's reader agree at compile time. Stored as the kind's name in `event`
+/// and the fields as a JSON object in `detail`; never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum Event {
+    Signup(Created),
+    Login,
+    LoginFailed {
+        reason: LoginFailure,
+    },
+    Logout,
+    LogoutAll,
+    PasswordChanged,
+    SessionRevoked {
+        session: String,
+    },
+    RefreshReused {
+        session: String,
+    },
+    UserCreated(Created),
+    /// The names of the fields that changed, never their values.
+    UserUpdated {
+        fields: Vec<String>,
+    },
+    RoleChanged {
+        from: Role,
+        to: Role,
+    },
+    /// The username, so the log can still name a deleted account.
+    UserDeleted {
+        username: String,
+    },
+    LockoutCleared,
+}
+
+/// The detail of a new account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Created {
+    pub(crate) role: Role,
+    pub(crate) active: bool,
+    pub(crate) via: Via,
+}
+
+/// How an account was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Via {
+    Http,
+    CommandLine,
+}
+
+/// Why a login failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LoginFailure {
+    /// A wrong password, or no such account.
+    Credentials,
+    /// The right password for a deactivated account.
+    Disabled,
+}
+
+impl Event {
+    pub(crate) fn kind(&self) -> Kind {
+        match self {
+            Event::Signup(_) => Kind::Signup,
+            Event::Login => Kind::Login,
+            Event::LoginFailed { .. } => Kind::LoginFailed,
+            Event::Logout => Kind::Logout,
+            Event::LogoutAll => Kind::LogoutAll,
+            Event::PasswordChanged => Kind::PasswordChanged,
+            Event::SessionRevoked { .. } => Kind::SessionRevoked,
+            Event::RefreshReused { .. } => Kind::RefreshReused,
+            Event::UserCreated(_) => Kind::UserCreated,
+            Event::UserUpdated { .. } => Kind::UserUpdated,
+            Event::RoleChanged { .. } => Kind::RoleChanged,
+            Event::UserDeleted { .. } => Kind::UserDeleted,
+            Event::LockoutCleared => Kind::LockoutCleared,
+        }
+    }
+
+    /// The `detail` column: the event's fields as a JSON object, without the kind.
+    fn detail(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("event");
+        }
+        value
+    }
+
+    /// The event a stored row describes; `None` for a row this version cannot read.
+    pub(crate) fn from_row(kind: &str, detail: &str) -> Option<Event> {
+        let mut value: serde_json::Value = serde_json::from_str(detail).ok()?;
+        value.as_object_mut()?.insert("event".into(), kind.into());
+        serde_json::from_value(value).ok()
     }
 }
 
@@ -100,8 +198,6 @@ pub(crate) struct Record<'a> {
     pub(crate) actor: Option<&'a str>,
     pub(crate) subject: Option<&'a str>,
     pub(crate) ip: Option<&'a str>,
-    /// A small JSON object; never a secret.
-    pub(crate) detail: serde_json::Value,
 }
 
 impl<'a> Record<'a> {
@@ -111,29 +207,22 @@ impl<'a> Record<'a> {
         actor: Option<&'a str>,
         subject: Option<&'a str>,
         source: &'a Source,
-        detail: serde_json::Value,
     ) -> Self {
         Record {
             event,
             actor,
             subject,
             ip: source.ip(),
-            detail,
         }
     }
 
-    /// An event by `actor` about `subject` with no detail.
-    pub(crate) fn plain(
-        event: Event,
-        actor: &'a User,
-        subject: &'a User,
-        source: &'a Source,
-    ) -> Self {
+    /// An event by `actor` about `subject`.
+    pub(crate) fn by(event: Event, actor: &'a User, subject: &'a User, source: &'a Source) -> Self {
         let (actor, subject) = (
             Some(actor.public_id.as_str()),
             Some(subject.public_id.as_str()),
         );
-        Self::new(event, actor, subject, source, json!({}))
+        Self::new(event, actor, subject, source)
     }
 }
 
@@ -164,7 +253,7 @@ pub(crate) struct AuditEvent {
 pub(crate) struct AuditQuery {
     /// Events where this public user id is actor or subject.
     pub(crate) user: Option<String>,
-    pub(crate) event: Option<Event>,
+    pub(crate) event: Option<Kind>,
     /// From this moment (included) ...
     pub(crate) from: Option<PrimitiveDateTime>,
     /// ... to this one (excluded).
@@ -177,11 +266,11 @@ pub(crate) fn record(conn: &mut DbConn, record: &Record<'_>) -> QueryResult<()> 
     diesel::insert_into(audit_events::table)
         .values(NewEvent {
             at: db::now(),
-            event: record.event.as_str(),
+            event: record.event.kind().as_str(),
             actor_id: record.actor,
             subject_id: record.subject,
             ip: record.ip,
-            detail: record.detail.to_string(),
+            detail: record.event.detail().to_string(),
         })
         .execute(conn)
         .map(|_| ())
@@ -217,4 +306,62 @@ pub(crate) fn list(conn: &mut DbConn, q: &AuditQuery) -> QueryResult<(Vec<AuditE
         .offset((q.page - 1) * q.per_page)
         .load(conn)?;
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_reads_back_as_it_was_written() {
+        let events = [
+            Event::Signup(Created {
+                role: Role::User,
+                active: true,
+                via: Via::Http,
+            }),
+            Event::LoginFailed {
+                reason: LoginFailure::Disabled,
+            },
+            Event::RoleChanged {
+                from: Role::User,
+                to: Role::Admin,
+            },
+            Event::Logout,
+        ];
+        for event in events {
+            let detail = event.detail().to_string();
+            assert!(!detail.contains("\"event\""), "{detail}");
+            assert_eq!(Event::from_row(event.kind().as_str(), &detail), Some(event));
+        }
+    }
+
+    #[test]
+    fn the_stored_detail_keeps_its_documented_shape() {
+        let event = Event::UserUpdated {
+            fields: vec!["email".into(), "name".into()],
+        };
+        assert_eq!(event.detail().to_string(), r#"{"fields":["email","name"]}"#);
+        let created = Event::UserCreated(Created {
+            role: Role::Admin,
+            active: false,
+            via: Via::CommandLine,
+        });
+        let expected = r#"{"active":false,"role":"admin","via":"command_line"}"#;
+        assert_eq!(created.detail().to_string(), expected);
+    }
+
+    #[test]
+    fn unreadable_rows_are_none_not_a_panic() {
+        assert_eq!(Event::from_row("login", "not json"), None);
+        assert_eq!(Event::from_row("no_such_event", "{}"), None);
+        assert_eq!(Event::from_row("session_revoked", "{}"), None);
+    }
+
+    #[test]
+    fn every_kind_has_a_name_that_parses_back() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+    }
 }

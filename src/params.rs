@@ -6,8 +6,8 @@ use rocket::FromForm;
 use time::macros::format_description;
 use time::Date;
 
-use crate::accounts::model::{SortKey, User, UserQuery, ROLE_ADMIN, ROLE_USER};
-use crate::audit::{AuditQuery, Event};
+use crate::accounts::model::{Role, SortKey, User, UserQuery};
+use crate::audit::{AuditQuery, Kind};
 use crate::error::{Checker, Error, Result};
 
 /// Items per page when the caller does not say.
@@ -49,13 +49,13 @@ impl ListParams<'_> {
         let mut checker = Checker::default();
         let default = default_per_page.unwrap_or(DEFAULT_PER_PAGE);
         let (page, per_page) = pagination(&mut checker, params.page, params.per_page, default);
-        let role = params.role.map(str::to_owned);
-        if role
-            .as_deref()
-            .is_some_and(|r| r != ROLE_USER && r != ROLE_ADMIN)
-        {
-            checker.add("role", "must be \"user\" or \"admin\"");
-        }
+        let role = params.role.and_then(|name| {
+            let role = Role::parse(name);
+            if role.is_none() {
+                checker.add("role", "must be \"user\" or \"admin\"");
+            }
+            role
+        });
         let active = boolean(&mut checker, "active", params.active);
         let sort_text = params.sort.unwrap_or("username");
         let descending = sort_text.starts_with('-');
@@ -118,7 +118,7 @@ impl AuditParams<'_> {
         let default = default_per_page.unwrap_or(DEFAULT_PER_PAGE);
         let (page, per_page) = pagination(&mut checker, self.page, self.per_page, default);
         let event = self.event.filter(|e| !e.is_empty()).and_then(|text| {
-            let event = Event::parse(text);
+            let event = Kind::parse(text);
             if event.is_none() {
                 checker.add("event", "is not a known event type");
             }

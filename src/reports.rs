@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
-use crate::accounts::model::ROLE_ADMIN;
-use crate::audit::Event;
+use crate::accounts::model::Role;
+use crate::audit::Kind;
 use crate::db::schema::{audit_events, users};
 use crate::db::DbConn;
 
@@ -45,7 +45,7 @@ pub(crate) fn dashboard(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResul
             .count()
             .get_result(conn)?,
         admins: users::table
-            .filter(users::role.eq(ROLE_ADMIN))
+            .filter(users::role.eq(Role::Admin.as_str()))
             .filter(users::active.eq(true))
             .count()
             .get_result(conn)?,
@@ -67,7 +67,7 @@ fn signups(conn: &mut DbConn, from: PrimitiveDateTime, to: PrimitiveDateTime) ->
 /// Successful logins in [from, to).
 fn logins(conn: &mut DbConn, from: PrimitiveDateTime, to: PrimitiveDateTime) -> QueryResult<i64> {
     audit_events::table
-        .filter(audit_events::event.eq(Event::Login.as_str()))
+        .filter(audit_events::event.eq(Kind::Login.as_str()))
         .filter(audit_events::at.ge(from))
         .filter(audit_events::at.lt(to))
         .count()

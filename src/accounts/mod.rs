@@ -3,22 +3,22 @@
 
 pub mod model;
 pub(crate) mod password;
+pub(crate) mod policy;
 pub(crate) mod validation;
 
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::audit::{self, Event, Record, Source};
+use crate::audit::{self, Created, Event, Record, Source, Via};
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit};
 use crate::auth::Actor;
 use crate::db::{self, DbConn};
 use crate::error::{Checker, Error, FieldErrors, Result};
 
-use self::model::{NewUser, User, UserChanges, ROLE_ADMIN, ROLE_USER};
+use self::model::{NewUser, Role, User, UserChanges};
 
 /// A new account, from sign-up (role and active unset) or from an admin.
 #[derive(Debug, Deserialize)]
@@ -51,7 +51,7 @@ pub(crate) struct ValidAccount {
     pub(crate) username: String,
     pub(crate) email: String,
     pub(crate) name: Option<String>,
-    pub(crate) role: String,
+    pub(crate) role: Role,
 }
 
 /// Checks every field of a new account, reporting all problems at once.
@@ -76,11 +76,13 @@ pub(crate) fn validate_new(
         "password",
         validation::password(&input.password, min, &own_words),
     );
-    let role = input.role.clone().unwrap_or_else(|| ROLE_USER.to_owned());
-    check_role(&mut checker, &role);
+    let role = match &input.role {
+        Some(role) => checker.check("role", role_named(role)),
+        None => Some(Role::User),
+    };
     checker.finish()?;
-    match (username, email, name) {
-        (Some(username), Some(email), Some(name)) => Ok(ValidAccount {
+    match (username, email, name, role) {
+        (Some(username), Some(email), Some(name), Some(role)) => Ok(ValidAccount {
             username,
             email,
             name,
@@ -129,16 +131,20 @@ pub async fn create(
     } = valid;
     let active = input.active.unwrap_or(true);
     let (actor_id, source) = (origin.actor_id(), source.clone());
+    let created = Created {
+        role,
+        active,
+        via: match source {
+            Source::CommandLine => Via::CommandLine,
+            Source::Http { .. } => Via::Http,
+        },
+    };
     let event = match origin {
-        Origin::SignUp => Event::Signup,
-        _ => Event::UserCreated,
+        Origin::SignUp => Event::Signup(created),
+        _ => Event::UserCreated(created),
     };
     let signing_up = matches!(origin, Origin::SignUp);
     let signup_limit = Limit::signup(&app.settings);
-    let via = match source {
-        Source::CommandLine => "command_line",
-        Source::Http { .. } => "http",
-    };
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
@@ -152,7 +158,7 @@ pub async fn create(
                         email: &email,
                         name: name.as_deref(),
                         password_hash: &hash,
-                        role: &role,
+                        role: role.as_str(),
                         active,
                         created_at: now,
                         updated_at: now,
@@ -167,10 +173,9 @@ pub async fn create(
                 } else {
                     actor_id.as_deref()
                 };
-                let detail = json!({"role": user.role, "active": user.active, "via": via});
                 audit::record(
                     c,
-                    &Record::new(event, actor, Some(&user.public_id), &source, detail),
+                    &Record::new(event, actor, Some(&user.public_id), &source),
                 )?;
                 Ok(user)
             })
@@ -197,25 +202,14 @@ pub(crate) async fn find(app: &App, public_id: &str) -> Result<User> {
         .await
 }
 
-/// Loads the target of a self-or-admin action, refusing anyone else.
-pub(crate) async fn find_for(app: &App, caller: &User, public_id: &str) -> Result<User> {
-    let target = find(app, public_id).await?;
-    if caller.id != target.id && !caller.is_admin() {
-        return Err(Error::forbidden(
-            "You may only do this to your own account.",
-        ));
-    }
-    Ok(target)
-}
-
 /// Applies a partial change to `target_id` for `caller` (self or admin).
 pub(crate) async fn update(
     app: &App,
     caller: &Actor,
-    target_id: &str,
+    target: &User,
     changes: AccountChanges,
 ) -> Result<User> {
-    let target = find_for(app, &caller.user, target_id).await?;
+    policy::ensure_can_manage(&caller.user, target)?;
     let is_self = caller.user.id == target.id;
     if !caller.user.is_admin() && (changes.role.is_some() || changes.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
@@ -232,15 +226,14 @@ pub(crate) async fn update(
         set.name = checker.check("name", validation::name(name));
     }
     if let Some(role) = &changes.role {
-        check_role(&mut checker, role);
-        set.role = Some(role.clone());
+        set.role = checker.check("role", role_named(role)).map(Role::as_str);
     }
     set.active = changes.active;
     if changes.current_password.is_some() && changes.password.is_none() {
         checker.add("current_password", "is only needed with a new password");
     }
     if let Some(password) = &changes.password {
-        let words = own_words(&target, &set);
+        let words = own_words(target, &set);
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let min = app.settings.password_min_length;
         checker.check("password", validation::password(password, min, &words));
@@ -249,12 +242,12 @@ pub(crate) async fn update(
     if let Some(password) = changes.password {
         if is_self {
             let current = changes.current_password.unwrap_or_default();
-            verify_current(app, &target, current, "current_password").await?;
+            verify_current(app, target, current, "current_password").await?;
         }
         set.password_hash = Some(app.hasher.hash(password).await?);
     }
     let keep = is_self.then_some(caller.session.id);
-    apply(app, caller, target, set, keep).await
+    apply(app, caller, target.clone(), set, keep).await
 }
 
 /// `PUT /api/me/password`: the current password proves it is really the owner.
@@ -286,8 +279,9 @@ pub(crate) async fn change_own_password(
 }
 
 /// Deletes an account (self or admin); its sessions go with it.
-pub(crate) async fn delete(app: &App, caller: &Actor, target_id: &str) -> Result<()> {
-    let target = find_for(app, &caller.user, target_id).await?;
+pub(crate) async fn delete(app: &App, caller: &Actor, target: &User) -> Result<()> {
+    policy::ensure_can_manage(&caller.user, target)?;
+    let target = target.clone();
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db
         .run(move |c| {
@@ -298,11 +292,12 @@ pub(crate) async fn delete(app: &App, caller: &Actor, target_id: &str) -> Result
                 Ok(audit::record(
                     c,
                     &Record::new(
-                        Event::UserDeleted,
+                        Event::UserDeleted {
+                            username: target.username.clone(),
+                        },
                         Some(&actor),
                         Some(&target.public_id),
                         &source,
-                        json!({"username": target.username}),
                     ),
                 )?)
             })
@@ -319,11 +314,11 @@ pub(crate) async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
 }
 
 /// Lets a locked-out account try again at once (admins only).
-pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target_id: &str) -> Result<()> {
+pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target: &User) -> Result<()> {
     if !admin.user.is_admin() {
         return Err(Error::forbidden("Only an admin may clear a lock-out."));
     }
-    let target = find(app, target_id).await?;
+    let target = target.clone();
     let (actor, source) = (admin.user.public_id.clone(), admin.source.clone());
     app.db
         .run(move |c| {
@@ -334,7 +329,6 @@ pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target_id: &str) -> 
                     Some(&actor),
                     Some(&target.public_id),
                     &source,
-                    json!({}),
                 );
                 Ok(audit::record(c, &record)?)
             })
@@ -343,10 +337,11 @@ pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target_id: &str) -> 
 }
 
 /// Live sessions of a user (self or admin).
-pub(crate) async fn sessions(app: &App, caller: &Actor, target_id: &str) -> Result<Vec<Session>> {
-    let target = find_for(app, &caller.user, target_id).await?;
+pub(crate) async fn sessions(app: &App, caller: &Actor, target: &User) -> Result<Vec<Session>> {
+    policy::ensure_can_manage(&caller.user, target)?;
+    let target = target.id;
     app.db
-        .run(move |c| Ok::<_, Error>(Session::list_live(c, target.id, db::now())?))
+        .run(move |c| Ok::<_, Error>(Session::list_live(c, target, db::now())?))
         .await
 }
 
@@ -354,10 +349,11 @@ pub(crate) async fn sessions(app: &App, caller: &Actor, target_id: &str) -> Resu
 pub(crate) async fn end_session(
     app: &App,
     caller: &Actor,
-    target_id: &str,
+    target: &User,
     session_id: &str,
 ) -> Result<()> {
-    let target = find_for(app, &caller.user, target_id).await?;
+    policy::ensure_can_manage(&caller.user, target)?;
+    let target = target.clone();
     let (actor, source, sid) = (
         caller.user.public_id.clone(),
         caller.source.clone(),
@@ -375,11 +371,12 @@ pub(crate) async fn end_session(
                 Ok(audit::record(
                     c,
                     &Record::new(
-                        Event::SessionRevoked,
+                        Event::SessionRevoked {
+                            session: session.public_id.clone(),
+                        },
                         Some(&actor),
                         Some(&target.public_id),
                         &source,
-                        json!({"session": session.public_id}),
                     ),
                 )?)
             })
@@ -415,25 +412,18 @@ async fn apply(
                 if !updated.active {
                     Session::revoke_all(c, target.id, None, now)?;
                 }
-                let record = |event, detail| {
-                    Record::new(
-                        event,
-                        Some(&actor),
-                        Some(&updated.public_id),
-                        &source,
-                        detail,
-                    )
-                };
-                let changed = changed_fields(&target, &updated);
-                if !changed.is_empty() {
-                    audit::record(c, &record(Event::UserUpdated, json!({"fields": changed})))?;
+                let record =
+                    |event| Record::new(event, Some(&actor), Some(&updated.public_id), &source);
+                let fields = changed_fields(&target, &updated);
+                if !fields.is_empty() {
+                    audit::record(c, &record(Event::UserUpdated { fields }))?;
                 }
                 if target.role != updated.role {
-                    let detail = json!({"from": target.role, "to": updated.role});
-                    audit::record(c, &record(Event::RoleChanged, detail))?;
+                    let (from, to) = (target.role, updated.role);
+                    audit::record(c, &record(Event::RoleChanged { from, to }))?;
                 }
                 if set.password_hash.is_some() {
-                    audit::record(c, &record(Event::PasswordChanged, json!({})))?;
+                    audit::record(c, &record(Event::PasswordChanged))?;
                 }
                 Ok(updated)
             })
@@ -442,7 +432,7 @@ async fn apply(
 }
 
 /// Names of the fields that differ, never their values (some are secret).
-fn changed_fields(before: &User, after: &User) -> Vec<&'static str> {
+fn changed_fields(before: &User, after: &User) -> Vec<String> {
     [
         ("username", before.username != after.username),
         ("email", before.email != after.email),
@@ -452,7 +442,8 @@ fn changed_fields(before: &User, after: &User) -> Vec<&'static str> {
         ("active", before.active != after.active),
     ]
     .into_iter()
-    .filter_map(|(field, differs)| differs.then_some(field))
+    .filter(|(_, differs)| *differs)
+    .map(|(field, _)| field.to_owned())
     .collect()
 }
 
@@ -483,10 +474,8 @@ async fn verify_current(app: &App, user: &User, password: String, field: &str) -
     }
 }
 
-fn check_role(checker: &mut Checker, role: &str) {
-    if role != ROLE_USER && role != ROLE_ADMIN {
-        checker.add("role", "must be \"user\" or \"admin\"");
-    }
+fn role_named(name: &str) -> Result<Role, Vec<String>> {
+    Role::parse(name).ok_or_else(|| vec!["must be \"user\" or \"admin\"".to_owned()])
 }
 
 /// Serialises changes that could remove the last admin. SQLite already runs one writer at a

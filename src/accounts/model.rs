@@ -6,8 +6,38 @@ use time::PrimitiveDateTime;
 use crate::db::schema::users;
 use crate::db::{lower, DbConn};
 
-pub const ROLE_USER: &str = "user";
-pub const ROLE_ADMIN: &str = "admin";
+/// What an account may do; stored as its name (`user`, `admin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// A role from its name; anything else is no role.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::User, Role::Admin]
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    /// The `role` column holds only these names (the migrations check it).
+    fn try_from(name: String) -> Result<Self, String> {
+        Role::parse(&name).ok_or_else(|| format!("unknown role {name:?} in the database"))
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -18,7 +48,8 @@ pub struct User {
     pub email: String,
     pub name: Option<String>,
     pub password_hash: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub active: bool,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
@@ -49,7 +80,7 @@ pub struct UserChanges {
     pub email: Option<String>,
     pub name: Option<Option<String>>,
     pub password_hash: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<&'static str>,
     pub active: Option<bool>,
     pub updated_at: Option<PrimitiveDateTime>,
     pub password_changed_at: Option<PrimitiveDateTime>,
@@ -72,7 +103,7 @@ pub struct UserQuery {
     pub search: Option<String>,
     /// Whether the search also matches emails (only admins may search by email).
     pub search_email: bool,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub active: Option<bool>,
     pub sort: SortKey,
     pub descending: bool,
@@ -82,7 +113,7 @@ pub struct UserQuery {
 
 impl User {
     pub fn is_admin(&self) -> bool {
-        self.role == ROLE_ADMIN
+        self.role == Role::Admin
     }
 
     pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
@@ -143,7 +174,7 @@ impl User {
 
     pub fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
         users::table
-            .filter(users::role.eq(ROLE_ADMIN))
+            .filter(users::role.eq(Role::Admin.as_str()))
             .filter(users::active.eq(true))
             .count()
             .get_result(conn)
@@ -188,8 +219,8 @@ impl User {
                 query.filter(by_name)
             };
         }
-        if let Some(role) = &q.role {
-            query = query.filter(users::role.eq(role.clone()));
+        if let Some(role) = q.role {
+            query = query.filter(users::role.eq(role.as_str()));
         }
         if let Some(active) = q.active {
             query = query.filter(users::active.eq(active));

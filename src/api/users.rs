@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::model::User;
-use crate::accounts::{self, AccountChanges, NewAccount, Origin};
+use crate::accounts::{self, policy, AccountChanges, NewAccount, Origin};
 use crate::api::error::Result;
 use crate::api::json::Json;
 use crate::api::views::{FullUser, SessionView, UserView};
@@ -64,7 +64,7 @@ async fn update_me(
         name,
         ..AccountChanges::default()
     };
-    let user = accounts::update(app, &current, &current.user.public_id, changes).await?;
+    let user = accounts::update(app, &current, &current.user, changes).await?;
     Ok(JsonBody((&user).into()))
 }
 
@@ -119,8 +119,7 @@ async fn create(
 #[get("/users/<id>")]
 async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBody<UserView>> {
     let user = accounts::find(app, id).await?;
-    // Deactivated accounts are hidden from members, as in the listing.
-    if !user.active && !current.user.is_admin() {
+    if !policy::visible_to(&user, &current.user) {
         return Err(Error::NotFound.into());
     }
     Ok(JsonBody(UserView::of(&user, &current.user)))
@@ -133,7 +132,8 @@ async fn patch_user(
     id: &str,
     body: Json<AccountChanges>,
 ) -> Result<JsonBody<FullUser>> {
-    let user = accounts::update(app, &current, id, body.0).await?;
+    let target = accounts::find(app, id).await?;
+    let user = accounts::update(app, &current, &target, body.0).await?;
     Ok(JsonBody((&user).into()))
 }
 
@@ -150,13 +150,15 @@ async fn put_user(
 
 #[delete("/users/<id>")]
 async fn delete_user(app: &State<App>, current: CurrentUser, id: &str) -> Result<Status> {
-    accounts::delete(app, &current, id).await?;
+    let target = accounts::find(app, id).await?;
+    accounts::delete(app, &current, &target).await?;
     Ok(Status::NoContent)
 }
 
 #[get("/users/<id>/sessions")]
 async fn sessions(app: &State<App>, current: CurrentUser, id: &str) -> Result<Value> {
-    let sessions = accounts::sessions(app, &current, id).await?;
+    let target = accounts::find(app, id).await?;
+    let sessions = accounts::sessions(app, &current, &target).await?;
     let views: Vec<SessionView> = sessions
         .iter()
         .map(|s| SessionView::of(s, &current.session))
@@ -171,13 +173,15 @@ async fn end_session(
     id: &str,
     sid: &str,
 ) -> Result<Status> {
-    accounts::end_session(app, &current, id, sid).await?;
+    let target = accounts::find(app, id).await?;
+    accounts::end_session(app, &current, &target, sid).await?;
     Ok(Status::NoContent)
 }
 
 /// Lets a locked-out account try to log in again at once.
 #[delete("/users/<id>/lockout")]
 async fn clear_lockout(app: &State<App>, admin: Admin, id: &str) -> Result<Status> {
-    accounts::clear_lockout(app, &admin.0, id).await?;
+    let target = accounts::find(app, id).await?;
+    accounts::clear_lockout(app, &admin, &target).await?;
     Ok(Status::NoContent)
 }

@@ -4,7 +4,8 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::PrimitiveDateTime;
 
-use crate::accounts::model::User;
+use crate::accounts::model::{Role, User};
+use crate::accounts::policy;
 use crate::audit::AuditEvent;
 use crate::auth::sessions::Session;
 use crate::auth::SignedIn;
@@ -21,7 +22,7 @@ pub(crate) struct FullUser {
     username: String,
     email: String,
     name: Option<String>,
-    role: String,
+    role: Role,
     active: bool,
     created_at: String,
     updated_at: String,
@@ -34,7 +35,7 @@ pub(crate) struct PublicUser {
     id: String,
     username: String,
     name: Option<String>,
-    role: String,
+    role: Role,
     created_at: String,
 }
 
@@ -52,7 +53,7 @@ impl From<&User> for FullUser {
             username: user.username.clone(),
             email: user.email.clone(),
             name: user.name.clone(),
-            role: user.role.clone(),
+            role: user.role,
             active: user.active,
             created_at: rfc3339(user.created_at),
             updated_at: rfc3339(user.updated_at),
@@ -64,14 +65,14 @@ impl From<&User> for FullUser {
 impl UserView {
     /// The view `viewer` is entitled to: full for themselves and for admins.
     pub(crate) fn of(user: &User, viewer: &User) -> Self {
-        if viewer.is_admin() || viewer.id == user.id {
+        if policy::sees_all_of(user, viewer) {
             return Self::Full(user.into());
         }
         Self::Public(PublicUser {
             id: user.public_id.clone(),
             username: user.username.clone(),
             name: user.name.clone(),
-            role: user.role.clone(),
+            role: user.role,
             created_at: rfc3339(user.created_at),
         })
     }

@@ -7,13 +7,12 @@ pub(crate) mod throttle;
 pub(crate) mod tokens;
 
 use diesel::Connection;
-use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
 
 use crate::accounts::model::{User, UserChanges};
 use crate::app::App;
-use crate::audit::{self, Event, Record, Source};
+use crate::audit::{self, Event, LoginFailure, Record, Source};
 use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
 
@@ -79,21 +78,19 @@ pub(crate) async fn login(
             let disabled = matches && other.is_some();
             let subject = other.map(|u| u.public_id);
             let source = source.clone();
-            let reason = if disabled { "disabled" } else { "credentials" };
-            let detail = json!({"reason": reason});
+            let reason = if disabled {
+                LoginFailure::Disabled
+            } else {
+                LoginFailure::Credentials
+            };
             let (account, address) = (Limit::login(&app.settings), Limit::address(&app.settings));
             app.db
                 .run(move |c| {
                     let now = db::now();
                     throttle::count(c, &keys[0], account, now)?;
                     throttle::count(c, &keys[1], address, now)?;
-                    let record = Record::new(
-                        Event::LoginFailed,
-                        None,
-                        subject.as_deref(),
-                        &source,
-                        detail,
-                    );
+                    let event = Event::LoginFailed { reason };
+                    let record = Record::new(event, None, subject.as_deref(), &source);
                     audit::record(c, &record)
                 })
                 .await?;
@@ -136,7 +133,7 @@ pub(crate) async fn start(
                 };
                 let user = User::update(c, user.id, &changes)?;
                 let pair = open_session(c, &tokens, &user, &source)?;
-                audit::record(c, &Record::plain(Event::Login, &user, &user, &source))?;
+                audit::record(c, &Record::by(Event::Login, &user, &user, &source))?;
                 Ok(SignedIn { tokens: pair, user })
             })
         })
@@ -152,7 +149,7 @@ pub(crate) fn open_session(
 ) -> Result<TokenPair> {
     let now = db::now();
     let session_id = Uuid::new_v4().to_string();
-    let pair = tokens.issue_pair(&user.public_id, &session_id, &user.role)?;
+    let pair = tokens.issue_pair(&user.public_id, &session_id, user.role.as_str())?;
     Session::insert(
         conn,
         &NewSession {
@@ -189,7 +186,8 @@ pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> 
                 return Err(revoked);
             }
             if session.refresh_hash == presented {
-                let pair = tokens.issue_pair(&user.public_id, &session.public_id, &user.role)?;
+                let pair =
+                    tokens.issue_pair(&user.public_id, &session.public_id, user.role.as_str())?;
                 let expires_at = now + Duration::seconds(tokens.refresh_ttl());
                 if session.rotate(c, &fingerprint(&pair.refresh_token), now, expires_at)? {
                     return Ok(SignedIn { tokens: pair, user });
@@ -206,8 +204,10 @@ pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> 
             }
             c.transaction::<_, Error, _>(|c| {
                 Session::revoke(c, session.id, now)?;
-                let mut record = Record::plain(Event::RefreshReused, &user, &user, &source);
-                record.detail = json!({"session": session.public_id});
+                let event = Event::RefreshReused {
+                    session: session.public_id.clone(),
+                };
+                let record = Record::by(event, &user, &user, &source);
                 Ok(audit::record(c, &record)?)
             })?;
             Err(revoked)
@@ -233,10 +233,7 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
                     Session::revoke(c, session.id, now)?;
                     Event::Logout
                 };
-                Ok(audit::record(
-                    c,
-                    &Record::plain(event, &user, &user, &source),
-                )?)
+                Ok(audit::record(c, &Record::by(event, &user, &user, &source))?)
             })
         })
         .await
@@ -254,7 +251,7 @@ pub(crate) async fn check_access(app: &App, token: &str) -> Result<(Session, Use
                 session.is_live(now)
                     && user.active
                     && user.public_id == claims.sub
-                    && user.role == claims.role
+                    && user.role.as_str() == claims.role
             });
             let (session, user) = live.ok_or(Error::Auth(AuthFailure::TokenRevoked))?;
             session.touch(c, now)?;

@@ -84,7 +84,7 @@ async fn account_page(
     flash: Option<FlashMessage<'_>>,
     problems: Problems,
 ) -> Result<Page, PageError> {
-    let sessions = accounts::sessions(app, current, &current.user.public_id).await?;
+    let sessions = accounts::sessions(app, current, &current.user).await?;
     let sessions = session_rows(&sessions, &current.session);
     let user = &current.user;
     let (profile, profile_errors) = problems.profile.unwrap_or_else(|| {
@@ -147,7 +147,7 @@ async fn update_profile(
         ..AccountChanges::default()
     };
     let current = &signed_in.0;
-    match accounts::update(app, current, &current.user.public_id, changes).await {
+    match accounts::update(app, current, &current.user, changes).await {
         Ok(_) => Ok(done("/account", "Your profile is saved.")),
         Err(error) => {
             let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
@@ -213,7 +213,7 @@ async fn end_session(
     _form: CsrfForm<Token>,
 ) -> Result<Reply, PageError> {
     let current = &signed_in.0;
-    accounts::end_session(app, current, &current.user.public_id, id).await?;
+    accounts::end_session(app, current, &current.user, id).await?;
     if id == current.session.public_id {
         clear_cookies(jar, &app.settings);
         return Ok(done("/login", "This session has ended."));

@@ -6,7 +6,7 @@ use rocket::{get, routes, Route, State};
 use serde::Serialize;
 
 use crate::accounts::model::{SortKey, User, UserQuery};
-use crate::accounts::{self};
+use crate::accounts::{self, policy};
 use crate::app::App;
 use crate::error::Error;
 use crate::web::failure::PageError;
@@ -36,7 +36,7 @@ impl From<&User> for Member {
             id: user.public_id.clone(),
             username: user.username.clone(),
             name: user.name.clone(),
-            role: user.role.clone(),
+            role: user.role.as_str().to_owned(),
             joined: user.created_at.into(),
         }
     }
@@ -104,7 +104,7 @@ struct Profile {
 async fn profile(app: &State<App>, signed_in: SignedIn, id: &str) -> Result<Page, PageError> {
     let user = accounts::find(app, id).await?;
     let viewer = &signed_in.0.user;
-    if !user.active && !viewer.is_admin() {
+    if !policy::visible_to(&user, viewer) {
         return Err(Error::NotFound.into());
     }
     let profile = Profile {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use diesel::connection::{Connection, InstrumentationEvent};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use gatehouse::accounts::model::{NewUser, SortKey, User, UserQuery};
+use gatehouse::accounts::model::{NewUser, Role, SortKey, User, UserQuery};
 use gatehouse::db::schema::users;
 use gatehouse::db::{self, DbConn};
 
@@ -168,7 +168,7 @@ async fn listing_and_search_use_indexes_at_100000_users() {
     member.active = Some(true);
     cases.push(("member search", member));
     let mut filtered = query(Some("user1"), SortKey::CreatedAt);
-    filtered.role = Some("user".into());
+    filtered.role = Some(Role::User);
     filtered.active = Some(false);
     filtered.descending = true;
     cases.push(("search with filters", filtered));

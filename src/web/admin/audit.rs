@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use rocket::http::Status;
 use rocket::{get, routes, Route, State};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::accounts::model::User;
 use crate::app::App;
-use crate::audit::{self, AuditEvent, Event};
+use crate::audit::{self, AuditEvent, Event, Kind, LoginFailure, Via};
 use crate::params::AuditParams;
 use crate::web::admin::AdminPage;
 use crate::web::failure::PageError;
@@ -79,7 +78,7 @@ async fn audit_log(
     let context = AuditPage {
         layout: Layout::signed_in(&admin.0, None),
         rows: events.into_iter().map(|e| row(e, &names)).collect(),
-        events: Event::ALL.iter().map(|e| e.as_str()).collect(),
+        events: Kind::ALL.iter().map(|e| e.as_str()).collect(),
         filters: Filters {
             event: text(params.event),
             user: typed_user,
@@ -110,12 +109,16 @@ async fn resolve_user(app: &App, typed: &str) -> Result<Option<String>, PageErro
     )))
 }
 
-fn row(event: AuditEvent, names: &HashMap<String, String>) -> Row {
-    let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
+fn row(row: AuditEvent, names: &HashMap<String, String>) -> Row {
+    let event = Event::from_row(&row.event, &row.detail);
+    let deleted_name = match &event {
+        Some(Event::UserDeleted { username }) => Some(username.as_str()),
+        _ => None,
+    };
     let who = |id: &Option<String>| match id {
         Some(id) => names.get(id).cloned().unwrap_or_else(|| {
             // Deleted since: the event may still name them.
-            detail["username"].as_str().map_or_else(
+            deleted_name.map_or_else(
                 || format!("{}… (deleted)", short_id(id)),
                 |u| format!("{u} (deleted)"),
             )
@@ -123,49 +126,41 @@ fn row(event: AuditEvent, names: &HashMap<String, String>) -> Row {
         None => "—".to_owned(),
     };
     Row {
-        at: event.at.into(),
-        actor: who(&event.actor_id),
-        subject: who(&event.subject_id),
-        subject_id: event.subject_id.clone(),
-        ip: event.ip.unwrap_or_default(),
-        detail: describe(&event.event, &detail),
-        event: event.event,
+        at: row.at.into(),
+        actor: who(&row.actor_id),
+        subject: who(&row.subject_id),
+        subject_id: row.subject_id.clone(),
+        ip: row.ip.unwrap_or_default(),
+        detail: event.as_ref().map(describe).unwrap_or_default(),
+        event: row.event,
     }
 }
 
 /// An event's detail in words; never a secret, since none is ever recorded.
-fn describe(event: &str, detail: &Value) -> String {
-    let text = |key: &str| detail[key].as_str().unwrap_or_default().to_owned();
+fn describe(event: &Event) -> String {
     match event {
-        "user_updated" => {
-            let fields: Vec<&str> = detail["fields"]
-                .as_array()
-                .map(|f| f.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            format!("changed {}", fields.join(", "))
-        }
-        "role_changed" => format!("{} → {}", text("from"), text("to")),
-        "login_failed" => match text("reason").as_str() {
-            "disabled" => "right password, account deactivated".to_owned(),
-            _ => "wrong password or unknown account".to_owned(),
+        Event::UserUpdated { fields } => format!("changed {}", fields.join(", ")),
+        Event::RoleChanged { from, to } => format!("{} → {}", from.as_str(), to.as_str()),
+        Event::LoginFailed { reason } => match reason {
+            LoginFailure::Disabled => "right password, account deactivated".to_owned(),
+            LoginFailure::Credentials => "wrong password or unknown account".to_owned(),
         },
-        "signup" | "user_created" => {
-            let active = if detail["active"] == Value::Bool(false) {
-                ", inactive"
-            } else {
-                ""
+        Event::Signup(created) | Event::UserCreated(created) => {
+            let active = if created.active { "" } else { ", inactive" };
+            let via = match created.via {
+                Via::CommandLine => " (command line)",
+                Via::Http => "",
             };
-            let via = if text("via") == "command_line" {
-                " (command line)"
-            } else {
-                ""
-            };
-            format!("role {}{active}{via}", text("role"))
+            format!("role {}{active}{via}", created.role.as_str())
         }
-        "session_revoked" | "refresh_reused" => {
-            format!("session {}", short_id(&text("session")))
+        Event::SessionRevoked { session } | Event::RefreshReused { session } => {
+            format!("session {}", short_id(session))
         }
-        "user_deleted" => format!("was {}", text("username")),
-        _ => String::new(),
+        Event::UserDeleted { username } => format!("was {username}"),
+        Event::Login
+        | Event::Logout
+        | Event::LogoutAll
+        | Event::PasswordChanged
+        | Event::LockoutCleared => String::new(),
     }
 }

@@ -59,7 +59,7 @@ impl From<&User> for Row {
             username: user.username.clone(),
             email: user.email.clone(),
             name: user.name.clone().unwrap_or_default(),
-            role: user.role.clone(),
+            role: user.role.as_str().to_owned(),
             active: user.active,
             created: user.created_at.into(),
             last_login: user.last_login_at.map(When::from),
@@ -188,13 +188,13 @@ async fn bulk_apply(
             Err(other) => return Err(other.into()),
         };
         let result = match action.as_str() {
-            "delete" => accounts::delete(app, &admin.0, id).await,
+            "delete" => accounts::delete(app, &admin, &user).await,
             _ => {
                 let changes = AccountChanges {
                     active: Some(action == "activate"),
                     ..AccountChanges::default()
                 };
-                accounts::update(app, &admin.0, id, changes)
+                accounts::update(app, &admin, &user, changes)
                     .await
                     .map(|_| ())
             }
@@ -336,25 +336,24 @@ struct Shown {
 async fn user_page(
     app: &App,
     admin: &AdminPage,
-    id: &str,
+    user: &User,
     status: Status,
     flash: Option<FlashMessage<'_>>,
     shown: Shown,
 ) -> Result<Page, PageError> {
-    let user = accounts::find(app, id).await?;
-    let sessions = accounts::sessions(app, &admin.0, id).await?;
-    let locked_for = accounts::lockout(app, &user).await?;
+    let sessions = accounts::sessions(app, admin, user).await?;
+    let locked_for = accounts::lockout(app, user).await?;
     let values = shown.values.unwrap_or_else(|| AccountValues {
         username: user.username.clone(),
         email: user.email.clone(),
         name: user.name.clone().unwrap_or_default(),
-        role: user.role.clone(),
+        role: user.role.as_str().to_owned(),
         active: user.active,
     });
     let context = UserPage {
         layout: Layout::signed_in(&admin.0, flash),
         is_self: user.id == admin.0.user.id,
-        user: Row::from(&user),
+        user: Row::from(user),
         values,
         errors: shown.errors,
         password_errors: shown.password_errors,
@@ -372,7 +371,8 @@ async fn show(
     id: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Page, PageError> {
-    user_page(app, &admin, id, Status::Ok, flash, Shown::default()).await
+    let user = accounts::find(app, id).await?;
+    user_page(app, &admin, &user, Status::Ok, flash, Shown::default()).await
 }
 
 #[derive(FromForm)]
@@ -413,8 +413,9 @@ async fn update(
         active: Some(form.active),
         ..AccountChanges::default()
     };
-    match accounts::update(app, &admin.0, id, changes).await {
-        Ok(user) => Ok(back_to(id, format!("Saved {}.", user.username))),
+    let user = accounts::find(app, id).await?;
+    match accounts::update(app, &admin, &user, changes).await {
+        Ok(saved) => Ok(back_to(id, format!("Saved {}.", saved.username))),
         Err(error) => {
             let mut shown = Shown {
                 values: Some(values),
@@ -425,7 +426,8 @@ async fn update(
                 (Error::Conflict(message), None) => shown.problem = Some(message.clone()),
                 _ => return Err(error.into()),
             }
-            let page = user_page(app, &admin, id, http::status(&error), None, shown).await?;
+            let status = http::status(&error);
+            let page = user_page(app, &admin, &user, status, None, shown).await?;
             Ok(Reply::Form(page))
         }
     }
@@ -451,6 +453,7 @@ async fn set_password(
     form: CsrfForm<PasswordForm>,
 ) -> Result<Reply, PageError> {
     let form = form.0;
+    let user = accounts::find(app, id).await?;
     let result = if form.new_password != form.new_password_confirm {
         let problem = vec!["does not match the new password".to_owned()];
         Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
@@ -460,12 +463,12 @@ async fn set_password(
             current_password: Some(form.current_password).filter(|p| !p.is_empty()),
             ..AccountChanges::default()
         };
-        accounts::update(app, &admin.0, id, changes).await
+        accounts::update(app, &admin, &user, changes).await
     };
     match result {
-        Ok(user) => Ok(back_to(
+        Ok(saved) => Ok(back_to(
             id,
-            format!("New password set for {}.", user.username),
+            format!("New password set for {}.", saved.username),
         )),
         Err(error) => {
             let mut errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
@@ -476,7 +479,8 @@ async fn set_password(
                 password_errors: errors,
                 ..Shown::default()
             };
-            let page = user_page(app, &admin, id, http::status(&error), None, shown).await?;
+            let status = http::status(&error);
+            let page = user_page(app, &admin, &user, status, None, shown).await?;
             Ok(Reply::Form(page))
         }
     }
@@ -490,7 +494,8 @@ async fn end_session(
     sid: &str,
     _form: CsrfForm<Token>,
 ) -> Result<Reply, PageError> {
-    accounts::end_session(app, &admin.0, id, sid).await?;
+    let user = accounts::find(app, id).await?;
+    accounts::end_session(app, &admin, &user, sid).await?;
     Ok(back_to(id, "That session has ended.".into()))
 }
 
@@ -501,7 +506,8 @@ async fn unlock(
     id: &str,
     _form: CsrfForm<Token>,
 ) -> Result<Reply, PageError> {
-    accounts::clear_lockout(app, &admin.0, id).await?;
+    let user = accounts::find(app, id).await?;
+    accounts::clear_lockout(app, &admin, &user).await?;
     Ok(back_to(id, "The login lock-out is cleared.".into()))
 }
 
@@ -533,7 +539,7 @@ async fn delete(
     _form: CsrfForm<Token>,
 ) -> Result<Reply, PageError> {
     let user = accounts::find(app, id).await?;
-    match accounts::delete(app, &admin.0, id).await {
+    match accounts::delete(app, &admin, &user).await {
         Ok(()) => {
             let message = format!("Deleted {}.", user.username);
             Ok(Reply::Done(Flash::success(
