@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use gatehouse::accounts::model::NewUser;
 use gatehouse::db::schema::users;
-use gatehouse::db::{self, DbConn};
+use gatehouse::db::DbConn;
 use gatehouse::App;
 
 /// The password of every seeded account.
@@ -99,7 +99,7 @@ fn seed(count: usize) -> Result<(), String> {
 
 /// `count` members `user000000`…, then `benchadmin`, in batches of 1,000.
 fn insert(conn: &mut DbConn, count: usize, hash: &str) -> diesel::QueryResult<()> {
-    let now = db::now();
+    let now = gatehouse::clock::Clock::default().now();
     let names: Vec<String> = (0..count)
         .map(|i| format!("user{i:06}"))
         .chain(["benchadmin".to_owned()])

@@ -9,6 +9,7 @@ use rocket::figment::Figment;
 
 use crate::accounts::password::{Hasher, BCRYPT_MAX_PASSWORD_BYTES};
 use crate::auth::tokens::Tokens;
+use crate::clock::Clock;
 use crate::db::{DatabaseUrl, Db};
 use crate::secrets::{self, Store};
 use crate::settings::{SettingError, Settings};
@@ -19,6 +20,8 @@ pub struct App {
     pub db: Db,
     pub(crate) hasher: Hasher,
     pub(crate) tokens: Arc<Tokens>,
+    /// The time every rule is measured with (tests move it forward).
+    pub clock: Clock,
 }
 
 /// Why the application could not start: one line, naming what to fix.
@@ -118,8 +121,10 @@ impl App {
         };
         let ring = secrets::key_ring(&settings, &store, &mut notes)?;
         let generated = settings.jwt_keys.is_empty().then_some(store);
-        let tokens = Arc::new(Tokens::new(&ring, generated, &settings)?);
+        let clock = Clock::default();
+        let tokens = Arc::new(Tokens::new(&ring, generated, &settings, clock.clone())?);
         let app = App {
+            clock,
             hasher: Hasher::new(settings.bcrypt_cost),
             settings,
             db,

@@ -6,7 +6,7 @@ use time::PrimitiveDateTime;
 
 use crate::accounts::model::{Role, User};
 use crate::db::schema::audit_events;
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 
 /// Where an action comes from, as recorded with sessions and audit events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,10 +262,15 @@ pub(crate) struct AuditQuery {
     pub(crate) per_page: i64,
 }
 
-pub(crate) fn record(conn: &mut DbConn, record: &Record<'_>) -> QueryResult<()> {
+/// Writes an event that happened at `at`.
+pub(crate) fn record(
+    conn: &mut DbConn,
+    at: PrimitiveDateTime,
+    record: &Record<'_>,
+) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values(NewEvent {
-            at: db::now(),
+            at,
             event: record.event.kind().as_str(),
             actor_id: record.actor,
             subject_id: record.subject,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::accounts::validation;
 use crate::app::App;
 use crate::db::schema::{bucketlist_items, bucketlists};
-use crate::db::{self, lower, DbConn};
+use crate::db::{lower, DbConn};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -114,10 +114,10 @@ pub(crate) async fn lists(app: &App, owner: i64, query: ListQuery) -> Result<(Ve
 }
 
 pub(crate) async fn create(app: &App, owner: i64, name: &str) -> Result<Summary> {
+    let now = app.clock.now();
     let name = check_name(name)?;
     app.db
         .run(move |c| {
-            let now = db::now();
             let list = diesel::insert_into(bucketlists::table)
                 .values((
                     bucketlists::public_id.eq(Uuid::new_v4().to_string()),
@@ -156,6 +156,7 @@ pub(crate) async fn get(app: &App, owner: i64, id: &str) -> Result<(Summary, Vec
 }
 
 pub(crate) async fn rename(app: &App, owner: i64, id: &str, name: &str) -> Result<Summary> {
+    let now = app.clock.now();
     let name = check_name(name)?;
     let id = id.to_owned();
     app.db
@@ -163,10 +164,7 @@ pub(crate) async fn rename(app: &App, owner: i64, id: &str, name: &str) -> Resul
             let list = diesel::update(bucketlists::table)
                 .filter(bucketlists::public_id.eq(&id))
                 .filter(bucketlists::owner_id.eq(owner))
-                .set((
-                    bucketlists::name.eq(name),
-                    bucketlists::updated_at.eq(db::now()),
-                ))
+                .set((bucketlists::name.eq(name), bucketlists::updated_at.eq(now)))
                 .returning(bucketlists::all_columns)
                 .get_result::<BucketList>(c)
                 .optional()?
@@ -191,12 +189,12 @@ pub(crate) async fn delete(app: &App, owner: i64, id: &str) -> Result<()> {
 }
 
 pub(crate) async fn add_item(app: &App, owner: i64, list_id: &str, name: &str) -> Result<Item> {
+    let now = app.clock.now();
     let name = check_name(name)?;
     let list_id = list_id.to_owned();
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                let now = db::now();
                 let list = owned_list(c, owner, &list_id)?;
                 touch(c, list.id, now)?;
                 Ok(diesel::insert_into(bucketlist_items::table)
@@ -230,12 +228,12 @@ pub(crate) async fn update_item(
     item_id: &str,
     changes: ItemChanges,
 ) -> Result<Item> {
+    let now = app.clock.now();
     let name = changes.name.as_deref().map(check_name).transpose()?;
     let (list_id, item_id) = (list_id.to_owned(), item_id.to_owned());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                let now = db::now();
                 let update = ItemUpdate {
                     name,
                     done: changes.done,

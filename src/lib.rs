@@ -8,9 +8,10 @@ pub mod accounts;
 mod api;
 pub mod app;
 pub mod audit;
-mod auth;
+pub mod auth;
 mod blocking;
 mod bucketlists;
+pub mod clock;
 pub mod db;
 pub mod error;
 mod headers;
@@ -27,7 +28,7 @@ use rocket::{Build, Rocket};
 use rocket_dyn_templates::Template;
 
 pub use crate::app::{App, Prepared, StartError};
-pub use crate::settings::figment;
+pub use crate::settings::{defaults, figment};
 
 /// Builds the application from settings: the real thing, for `main` and for tests alike.
 pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {

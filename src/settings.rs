@@ -73,6 +73,17 @@ struct Defaults {
     login_failure_window: i64,
     login_lockout: i64,
     signups_per_hour: i32,
+    /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
+    /// recorded for it unless the operator names a header a proxy overwrites.
+    ip_header: bool,
+    /// Rocket's: the largest JSON body and form (Rocket's own defaults are larger).
+    limits: BodyLimits,
+}
+
+#[derive(Serialize)]
+struct BodyLimits {
+    json: &'static str,
+    form: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -90,6 +101,11 @@ const DEFAULTS: Defaults = Defaults {
     login_failure_window: 900,
     login_lockout: 60,
     signups_per_hour: 20,
+    ip_header: false,
+    limits: BodyLimits {
+        json: "64 KiB",
+        form: "64 KiB",
+    },
 };
 
 /// A setting that cannot be used, naming its key.
@@ -116,9 +132,9 @@ impl SettingError {
     }
 }
 
-/// Rocket's usual figment with our defaults underneath and `DATABASE_URL` between
-/// `Rocket.toml` and `ROCKET_*` variables (so `ROCKET_DATABASE_URL` wins when both are set).
-pub fn figment() -> Figment {
+/// The built-in defaults alone, reading no file and no environment: what tests start from,
+/// so a developer's `ROCKET_*` variables or `Rocket.toml` never change a test's outcome.
+pub fn defaults() -> Figment {
     let debug_defaults = Serialized::defaults(Defaults {
         cookie_secure: false,
         ..DEFAULTS
@@ -127,6 +143,12 @@ pub fn figment() -> Figment {
     Figment::from(rocket::Config::default())
         .merge(Serialized::defaults(DEFAULTS))
         .merge(debug_defaults)
+}
+
+/// Rocket's usual figment with our defaults underneath and `DATABASE_URL` between
+/// `Rocket.toml` and `ROCKET_*` variables (so `ROCKET_DATABASE_URL` wins when both are set).
+pub fn figment() -> Figment {
+    defaults()
         .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
         .merge(
             Env::raw()

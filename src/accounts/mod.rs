@@ -15,7 +15,7 @@ use crate::audit::{self, Created, Event, Record, Source, Via};
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit};
 use crate::auth::Actor;
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::error::{Checker, Error, FieldErrors, Result};
 
 use self::model::{NewUser, Role, User, UserChanges};
@@ -111,6 +111,7 @@ pub async fn create(
     origin: Origin<'_>,
     source: &Source,
 ) -> Result<User> {
+    let now = app.clock.now();
     if matches!(origin, Origin::SignUp) && (input.role.is_some() || input.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
     }
@@ -118,9 +119,7 @@ pub async fn create(
     let signup_key = throttle::signup_key(source.ip());
     if matches!(origin, Origin::SignUp) {
         let key = signup_key.clone();
-        app.db
-            .run(move |c| throttle::check(c, &[key], db::now()))
-            .await?;
+        app.db.run(move |c| throttle::check(c, &[key], now)).await?;
     }
     let hash = app.hasher.hash(input.password).await?;
     let ValidAccount {
@@ -148,7 +147,6 @@ pub async fn create(
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                let now = db::now();
                 let public_id = Uuid::new_v4().to_string();
                 let user = User::insert(
                     c,
@@ -175,6 +173,7 @@ pub async fn create(
                 };
                 audit::record(
                     c,
+                    now,
                     &Record::new(event, actor, Some(&user.public_id), &source),
                 )?;
                 Ok(user)
@@ -280,6 +279,7 @@ pub(crate) async fn change_own_password(
 
 /// Deletes an account (self or admin); its sessions go with it.
 pub(crate) async fn delete(app: &App, caller: &Actor, target: &User) -> Result<()> {
+    let now = app.clock.now();
     policy::ensure_can_manage(&caller.user, target)?;
     let target = target.clone();
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
@@ -291,6 +291,7 @@ pub(crate) async fn delete(app: &App, caller: &Actor, target: &User) -> Result<(
                 ensure_an_admin_remains(c, &target)?;
                 Ok(audit::record(
                     c,
+                    now,
                     &Record::new(
                         Event::UserDeleted {
                             username: target.username.clone(),
@@ -307,14 +308,16 @@ pub(crate) async fn delete(app: &App, caller: &Actor, target: &User) -> Result<(
 
 /// Seconds left on an account's login lock-out, if it is locked.
 pub(crate) async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
+    let now = app.clock.now();
     let key = throttle::account_key(Some(&user.public_id), "");
     app.db
-        .run(move |c| Ok::<_, Error>(throttle::locked_for(c, &key, db::now())?))
+        .run(move |c| Ok::<_, Error>(throttle::locked_for(c, &key, now)?))
         .await
 }
 
 /// Lets a locked-out account try again at once (admins only).
 pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target: &User) -> Result<()> {
+    let now = app.clock.now();
     if !admin.user.is_admin() {
         return Err(Error::forbidden("Only an admin may clear a lock-out."));
     }
@@ -330,7 +333,7 @@ pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target: &User) -> Re
                     Some(&target.public_id),
                     &source,
                 );
-                Ok(audit::record(c, &record)?)
+                Ok(audit::record(c, now, &record)?)
             })
         })
         .await
@@ -338,10 +341,11 @@ pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target: &User) -> Re
 
 /// Live sessions of a user (self or admin).
 pub(crate) async fn sessions(app: &App, caller: &Actor, target: &User) -> Result<Vec<Session>> {
+    let now = app.clock.now();
     policy::ensure_can_manage(&caller.user, target)?;
     let target = target.id;
     app.db
-        .run(move |c| Ok::<_, Error>(Session::list_live(c, target, db::now())?))
+        .run(move |c| Ok::<_, Error>(Session::list_live(c, target, now)?))
         .await
 }
 
@@ -352,6 +356,7 @@ pub(crate) async fn end_session(
     target: &User,
     session_id: &str,
 ) -> Result<()> {
+    let now = app.clock.now();
     policy::ensure_can_manage(&caller.user, target)?;
     let target = target.clone();
     let (actor, source, sid) = (
@@ -361,7 +366,6 @@ pub(crate) async fn end_session(
     );
     app.db
         .run(move |c| {
-            let now = db::now();
             let session = Session::list_live(c, target.id, now)?
                 .into_iter()
                 .find(|s| s.public_id == sid)
@@ -370,6 +374,7 @@ pub(crate) async fn end_session(
                 Session::revoke(c, session.id, now)?;
                 Ok(audit::record(
                     c,
+                    now,
                     &Record::new(
                         Event::SessionRevoked {
                             session: session.public_id.clone(),
@@ -394,11 +399,11 @@ async fn apply(
     mut set: UserChanges,
     keep: Option<i64>,
 ) -> Result<User> {
+    let now = app.clock.now();
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                let now = db::now();
                 set.updated_at = Some(now);
                 if set.password_hash.is_some() {
                     set.password_changed_at = Some(now);
@@ -416,14 +421,14 @@ async fn apply(
                     |event| Record::new(event, Some(&actor), Some(&updated.public_id), &source);
                 let fields = changed_fields(&target, &updated);
                 if !fields.is_empty() {
-                    audit::record(c, &record(Event::UserUpdated { fields }))?;
+                    audit::record(c, now, &record(Event::UserUpdated { fields }))?;
                 }
                 if target.role != updated.role {
                     let (from, to) = (target.role, updated.role);
-                    audit::record(c, &record(Event::RoleChanged { from, to }))?;
+                    audit::record(c, now, &record(Event::RoleChanged { from, to }))?;
                 }
                 if set.password_hash.is_some() {
-                    audit::record(c, &record(Event::PasswordChanged))?;
+                    audit::record(c, now, &record(Event::PasswordChanged))?;
                 }
                 Ok(updated)
             })

@@ -4,16 +4,16 @@
 pub(crate) mod guard;
 pub(crate) mod sessions;
 pub(crate) mod throttle;
-pub(crate) mod tokens;
+pub mod tokens;
 
 use diesel::Connection;
-use time::Duration;
+use time::{Duration, PrimitiveDateTime};
 use uuid::Uuid;
 
 use crate::accounts::model::{User, UserChanges};
 use crate::app::App;
 use crate::audit::{self, Event, LoginFailure, Record, Source};
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::error::{AuthFailure, Error, Result};
 
 use self::sessions::{NewSession, Session};
@@ -34,9 +34,9 @@ pub(crate) struct Actor {
 }
 
 /// A signed-in result: the new tokens and the account they are for.
-pub(crate) struct SignedIn {
-    pub(crate) tokens: TokenPair,
-    pub(crate) user: User,
+pub struct SignedIn {
+    pub tokens: TokenPair,
+    pub user: User,
 }
 
 impl From<TokenError> for Error {
@@ -55,6 +55,7 @@ pub(crate) async fn login(
     password: String,
     source: &Source,
 ) -> Result<SignedIn> {
+    let now = app.clock.now();
     // Locked accounts and addresses are refused before bcrypt runs: guesses cost us nothing.
     let typed = crate::accounts::validation::normalize_username(identifier);
     let ip = source.ip().map(str::to_owned);
@@ -66,7 +67,7 @@ pub(crate) async fn login(
                 throttle::account_key(found.as_ref().map(|u| u.public_id.as_str()), &typed),
                 throttle::address_key(ip.as_deref()),
             ];
-            throttle::check(c, &keys, db::now())?;
+            throttle::check(c, &keys, now)?;
             Ok::<_, Error>((found, keys))
         })
         .await?;
@@ -86,12 +87,11 @@ pub(crate) async fn login(
             let (account, address) = (Limit::login(&app.settings), Limit::address(&app.settings));
             app.db
                 .run(move |c| {
-                    let now = db::now();
                     throttle::count(c, &keys[0], account, now)?;
                     throttle::count(c, &keys[1], address, now)?;
                     let event = Event::LoginFailed { reason };
                     let record = Record::new(event, None, subject.as_deref(), &source);
-                    audit::record(c, &record)
+                    audit::record(c, now, &record)
                 })
                 .await?;
             return Err(if disabled {
@@ -115,25 +115,25 @@ pub(crate) async fn login(
 
 /// Opens a session for an account that has just proved who it is (a login, or a sign-up),
 /// storing a re-made password hash when there is one.
-pub(crate) async fn start(
+pub async fn start(
     app: &App,
     user: User,
     rehashed: Option<String>,
     source: &Source,
 ) -> Result<SignedIn> {
+    let now = app.clock.now();
     let (tokens, source) = (app.tokens.clone(), source.clone());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                let now = db::now();
                 let changes = UserChanges {
                     last_login_at: Some(now),
                     password_hash: rehashed,
                     ..UserChanges::default()
                 };
                 let user = User::update(c, user.id, &changes)?;
-                let pair = open_session(c, &tokens, &user, &source)?;
-                audit::record(c, &Record::by(Event::Login, &user, &user, &source))?;
+                let pair = open_session(c, &tokens, &user, &source, now)?;
+                audit::record(c, now, &Record::by(Event::Login, &user, &user, &source))?;
                 Ok(SignedIn { tokens: pair, user })
             })
         })
@@ -146,8 +146,8 @@ pub(crate) fn open_session(
     tokens: &tokens::Tokens,
     user: &User,
     source: &Source,
+    now: PrimitiveDateTime,
 ) -> Result<TokenPair> {
-    let now = db::now();
     let session_id = Uuid::new_v4().to_string();
     let pair = tokens.issue_pair(&user.public_id, &session_id, user.role.as_str())?;
     Session::insert(
@@ -170,12 +170,12 @@ pub(crate) fn open_session(
 /// Trades a refresh token for a new pair, retiring it. A retired token presented after the
 /// grace period ends the session: it means someone else holds a copy.
 pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> Result<SignedIn> {
+    let now = app.clock.now();
     let claims = app.tokens.verify(refresh_token, TokenType::Refresh).await?;
     let presented = fingerprint(refresh_token);
     let (tokens, source) = (app.tokens.clone(), source.clone());
     app.db
         .run(move |c| {
-            let now = db::now();
             let revoked = Error::Auth(AuthFailure::TokenRevoked);
             let (session, user) =
                 Session::find_with_user(c, &claims.sid)?.ok_or(revoked.clone())?;
@@ -208,7 +208,7 @@ pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> 
                     session: session.public_id.clone(),
                 };
                 let record = Record::by(event, &user, &user, &source);
-                Ok(audit::record(c, &record)?)
+                Ok(audit::record(c, now, &record)?)
             })?;
             Err(revoked)
         })
@@ -217,6 +217,7 @@ pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> 
 
 /// Ends the caller's session (`everywhere`: every session of the caller).
 pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result<()> {
+    let now = app.clock.now();
     let Actor {
         user,
         session,
@@ -225,7 +226,6 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                let now = db::now();
                 let event = if everywhere {
                     Session::revoke_all(c, user.id, None, now)?;
                     Event::LogoutAll
@@ -233,7 +233,11 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
                     Session::revoke(c, session.id, now)?;
                     Event::Logout
                 };
-                Ok(audit::record(c, &Record::by(event, &user, &user, &source))?)
+                Ok(audit::record(
+                    c,
+                    now,
+                    &Record::by(event, &user, &user, &source),
+                )?)
             })
         })
         .await
@@ -242,10 +246,10 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
 /// Checks an access token completely: signature and claims, then against the database that
 /// its session is live and its account exists, is active and still has the role it claims.
 pub(crate) async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
+    let now = app.clock.now();
     let claims = app.tokens.verify(token, TokenType::Access).await?;
     app.db
         .run(move |c| {
-            let now = db::now();
             let found = Session::find_with_user(c, &claims.sid)?;
             let live = found.filter(|(session, user)| {
                 session.is_live(now)

@@ -8,20 +8,20 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::secrets::{self, KeyRing, Store};
 use crate::settings::Settings;
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
-pub(crate) const LEEWAY: u64 = 30;
+pub(crate) const LEEWAY: i64 = 30;
 
 /// Which of the two tokens a JWT is; one is never accepted where the other is expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,9 +57,9 @@ pub(crate) enum TokenError {
 }
 
 /// A freshly signed pair.
-pub(crate) struct TokenPair {
-    pub(crate) access_token: String,
-    pub(crate) refresh_token: String,
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
     /// Seconds until the access token expires.
     pub(crate) expires_in: i64,
 }
@@ -108,6 +108,7 @@ pub(crate) struct Tokens {
     /// ... and last read because a token named a `kid` we did not hold.
     keys_forced_at: AtomicI64,
     validation: Validation,
+    clock: Clock,
     issuer: String,
     access_ttl: i64,
     refresh_ttl: i64,
@@ -118,10 +119,12 @@ impl Tokens {
         ring: &KeyRing,
         store: Option<Store>,
         settings: &Settings,
+        clock: Clock,
     ) -> std::result::Result<Self, String> {
         let mut validation = Validation::new(ALGORITHM);
-        validation.leeway = LEEWAY;
-        validation.validate_nbf = true;
+        // `exp` and `nbf` must be there, but they are checked against our clock below.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_issuer(&[&settings.jwt_issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
         Ok(Self {
@@ -130,6 +133,7 @@ impl Tokens {
             keys_read_at: AtomicI64::new(unix_now()),
             keys_forced_at: AtomicI64::new(0),
             validation,
+            clock,
             issuer: settings.jwt_issuer.clone(),
             access_ttl: settings.access_token_ttl,
             refresh_ttl: settings.refresh_token_ttl,
@@ -209,7 +213,7 @@ impl Tokens {
         role: &str,
     ) -> Result<TokenPair> {
         let claims = |typ, ttl| {
-            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let now = self.clock.unix();
             Claims {
                 sub: user_id.to_owned(),
                 sid: session_id.to_owned(),
@@ -257,17 +261,20 @@ impl Tokens {
         let keys = self.keys().map_err(|_| TokenError::Invalid)?;
         let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
         let key = keys.verifying.get(kid).ok_or(TokenError::UnknownKey)?;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    _ => TokenError::Invalid,
-                }
-            })?;
-        if data.claims.typ != expected {
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        let now = self.clock.unix();
+        if claims.nbf > now + LEEWAY {
             return Err(TokenError::Invalid);
         }
-        Ok(data.claims)
+        if claims.exp < now - LEEWAY {
+            return Err(TokenError::Expired);
+        }
+        if claims.typ != expected {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
     }
 }
 

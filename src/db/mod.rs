@@ -15,7 +15,6 @@ use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use time::{OffsetDateTime, PrimitiveDateTime};
 
 diesel::define_sql_function!(
     /// SQL's `lower()`, the same in both dialects.
@@ -218,7 +217,7 @@ impl Db {
             .values((
                 app_secrets::name.eq(name),
                 app_secrets::value.eq(generate()),
-                app_secrets::created_at.eq(now()),
+                app_secrets::created_at.eq(crate::clock::Clock::default().now()),
             ))
             .execute(&mut conn);
         match inserted {
@@ -281,14 +280,6 @@ impl Db {
         .await;
         done.unwrap_or_else(|| Err(outage("the server is shutting down").into()))
     }
-}
-
-/// The current time in UTC at the precision both backends keep (microseconds).
-pub fn now() -> PrimitiveDateTime {
-    let now = OffsetDateTime::now_utc();
-    let micros = now.nanosecond() / 1_000 * 1_000;
-    let now = now.replace_nanosecond(micros).unwrap_or(now);
-    PrimitiveDateTime::new(now.date(), now.time())
 }
 
 /// Whether a query failed on a unique index (a taken username or email).

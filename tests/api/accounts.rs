@@ -234,14 +234,7 @@ async fn deactivated_accounts_cannot_log_in() {
     let admin = t.admin("root").await;
     let alice = t.member("alice").await;
     let path = format!("/api/users/{}", alice.id);
-    let reply = t
-        .call(
-            Method::Patch,
-            &path,
-            Some(&admin.access),
-            Some(json!({"active": false})),
-        )
-        .await;
+    let reply = admin.patch(&path, json!({"active": false})).await;
     assert_eq!(reply.status, Status::Ok);
     let login = t.login("alice", PASSWORD).await;
     assert_eq!(
@@ -287,43 +280,20 @@ async fn hashes_made_with_another_cost_are_upgraded_at_login() {
 async fn me_shows_and_updates_the_own_profile() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
-    let me = t.get("/api/me", &alice.access).await;
+    let me = alice.get("/api/me").await;
     assert_eq!(me.status, Status::Ok);
     assert_eq!(me.body["email"], "alice@example.com");
     let changes = json!({"name": "Alice Liddell", "username": "alice.l"});
-    let reply = t
-        .call(Method::Patch, "/api/me", Some(&alice.access), Some(changes))
-        .await;
+    let reply = alice.patch("/api/me", changes).await;
     assert_eq!(reply.status, Status::Ok, "{:?}", reply.body);
     assert_eq!(reply.body["name"], "Alice Liddell");
     assert_eq!(reply.body["username"], "alice.l");
-    let role = t
-        .call(
-            Method::Patch,
-            "/api/me",
-            Some(&alice.access),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let role = alice.patch("/api/me", json!({"role": "admin"})).await;
     assert_eq!(role.status, Status::UnprocessableEntity);
     t.register("bob").await;
-    let taken = t
-        .call(
-            Method::Patch,
-            "/api/me",
-            Some(&alice.access),
-            Some(json!({"username": "BOB"})),
-        )
-        .await;
+    let taken = alice.patch("/api/me", json!({"username": "BOB"})).await;
     assert_eq!((taken.status, taken.code()), (Status::Conflict, "conflict"));
-    let cleared = t
-        .call(
-            Method::Patch,
-            "/api/me",
-            Some(&alice.access),
-            Some(json!({"name": ""})),
-        )
-        .await;
+    let cleared = alice.patch("/api/me", json!({"name": ""})).await;
     assert_eq!(cleared.body["name"], Value::Null);
 }
 
@@ -333,33 +303,18 @@ async fn changing_the_password_needs_the_current_one() {
     let alice = t.member("alice").await;
     let change =
         |current: &str, new: &str| json!({"current_password": current, "new_password": new});
-    let wrong = t
-        .call(
-            Method::Put,
-            "/api/me/password",
-            Some(&alice.access),
-            Some(change(OTHER_PASSWORD, OTHER_PASSWORD)),
-        )
+    let wrong = alice
+        .put("/api/me/password", change(OTHER_PASSWORD, OTHER_PASSWORD))
         .await;
     assert_eq!(wrong.status, Status::UnprocessableEntity);
     assert!(wrong.body["error"]["fields"]["current_password"].is_array());
-    let weak = t
-        .call(
-            Method::Put,
-            "/api/me/password",
-            Some(&alice.access),
-            Some(change(PASSWORD, "alice-alice!")),
-        )
+    let weak = alice
+        .put("/api/me/password", change(PASSWORD, "alice-alice!"))
         .await;
     assert_eq!(weak.status, Status::UnprocessableEntity);
     assert!(weak.body["error"]["fields"]["new_password"].is_array());
-    let ok = t
-        .call(
-            Method::Put,
-            "/api/me/password",
-            Some(&alice.access),
-            Some(change(PASSWORD, OTHER_PASSWORD)),
-        )
+    let ok = alice
+        .put("/api/me/password", change(PASSWORD, OTHER_PASSWORD))
         .await;
     assert_eq!(ok.status, Status::NoContent);
     assert_eq!(
@@ -368,7 +323,7 @@ async fn changing_the_password_needs_the_current_one() {
     );
     assert_eq!(t.login("alice", OTHER_PASSWORD).await.status, Status::Ok);
     assert_eq!(
-        t.get("/api/me", &alice.access).await.status,
+        alice.get("/api/me").await.status,
         Status::Ok,
         "this session goes on"
     );
@@ -380,26 +335,19 @@ async fn members_see_public_fields_of_others_and_admins_see_everything() {
     let admin = t.admin("root").await;
     let alice = t.member("alice").await;
     let bob = t.member("bob").await;
-    let seen_by_alice = t
-        .get(&format!("/api/users/{}", bob.id), &alice.access)
-        .await;
+    let seen_by_alice = alice.get(&format!("/api/users/{}", bob.id)).await;
     let keys: Vec<&String> = seen_by_alice.body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["created_at", "id", "name", "role", "username"]);
-    let seen_by_admin = t
-        .get(&format!("/api/users/{}", bob.id), &admin.access)
-        .await;
+    let seen_by_admin = admin.get(&format!("/api/users/{}", bob.id)).await;
     assert_eq!(seen_by_admin.body["email"], "bob@example.com");
-    let missing = t
-        .get(
-            "/api/users/00000000-0000-4000-8000-000000000000",
-            &alice.access,
-        )
+    let missing = alice
+        .get("/api/users/00000000-0000-4000-8000-000000000000")
         .await;
     assert_eq!(
         (missing.status, missing.code()),
         (Status::NotFound, "not_found")
     );
-    let not_a_uuid = t.get("/api/users/1", &alice.access).await;
+    let not_a_uuid = alice.get("/api/users/1").await;
     assert_eq!(not_a_uuid.status, Status::NotFound);
 }
 
@@ -411,7 +359,7 @@ async fn the_users_collection_searches_filters_sorts_and_pages() {
     for name in ["anna", "bert", "carl"] {
         t.register(name).await;
     }
-    let all = t.get("/api/users", &alice.access).await;
+    let all = alice.get("/api/users").await;
     assert_eq!(all.body["total"], 5);
     assert_eq!(all.body["page"], 1);
     assert_eq!(all.body["per_page"], 20);
@@ -432,24 +380,24 @@ async fn the_users_collection_searches_filters_sorts_and_pages() {
             .collect()
     };
     assert_eq!(names(&all), ["alice", "anna", "bert", "carl", "root"]);
-    let search = t.get("/api/users?q=AN", &alice.access).await;
+    let search = alice.get("/api/users?q=AN").await;
     assert_eq!(names(&search), ["anna"]);
-    let like = t.get("/api/users?q=%25", &alice.access).await;
+    let like = alice.get("/api/users?q=%25").await;
     assert_eq!(like.body["total"], 0, "% is matched literally");
-    let by_email = t.get("/api/users?q=bert@", &alice.access).await;
+    let by_email = alice.get("/api/users?q=bert@").await;
     assert_eq!(by_email.body["total"], 0, "members cannot search emails");
-    let by_email = t.get("/api/users?q=bert@", &admin.access).await;
+    let by_email = admin.get("/api/users?q=bert@").await;
     assert_eq!(names(&by_email), ["bert"]);
-    let admins = t.get("/api/users?role=admin", &alice.access).await;
+    let admins = alice.get("/api/users?role=admin").await;
     assert_eq!(names(&admins), ["root"]);
-    let sorted = t
-        .get("/api/users?sort=-username&per_page=2&page=2", &alice.access)
+    let sorted = alice
+        .get("/api/users?sort=-username&per_page=2&page=2")
         .await;
     assert_eq!(names(&sorted), ["bert", "anna"]);
     assert_eq!(sorted.body["total"], 5);
-    let capped = t.get("/api/users?per_page=1000", &alice.access).await;
+    let capped = alice.get("/api/users?per_page=1000").await;
     assert_eq!(capped.body["per_page"], 100);
-    let forbidden = t.get("/api/users?active=false", &alice.access).await;
+    let forbidden = alice.get("/api/users?active=false").await;
     assert_eq!(forbidden.status, Status::Forbidden);
     for bad in [
         "page=0",
@@ -459,12 +407,10 @@ async fn the_users_collection_searches_filters_sorts_and_pages() {
         "sort=password_hash",
         "role=root",
     ] {
-        let reply = t.get(&format!("/api/users?{bad}"), &alice.access).await;
+        let reply = alice.get(&format!("/api/users?{bad}")).await;
         assert_eq!(reply.status, Status::UnprocessableEntity, "{bad}");
     }
-    let by_email_sort = t
-        .get("/api/users?sort=email&active=true", &admin.access)
-        .await;
+    let by_email_sort = admin.get("/api/users?sort=email&active=true").await;
     assert_eq!(by_email_sort.status, Status::Ok);
 }
 
@@ -475,106 +421,43 @@ async fn only_the_owner_or_an_admin_may_change_or_delete_a_user() {
     let alice = t.member("alice").await;
     let bob = t.member("bob").await;
     let bob_path = format!("/api/users/{}", bob.id);
-    let by_alice = t
-        .call(
-            Method::Patch,
-            &bob_path,
-            Some(&alice.access),
-            Some(json!({"name": "x"})),
-        )
-        .await;
+    let by_alice = alice.patch(&bob_path, json!({"name": "x"})).await;
     assert_eq!(
         (by_alice.status, by_alice.code()),
         (Status::Forbidden, "forbidden")
     );
-    let delete = t
-        .call(Method::Delete, &bob_path, Some(&alice.access), None)
-        .await;
+    let delete = alice.delete(&bob_path).await;
     assert_eq!(delete.status, Status::Forbidden);
-    let own_role = t
-        .call(
-            Method::Patch,
-            &bob_path,
-            Some(&bob.access),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let own_role = bob.patch(&bob_path, json!({"role": "admin"})).await;
     assert_eq!(own_role.status, Status::Forbidden);
-    let own_name = t
-        .call(
-            Method::Put,
-            &bob_path,
-            Some(&bob.access),
-            Some(json!({"name": "Bob"})),
-        )
-        .await;
+    let own_name = bob.put(&bob_path, json!({"name": "Bob"})).await;
     assert_eq!(
         (own_name.status, &own_name.body["name"]),
         (Status::Ok, &json!("Bob"))
     );
-    let no_current = t
-        .call(
-            Method::Patch,
-            &bob_path,
-            Some(&bob.access),
-            Some(json!({"password": OTHER_PASSWORD})),
-        )
+    let no_current = bob
+        .patch(&bob_path, json!({"password": OTHER_PASSWORD}))
         .await;
     assert_eq!(no_current.status, Status::UnprocessableEntity);
     let with_current = json!({"password": OTHER_PASSWORD, "current_password": PASSWORD});
-    let reply = t
-        .call(
-            Method::Patch,
-            &bob_path,
-            Some(&bob.access),
-            Some(with_current),
-        )
-        .await;
+    let reply = bob.patch(&bob_path, with_current).await;
     assert_eq!(reply.status, Status::Ok);
     let by_admin = json!({"email": "robert@example.com", "role": "admin", "active": true});
-    let reply = t
-        .call(
-            Method::Patch,
-            &bob_path,
-            Some(&admin.access),
-            Some(by_admin),
-        )
-        .await;
+    let reply = admin.patch(&bob_path, by_admin).await;
     assert_eq!(reply.status, Status::Ok);
     assert_eq!(
         (&reply.body["email"], &reply.body["role"]),
         (&json!("robert@example.com"), &json!("admin"))
     );
-    let unknown = t
-        .call(
-            Method::Patch,
-            &bob_path,
-            Some(&admin.access),
-            Some(json!({"password_hash": "x"})),
-        )
-        .await;
+    let unknown = admin.patch(&bob_path, json!({"password_hash": "x"})).await;
     assert_eq!(unknown.status, Status::UnprocessableEntity);
-    let bad_role = t
-        .call(
-            Method::Patch,
-            &bob_path,
-            Some(&admin.access),
-            Some(json!({"role": "root"})),
-        )
-        .await;
+    let bad_role = admin.patch(&bob_path, json!({"role": "root"})).await;
     assert_eq!(bad_role.status, Status::UnprocessableEntity);
-    let gone = t
-        .call(Method::Delete, &bob_path, Some(&admin.access), None)
-        .await;
+    let gone = admin.delete(&bob_path).await;
     assert_eq!(gone.status, Status::NoContent);
-    assert_eq!(
-        t.get(&bob_path, &admin.access).await.status,
-        Status::NotFound
-    );
+    assert_eq!(admin.get(&bob_path).await.status, Status::NotFound);
     let alice_path = format!("/api/users/{}", alice.id);
-    let own = t
-        .call(Method::Delete, &alice_path, Some(&alice.access), None)
-        .await;
+    let own = alice.delete(&alice_path).await;
     assert_eq!(own.status, Status::NoContent);
     assert_eq!(
         t.login("alice", PASSWORD).await.status,
@@ -588,26 +471,12 @@ async fn admins_create_users_and_members_cannot() {
     let admin = t.admin("root").await;
     let alice = t.member("alice").await;
     let body = json!({"username": "carol", "email": "carol@example.com", "password": PASSWORD, "role": "admin", "active": false});
-    let refused = t
-        .call(
-            Method::Post,
-            "/api/users",
-            Some(&alice.access),
-            Some(body.clone()),
-        )
-        .await;
+    let refused = alice.post("/api/users", body.clone()).await;
     assert_eq!(
         (refused.status, refused.code()),
         (Status::Forbidden, "forbidden")
     );
-    let created = t
-        .call(
-            Method::Post,
-            "/api/users",
-            Some(&admin.access),
-            Some(body.clone()),
-        )
-        .await;
+    let created = admin.post("/api/users", body.clone()).await;
     assert_eq!(created.status, Status::Created);
     assert_eq!(
         (&created.body["role"], &created.body["active"]),
@@ -617,9 +486,7 @@ async fn admins_create_users_and_members_cannot() {
         .header("Location")
         .unwrap()
         .ends_with(created.body["id"].as_str().unwrap()));
-    let again = t
-        .call(Method::Post, "/api/users", Some(&admin.access), Some(body))
-        .await;
+    let again = admin.post("/api/users", body).await;
     assert_eq!(again.status, Status::Conflict);
     let anonymous = t
         .call(Method::Post, "/api/users", None, Some(json!({})))
@@ -636,33 +503,22 @@ async fn the_last_active_admin_cannot_be_removed() {
     let root = t.admin("root").await;
     let path = format!("/api/users/{}", root.id);
     for change in [json!({"role": "user"}), json!({"active": false})] {
-        let reply = t
-            .call(Method::Patch, &path, Some(&root.access), Some(change))
-            .await;
+        let reply = root.patch(&path, change).await;
         assert_eq!((reply.status, reply.code()), (Status::Conflict, "conflict"));
     }
-    let delete = t
-        .call(Method::Delete, &path, Some(&root.access), None)
-        .await;
+    let delete = root.delete(&path).await;
     assert_eq!(delete.status, Status::Conflict);
     assert_eq!(
-        t.get("/api/me", &root.access).await.body["role"],
+        root.get("/api/me").await.body["role"],
         "admin",
         "nothing changed"
     );
     let second = t.admin("second").await;
-    let demote = t
-        .call(
-            Method::Patch,
-            &path,
-            Some(&second.access),
-            Some(json!({"role": "user"})),
-        )
+    let demote = second
+        .call(Method::Patch, &path, Some(json!({"role": "user"})))
         .await;
     assert_eq!(demote.status, Status::Ok);
     let second_path = format!("/api/users/{}", second.id);
-    let last = t
-        .call(Method::Delete, &second_path, Some(&second.access), None)
-        .await;
+    let last = second.call(Method::Delete, &second_path, None).await;
     assert_eq!(last.status, Status::Conflict);
 }

@@ -3,37 +3,15 @@
 use rocket::http::{Method, Status};
 use serde_json::json;
 
-use crate::common::{Reply, TestApp, OTHER_PASSWORD, PASSWORD};
+use crate::common::{Browser, TestApp, Tester, OTHER_PASSWORD, PASSWORD};
 
-fn location(reply: &Reply) -> &str {
-    reply.header("Location").unwrap_or("")
-}
-
-/// A console with `root` (the only admin) signed in in the client's cookie jar.
-async fn console() -> (TestApp, String) {
+/// A console: `root` (the only admin), signed in in a browser.
+async fn console() -> (TestApp, Browser, Tester) {
     let t = TestApp::new().await;
     let root = t.admin("root").await;
-    let form = t.page("/login").await;
-    let reply = t
-        .submit(
-            "/login",
-            &[
-                ("csrf_token", &form.csrf()),
-                ("username", "root"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(reply.status, Status::SeeOther);
-    (t, root.id)
-}
-
-/// Submits a form on `page` (for its CSRF token) to `action`.
-async fn post(t: &TestApp, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
-    let token = t.page(page).await.csrf();
-    let mut all = vec![("csrf_token", token.as_str())];
-    all.extend_from_slice(fields);
-    t.submit(action, &all).await
+    let browser = t.browser();
+    browser.login(&root).await;
+    (t, browser, root)
 }
 
 const GET_ROUTES: [&str; 4] = ["/admin", "/admin/users", "/admin/users/new", "/admin/audit"];
@@ -41,6 +19,7 @@ const GET_ROUTES: [&str; 4] = ["/admin", "/admin/users", "/admin/users/new", "/a
 #[rocket::async_test]
 async fn anonymous_visitors_go_to_login_and_members_are_refused() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     let root = t.admin("root").await;
     let user_routes = [
         format!("/admin/users/{}", root.id),
@@ -52,17 +31,17 @@ async fn anonymous_visitors_go_to_login_and_members_are_refused() {
         .chain(user_routes)
         .collect();
     for path in &all {
-        let reply = t.page(path).await;
+        let reply = browser.page(path).await;
         assert_eq!(reply.status, Status::SeeOther, "{path}");
-        assert!(location(&reply).starts_with("/login?next="));
+        assert!(reply.location().starts_with("/login?next="));
     }
-    t.sign_up_in_browser("mallory").await;
+    browser.sign_up("mallory").await;
     for path in &all {
-        let reply = t.page(path).await;
+        let reply = browser.page(path).await;
         assert_eq!(reply.status, Status::Forbidden, "{path}");
         assert!(reply.html().contains("This page is for admins."));
     }
-    let csrf = t.page("/").await.csrf();
+    let csrf = browser.page("/").await.csrf();
     let posts = [
         format!("/admin/users/{}", root.id),
         format!("/admin/users/{}/password", root.id),
@@ -78,15 +57,15 @@ async fn anonymous_visitors_go_to_login_and_members_are_refused() {
             ("action", "delete"),
             ("role", "user"),
         ];
-        let reply = t.submit(&path, &fields).await;
+        let reply = browser.submit(&path, &fields).await;
         assert_eq!(reply.status, Status::Forbidden, "{path}");
     }
     assert_eq!(
-        t.get("/api/me", &root.access).await.body["role"],
+        root.get("/api/me").await.body["role"],
         "admin",
         "nothing changed"
     );
-    let nav = t.page("/").await;
+    let nav = browser.page("/").await;
     assert!(
         !nav.html().contains("href=\"/admin\""),
         "members see no admin link"
@@ -95,11 +74,11 @@ async fn anonymous_visitors_go_to_login_and_members_are_refused() {
 
 #[rocket::async_test]
 async fn the_dashboard_counts_and_draws_the_last_30_days() {
-    let (t, _) = console().await;
+    let (t, browser, _) = console().await;
     for name in ["ann", "ben"] {
         t.member(name).await;
     }
-    let page = t.page("/admin").await;
+    let page = browser.page("/admin").await;
     assert_eq!(page.status, Status::Ok);
     let html = page.html();
     assert!(html.contains("<h2>3</h2><p>users"), "{html}");
@@ -120,20 +99,20 @@ async fn the_dashboard_counts_and_draws_the_last_30_days() {
 
 #[rocket::async_test]
 async fn the_user_list_searches_filters_sorts_and_pages() {
-    let (t, _) = console().await;
+    let (t, browser, _) = console().await;
     for i in 0..55 {
         t.register(&format!("member{i:02}")).await;
     }
     let admin = t.sign_in("root", PASSWORD).await;
     let off = t.member("sleeper").await;
-    t.call(
-        Method::Patch,
-        &format!("/api/users/{}", off.id),
-        Some(&admin.access),
-        Some(json!({"active": false})),
-    )
-    .await;
-    let first = t.page("/admin/users").await;
+    admin
+        .call(
+            Method::Patch,
+            &format!("/api/users/{}", off.id),
+            Some(json!({"active": false})),
+        )
+        .await;
+    let first = browser.page("/admin/users").await;
     assert!(first.html().contains("57 users."));
     assert_eq!(
         first.html().matches("name=\"ids\"").count(),
@@ -144,33 +123,33 @@ async fn the_user_list_searches_filters_sorts_and_pages() {
         first.html().contains("member00@example.com"),
         "admins see emails"
     );
-    let second = t.page("/admin/users?page=2").await;
+    let second = browser.page("/admin/users?page=2").await;
     assert_eq!(second.html().matches("name=\"ids\"").count(), 7);
-    let search = t.page("/admin/users?q=MEMBER5").await;
+    let search = browser.page("/admin/users?q=MEMBER5").await;
     assert!(search.html().contains("5 users."), "member50..54");
-    let by_email = t.page("/admin/users?q=member07%40").await;
+    let by_email = browser.page("/admin/users?q=member07%40").await;
     assert!(by_email.html().contains("1 user."));
-    let admins = t.page("/admin/users?role=admin&active=").await;
+    let admins = browser.page("/admin/users?role=admin&active=").await;
     assert!(admins.html().contains("1 user.") && admins.html().contains(">root<"));
-    let deactivated = t.page("/admin/users?active=false").await;
+    let deactivated = browser.page("/admin/users?active=false").await;
     assert!(deactivated.html().contains("1 user.") && deactivated.html().contains("sleeper"));
-    let sorted = t.page("/admin/users?sort=-username").await;
+    let sorted = browser.page("/admin/users?sort=-username").await;
     let html = sorted.html();
     assert!(
         html.find("sleeper").unwrap() < html.find("member54").unwrap(),
         "descending"
     );
     assert!(html.contains("Username ▼"));
-    let bad = t.page("/admin/users?sort=password_hash").await;
+    let bad = browser.page("/admin/users?sort=password_hash").await;
     assert_eq!(bad.status, Status::UnprocessableEntity);
 }
 
 #[rocket::async_test]
 async fn an_admin_edits_a_user_and_the_change_applies_at_once() {
-    let (t, _) = console().await;
+    let (t, browser, _) = console().await;
     let bob = t.member("bob").await;
     let page = format!("/admin/users/{}", bob.id);
-    let shown = t.page(&page).await;
+    let shown = browser.page(&page).await;
     assert!(shown.html().contains("value=\"bob@example.com\""));
     let edit = |username: &'static str, email: &'static str, role: &'static str, active: bool| {
         let mut fields = vec![
@@ -184,26 +163,28 @@ async fn an_admin_edits_a_user_and_the_change_applies_at_once() {
         }
         fields
     };
-    let saved = post(
-        &t,
-        &page,
-        &page,
-        &edit("robert", "robert@example.com", "admin", true),
-    )
-    .await;
+    let saved = browser
+        .submit_on(
+            &page,
+            &page,
+            &edit("robert", "robert@example.com", "admin", true),
+        )
+        .await;
     assert_eq!(
-        (saved.status, location(&saved)),
+        (saved.status, saved.location()),
         (Status::SeeOther, page.as_str())
     );
-    let stale = t.get("/api/me", &bob.access).await;
+    let stale = bob.get("/api/me").await;
     assert_eq!(
         stale.code(),
         "token_revoked",
         "the role change applies to bob's next request"
     );
     let me = t.sign_in("robert", PASSWORD).await;
-    assert_eq!(t.get("/api/me", &me.access).await.body["role"], "admin");
-    let invalid = post(&t, &page, &page, &edit("ro bert", "nope", "user", true)).await;
+    assert_eq!(me.get("/api/me").await.body["role"], "admin");
+    let invalid = browser
+        .submit_on(&page, &page, &edit("ro bert", "nope", "user", true))
+        .await;
     assert_eq!(invalid.status, Status::UnprocessableEntity);
     assert!(
         invalid.html().contains("id=\"username-error\"")
@@ -213,24 +194,24 @@ async fn an_admin_edits_a_user_and_the_change_applies_at_once() {
         invalid.html().contains("value=\"ro bert\""),
         "typed values kept"
     );
-    let taken = post(
-        &t,
-        &page,
-        &page,
-        &edit("root", "robert@example.com", "user", true),
-    )
-    .await;
+    let taken = browser
+        .submit_on(
+            &page,
+            &page,
+            &edit("root", "robert@example.com", "user", true),
+        )
+        .await;
     assert_eq!(taken.status, Status::Conflict);
-    let off = post(
-        &t,
-        &page,
-        &page,
-        &edit("robert", "robert@example.com", "user", false),
-    )
-    .await;
+    let off = browser
+        .submit_on(
+            &page,
+            &page,
+            &edit("robert", "robert@example.com", "user", false),
+        )
+        .await;
     assert_eq!(off.status, Status::SeeOther);
     assert_eq!(
-        t.get("/api/me", &me.access).await.code(),
+        me.get("/api/me").await.code(),
         "token_revoked",
         "deactivation ends sessions"
     );
@@ -239,11 +220,12 @@ async fn an_admin_edits_a_user_and_the_change_applies_at_once() {
 
 #[rocket::async_test]
 async fn an_admin_sets_a_password_and_ends_sessions() {
-    let (t, root_id) = console().await;
+    let (t, browser, root) = console().await;
+    let root_id = root.id.clone();
     let bob = t.member("bob").await;
     let laptop = t.sign_in("bob", PASSWORD).await;
     let page = format!("/admin/users/{}", bob.id);
-    let listing = t.page(&page).await;
+    let listing = browser.page(&page).await;
     assert_eq!(
         listing.html().matches("/end\"").count(),
         2,
@@ -253,62 +235,61 @@ async fn an_admin_sets_a_password_and_ends_sessions() {
         .as_str()
         .unwrap()
         .to_owned();
-    let ended = post(&t, &page, &format!("{page}/sessions/{sid}/end"), &[]).await;
+    let ended = browser
+        .submit_on(&page, &format!("{page}/sessions/{sid}/end"), &[])
+        .await;
     assert_eq!(ended.status, Status::SeeOther);
+    assert_eq!(laptop.get("/api/me").await.code(), "token_revoked");
     assert_eq!(
-        t.get("/api/me", &laptop.access).await.code(),
-        "token_revoked"
-    );
-    assert_eq!(
-        t.get("/api/me", &bob.access).await.status,
+        bob.get("/api/me").await.status,
         Status::Ok,
         "the other one lives"
     );
     let password = format!("{page}/password");
-    let mismatch = post(
-        &t,
-        &page,
-        &password,
-        &[
-            ("new_password", OTHER_PASSWORD),
-            ("new_password_confirm", "x"),
-        ],
-    )
-    .await;
+    let mismatch = browser
+        .submit_on(
+            &page,
+            &password,
+            &[
+                ("new_password", OTHER_PASSWORD),
+                ("new_password_confirm", "x"),
+            ],
+        )
+        .await;
     assert_eq!(mismatch.status, Status::UnprocessableEntity);
     assert!(mismatch
         .html()
         .contains("id=\"new_password_confirm-error\""));
-    let weak = post(
-        &t,
-        &page,
-        &password,
-        &[
-            ("new_password", "bob-is-here-1"),
-            ("new_password_confirm", "bob-is-here-1"),
-        ],
-    )
-    .await;
+    let weak = browser
+        .submit_on(
+            &page,
+            &password,
+            &[
+                ("new_password", "bob-is-here-1"),
+                ("new_password_confirm", "bob-is-here-1"),
+            ],
+        )
+        .await;
     assert!(weak.html().contains("id=\"new_password-error\""));
-    let set = post(
-        &t,
-        &page,
-        &password,
-        &[
-            ("new_password", OTHER_PASSWORD),
-            ("new_password_confirm", OTHER_PASSWORD),
-        ],
-    )
-    .await;
+    let set = browser
+        .submit_on(
+            &page,
+            &password,
+            &[
+                ("new_password", OTHER_PASSWORD),
+                ("new_password_confirm", OTHER_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(set.status, Status::SeeOther);
     assert_eq!(
-        t.get("/api/me", &bob.access).await.code(),
+        bob.get("/api/me").await.code(),
         "token_revoked",
         "all of bob's sessions end"
     );
     assert_eq!(t.login("bob", OTHER_PASSWORD).await.status, Status::Ok);
     let own = format!("/admin/users/{root_id}");
-    let own_form = t.page(&own).await;
+    let own_form = browser.page(&own).await;
     assert!(
         own_form.html().contains("id=\"current_password\""),
         "admins confirm their own"
@@ -317,7 +298,7 @@ async fn an_admin_sets_a_password_and_ends_sessions() {
 
 #[rocket::async_test]
 async fn admins_create_users_from_a_page() {
-    let (t, _) = console().await;
+    let (t, browser, _) = console().await;
     let fields = [
         ("username", "carol"),
         ("email", "carol@example.com"),
@@ -326,12 +307,16 @@ async fn admins_create_users_from_a_page() {
         ("role", "admin"),
         ("active", "on"),
     ];
-    let created = post(&t, "/admin/users/new", "/admin/users/new", &fields).await;
+    let created = browser
+        .submit_on("/admin/users/new", "/admin/users/new", &fields)
+        .await;
     assert_eq!(created.status, Status::SeeOther);
-    assert!(location(&created).starts_with("/admin/users/"));
+    assert!(created.location().starts_with("/admin/users/"));
     let carol = t.sign_in("carol", PASSWORD).await;
-    assert_eq!(t.get("/api/me", &carol.access).await.body["role"], "admin");
-    let again = post(&t, "/admin/users/new", "/admin/users/new", &fields).await;
+    assert_eq!(carol.get("/api/me").await.body["role"], "admin");
+    let again = browser
+        .submit_on("/admin/users/new", "/admin/users/new", &fields)
+        .await;
     assert_eq!(again.status, Status::Conflict);
     assert!(again.html().contains("is already taken"));
     let bad = [
@@ -340,7 +325,9 @@ async fn admins_create_users_from_a_page() {
         ("password", "short"),
         ("role", "king"),
     ];
-    let refused = post(&t, "/admin/users/new", "/admin/users/new", &bad).await;
+    let refused = browser
+        .submit_on("/admin/users/new", "/admin/users/new", &bad)
+        .await;
     assert_eq!(refused.status, Status::UnprocessableEntity);
     for field in ["username", "email", "password"] {
         assert!(
@@ -352,25 +339,28 @@ async fn admins_create_users_from_a_page() {
 
 #[rocket::async_test]
 async fn deletion_asks_first_and_the_last_admin_cannot_go() {
-    let (t, root_id) = console().await;
+    let (t, browser, root) = console().await;
+    let root_id = root.id.clone();
     let bob = t.member("bob").await;
     let confirm = format!("/admin/users/{}/delete", bob.id);
-    let asked = t.page(&confirm).await;
+    let asked = browser.page(&confirm).await;
     assert!(asked.html().contains("Delete bob?"));
     assert_eq!(
-        t.get("/api/me", &bob.access).await.status,
+        bob.get("/api/me").await.status,
         Status::Ok,
         "asking changes nothing"
     );
-    let gone = post(&t, &confirm, &confirm, &[]).await;
+    let gone = browser.submit_on(&confirm, &confirm, &[]).await;
     assert_eq!(
-        (gone.status, location(&gone)),
+        (gone.status, gone.location()),
         (Status::SeeOther, "/admin/users")
     );
-    assert_eq!(t.get("/api/me", &bob.access).await.code(), "token_revoked");
+    assert_eq!(bob.get("/api/me").await.code(), "token_revoked");
 
     let own = format!("/admin/users/{root_id}");
-    let refused = post(&t, &format!("{own}/delete"), &format!("{own}/delete"), &[]).await;
+    let refused = browser
+        .submit_on(&format!("{own}/delete"), &format!("{own}/delete"), &[])
+        .await;
     assert_eq!(refused.status, Status::Conflict);
     assert!(
         refused.html().contains("last active admin"),
@@ -383,15 +373,20 @@ async fn deletion_asks_first_and_the_last_admin_cannot_go() {
         ("role", "user"),
         ("active", "on"),
     ];
-    let demote = post(&t, &own, &own, &fields).await;
+    let demote = browser.submit_on(&own, &own, &fields).await;
     assert_eq!(demote.status, Status::Conflict);
     assert!(demote.html().contains("last active admin"));
-    assert_eq!(t.page("/admin").await.status, Status::Ok, "still an admin");
+    assert_eq!(
+        browser.page("/admin").await.status,
+        Status::Ok,
+        "still an admin"
+    );
 }
 
 #[rocket::async_test]
 async fn bulk_actions_confirm_first_and_skip_the_last_admin() {
-    let (t, root_id) = console().await;
+    let (t, browser, root) = console().await;
+    let root_id = root.id.clone();
     let ann = t.member("ann").await;
     let ben = t.member("ben").await;
     let ids = [
@@ -401,17 +396,21 @@ async fn bulk_actions_confirm_first_and_skip_the_last_admin() {
     ];
     let mut fields = ids.to_vec();
     fields.push(("action", "deactivate"));
-    let confirm = post(&t, "/admin/users", "/admin/users/bulk", &fields).await;
+    let confirm = browser
+        .submit_on("/admin/users", "/admin/users/bulk", &fields)
+        .await;
     assert_eq!(confirm.status, Status::Ok);
     assert!(confirm.html().contains("Deactivate 3 users?"));
     assert_eq!(
-        t.get("/api/me", &ann.access).await.status,
+        ann.get("/api/me").await.status,
         Status::Ok,
         "nothing changed yet"
     );
-    let applied = post(&t, "/admin/users", "/admin/users/bulk/apply", &fields).await;
+    let applied = browser
+        .submit_on("/admin/users", "/admin/users/bulk/apply", &fields)
+        .await;
     assert_eq!(applied.status, Status::SeeOther);
-    let listing = t.page("/admin/users").await;
+    let listing = browser.page("/admin/users").await;
     assert!(
         listing
             .html()
@@ -420,34 +419,34 @@ async fn bulk_actions_confirm_first_and_skip_the_last_admin() {
         listing.html()
     );
     assert!(listing.html().contains("last active admin"));
-    assert_eq!(t.get("/api/me", &ann.access).await.code(), "token_revoked");
+    assert_eq!(ann.get("/api/me").await.code(), "token_revoked");
     let mut activate = ids[..2].to_vec();
     activate.push(("action", "activate"));
-    post(&t, "/admin/users", "/admin/users/bulk/apply", &activate).await;
+    browser
+        .submit_on("/admin/users", "/admin/users/bulk/apply", &activate)
+        .await;
     assert_eq!(t.login("ann", PASSWORD).await.status, Status::Ok);
     let mut delete = ids[..2].to_vec();
     delete.push(("action", "delete"));
-    let deleted = post(&t, "/admin/users", "/admin/users/bulk/apply", &delete).await;
+    let deleted = browser
+        .submit_on("/admin/users", "/admin/users/bulk/apply", &delete)
+        .await;
     assert_eq!(deleted.status, Status::SeeOther);
-    assert!(t
+    assert!(browser
         .page("/admin/users")
         .await
         .html()
         .contains("Deleted 2 account(s)."));
     assert_eq!(t.login("ben", PASSWORD).await.status, Status::Unauthorized);
-    let none = post(
-        &t,
-        "/admin/users",
-        "/admin/users/bulk",
-        &[("action", "delete")],
-    )
-    .await;
+    let none = browser
+        .submit_on("/admin/users", "/admin/users/bulk", &[("action", "delete")])
+        .await;
     assert_eq!(
         none.status,
         Status::SeeOther,
         "nothing selected: back with a message"
     );
-    let forged = t
+    let forged = browser
         .submit(
             "/admin/users/bulk/apply",
             &[("csrf_token", "x"), ("ids", &root_id), ("action", "delete")],
@@ -458,8 +457,8 @@ async fn bulk_actions_confirm_first_and_skip_the_last_admin() {
 
 #[rocket::async_test]
 async fn the_audit_log_filters_and_explains_events() {
-    let (t, _) = console().await;
-    let bob = t.member("bob").await;
+    let (t, browser, _) = console().await;
+    let bob = t.sign_up("bob").await;
     t.login("bob", OTHER_PASSWORD).await;
     let page = format!("/admin/users/{}", bob.id);
     let fields = [
@@ -469,8 +468,8 @@ async fn the_audit_log_filters_and_explains_events() {
         ("role", "admin"),
         ("active", "on"),
     ];
-    post(&t, &page, &page, &fields).await;
-    let log = t.page("/admin/audit").await;
+    browser.submit_on(&page, &page, &fields).await;
+    let log = browser.page("/admin/audit").await;
     assert_eq!(log.status, Status::Ok);
     let html = log.html();
     for text in [
@@ -481,51 +480,38 @@ async fn the_audit_log_filters_and_explains_events() {
     ] {
         assert!(html.contains(text), "{text} in\n{html}");
     }
-    let failed = t.page("/admin/audit?event=login_failed").await;
+    let failed = browser.page("/admin/audit?event=login_failed").await;
     assert!(failed.html().contains("1 event."));
-    let by_name = t.page("/admin/audit?user=bob").await;
+    let by_name = browser.page("/admin/audit?user=bob").await;
     assert!(
         by_name.html().contains("5 events."),
         "signup, login, login_failed, user_updated, role_changed: {}",
         by_name.html()
     );
     let today = time::OffsetDateTime::now_utc().date().to_string();
-    let dated = t
+    let dated = browser
         .page(&format!("/admin/audit?from={today}&to={today}"))
         .await;
     assert!(!dated.html().contains("0 events."));
-    let past = t.page("/admin/audit?from=2020-01-01&to=2020-01-02").await;
+    let past = browser
+        .page("/admin/audit?from=2020-01-01&to=2020-01-02")
+        .await;
     assert!(past.html().contains("0 events."));
-    let bad = t.page("/admin/audit?from=yesterday").await;
+    let bad = browser.page("/admin/audit?from=yesterday").await;
     assert_eq!(bad.status, Status::UnprocessableEntity);
 }
 
 #[rocket::async_test]
 async fn a_demoted_admin_loses_the_console_on_the_next_page() {
-    let (t, _) = console().await;
+    let (t, _, _) = console().await;
     let admin = t.sign_in("root", PASSWORD).await;
     let deputy = t.admin("deputy").await;
-    let second = t.another_instance().await;
-    let form = second.page("/login").await;
-    second
-        .submit(
-            "/login",
-            &[
-                ("csrf_token", &form.csrf()),
-                ("username", "deputy"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    // The deputy's browser talks to another instance, behind the same load balancer.
+    let second = t.another_instance().await.browser();
+    second.login(&deputy).await;
     assert_eq!(second.page("/admin").await.status, Status::Ok);
     let path = format!("/api/users/{}", deputy.id);
-    t.call(
-        Method::Patch,
-        &path,
-        Some(&admin.access),
-        Some(json!({"role": "user"})),
-    )
-    .await;
+    admin.patch(&path, json!({"role": "user"})).await;
     assert_eq!(
         second.page("/admin").await.status,
         Status::Forbidden,

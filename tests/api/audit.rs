@@ -9,49 +9,34 @@ use crate::common::{TestApp, OTHER_PASSWORD, PASSWORD};
 async fn account_events_are_audited_and_admins_can_filter_them() {
     let t = TestApp::new().await;
     let admin = t.admin("root").await;
-    let alice = t.member("alice").await;
+    let alice = t.sign_up("alice").await;
     t.login("alice", OTHER_PASSWORD).await;
     let change = json!({"current_password": PASSWORD, "new_password": OTHER_PASSWORD});
-    t.call(
-        Method::Put,
-        "/api/me/password",
-        Some(&alice.access),
-        Some(change),
-    )
-    .await;
+    alice.put("/api/me/password", change).await;
     let second = t.sign_in("alice", OTHER_PASSWORD).await;
     let sid = crate::common::claims_of(&second.access)["sid"]
         .as_str()
         .unwrap()
         .to_owned();
-    t.call(
-        Method::Delete,
-        &format!("/api/users/{}/sessions/{sid}", alice.id),
-        Some(&alice.access),
-        None,
-    )
-    .await;
-    t.call(Method::Post, "/api/logout", Some(&alice.access), None)
+    alice
+        .call(
+            Method::Delete,
+            &format!("/api/users/{}/sessions/{sid}", alice.id),
+            None,
+        )
         .await;
+    alice.call(Method::Post, "/api/logout", None).await;
     let third = t.sign_in("alice", OTHER_PASSWORD).await;
-    t.call(Method::Post, "/api/logout-all", Some(&third.access), None)
-        .await;
+    third.call(Method::Post, "/api/logout-all", None).await;
     let body = json!({"username": "bob", "email": "bob@example.com", "password": PASSWORD});
-    let bob = t
-        .call(Method::Post, "/api/users", Some(&admin.access), Some(body))
-        .await;
+    let bob = admin.post("/api/users", body).await;
     let bob_path = format!("/api/users/{}", bob.body["id"].as_str().unwrap());
-    t.call(
-        Method::Patch,
-        &bob_path,
-        Some(&admin.access),
-        Some(json!({"name": "Bob", "role": "admin"})),
-    )
-    .await;
-    t.call(Method::Delete, &bob_path, Some(&admin.access), None)
+    admin
+        .patch(&bob_path, json!({"name": "Bob", "role": "admin"}))
         .await;
+    admin.delete(&bob_path).await;
 
-    let log = t.get("/api/audit?per_page=100", &admin.access).await;
+    let log = admin.get("/api/audit?per_page=100").await;
     assert_eq!(log.status, Status::Ok);
     let events: Vec<&str> = log.body["events"]
         .as_array()
@@ -78,30 +63,26 @@ async fn account_events_are_audited_and_admins_can_filter_them() {
         );
     }
     assert_eq!(log.body["total"], events.len());
-    let updated = t.get("/api/audit?event=user_updated", &admin.access).await;
+    let updated = admin.get("/api/audit?event=user_updated").await;
     let detail = &updated.body["events"][0]["detail"];
     assert_eq!(detail["fields"], json!(["name", "role"]));
-    let password = t
-        .get("/api/audit?event=password_changed", &admin.access)
-        .await;
+    let password = admin.get("/api/audit?event=password_changed").await;
     assert!(
         !password.body.to_string().contains(OTHER_PASSWORD),
         "no secret in the log"
     );
-    let failed = t.get("/api/audit?event=login_failed", &admin.access).await;
+    let failed = admin.get("/api/audit?event=login_failed").await;
     assert_eq!(failed.body["events"][0]["subject"], json!(alice.id));
-    let alices = t
-        .get(&format!("/api/audit?user={}", alice.id), &admin.access)
-        .await;
+    let alices = admin.get(&format!("/api/audit?user={}", alice.id)).await;
     let all_hers = alices.body["events"]
         .as_array()
         .unwrap()
         .iter()
         .all(|e| e["actor"] == json!(alice.id) || e["subject"] == json!(alice.id));
     assert!(all_hers && alices.body["total"].as_i64().unwrap() >= 5);
-    let paged = t.get("/api/audit?per_page=2&page=2", &admin.access).await;
+    let paged = admin.get("/api/audit?per_page=2&page=2").await;
     assert_eq!(paged.body["events"].as_array().unwrap().len(), 2);
-    let bad = t.get("/api/audit?event=nope", &admin.access).await;
+    let bad = admin.get("/api/audit?event=nope").await;
     assert_eq!(bad.status, Status::UnprocessableEntity);
 }
 
@@ -109,7 +90,7 @@ async fn account_events_are_audited_and_admins_can_filter_them() {
 async fn members_cannot_read_the_audit_log() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
-    let reply = t.get("/api/audit", &alice.access).await;
+    let reply = alice.get("/api/audit").await;
     assert_eq!(
         (reply.status, reply.code()),
         (Status::Forbidden, "forbidden")

@@ -8,42 +8,18 @@ use serde_json::{json, Value};
 use crate::common::{TestApp, Tester};
 
 /// A list with two items, one done, owned by `owner`; returns (list id, item id).
-async fn sample(t: &TestApp, owner: &Tester) -> (String, String) {
-    let list = t
-        .call(
-            Method::Post,
-            "/api/bucketlists",
-            Some(&owner.access),
-            Some(json!({"name": "Before 40"})),
-        )
+async fn sample(owner: &Tester) -> (String, String) {
+    let list = owner
+        .post("/api/bucketlists", json!({"name": "Before 40"}))
         .await;
     assert_eq!(list.status, Status::Created);
     let id = list.body["id"].as_str().unwrap().to_owned();
     let items = format!("/api/bucketlists/{id}/items");
-    let first = t
-        .call(
-            Method::Post,
-            &items,
-            Some(&owner.access),
-            Some(json!({"name": "See the aurora"})),
-        )
-        .await;
-    t.call(
-        Method::Post,
-        &items,
-        Some(&owner.access),
-        Some(json!({"name": "Learn the cello"})),
-    )
-    .await;
+    let first = owner.post(&items, json!({"name": "See the aurora"})).await;
+    owner.post(&items, json!({"name": "Learn the cello"})).await;
     let item = first.body["id"].as_str().unwrap().to_owned();
     let done = format!("{items}/{item}");
-    t.call(
-        Method::Patch,
-        &done,
-        Some(&owner.access),
-        Some(json!({"done": true})),
-    )
-    .await;
+    owner.patch(&done, json!({"done": true})).await;
     (id, item)
 }
 
@@ -60,13 +36,8 @@ async fn count_rows(t: &TestApp) -> (i64, i64) {
 async fn the_owner_creates_reads_renames_and_deletes() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
-    let created = t
-        .call(
-            Method::Post,
-            "/api/bucketlists",
-            Some(&alice.access),
-            Some(json!({"name": "  Travel  "})),
-        )
+    let created = alice
+        .post("/api/bucketlists", json!({"name": "  Travel  "}))
         .await;
     assert_eq!(created.status, Status::Created);
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -84,13 +55,8 @@ async fn the_owner_creates_reads_renames_and_deletes() {
         ["created_at", "id", "items_count", "name", "updated_at"]
     );
     let path = format!("/api/bucketlists/{id}");
-    let item = t
-        .call(
-            Method::Post,
-            &format!("{path}/items"),
-            Some(&alice.access),
-            Some(json!({"name": "Lisbon"})),
-        )
+    let item = alice
+        .post(&format!("{path}/items"), json!({"name": "Lisbon"}))
         .await;
     assert_eq!(item.status, Status::Created);
     assert_eq!(
@@ -98,61 +64,41 @@ async fn the_owner_creates_reads_renames_and_deletes() {
         (&json!("Lisbon"), &json!(false))
     );
     let item_path = format!("{path}/items/{}", item.body["id"].as_str().unwrap());
-    let ticked = t
-        .call(
-            Method::Patch,
-            &item_path,
-            Some(&alice.access),
-            Some(json!({"done": true, "name": "Porto"})),
-        )
+    let ticked = alice
+        .patch(&item_path, json!({"done": true, "name": "Porto"}))
         .await;
     assert_eq!(
         (&ticked.body["done"], &ticked.body["name"]),
         (&json!(true), &json!("Porto"))
     );
-    let shown = t.get(&path, &alice.access).await;
+    let shown = alice.get(&path).await;
     assert_eq!(shown.body["items_count"], 1);
     assert_eq!(shown.body["items"][0]["name"], "Porto");
     for method in [Method::Patch, Method::Put] {
-        let renamed = t
-            .call(
-                method,
-                &path,
-                Some(&alice.access),
-                Some(json!({"name": "Trips"})),
-            )
+        let renamed = alice
+            .call(method, &path, Some(json!({"name": "Trips"})))
             .await;
         assert_eq!(
             (renamed.status, &renamed.body["name"]),
             (Status::Ok, &json!("Trips"))
         );
     }
-    t.call(
-        Method::Post,
-        "/api/bucketlists",
-        Some(&alice.access),
-        Some(json!({"name": "Books"})),
-    )
-    .await;
-    let all = t.get("/api/bucketlists", &alice.access).await;
+    alice
+        .post("/api/bucketlists", json!({"name": "Books"}))
+        .await;
+    let all = alice.get("/api/bucketlists").await;
     assert_eq!(all.body["total"], 2);
     assert_eq!(all.body["bucketlists"][0]["name"], "Books", "newest first");
     assert!(all.body["bucketlists"][0].get("items").is_none());
-    let search = t.get("/api/bucketlists?q=RIP", &alice.access).await;
+    let search = alice.get("/api/bucketlists?q=RIP").await;
     assert_eq!(search.body["total"], 1);
-    let paged = t
-        .get("/api/bucketlists?per_page=1&page=2", &alice.access)
-        .await;
+    let paged = alice.get("/api/bucketlists?per_page=1&page=2").await;
     assert_eq!(paged.body["bucketlists"][0]["name"], "Trips");
-    let removed = t
-        .call(Method::Delete, &item_path, Some(&alice.access), None)
-        .await;
+    let removed = alice.delete(&item_path).await;
     assert_eq!(removed.status, Status::NoContent);
-    let deleted = t
-        .call(Method::Delete, &path, Some(&alice.access), None)
-        .await;
+    let deleted = alice.delete(&path).await;
     assert_eq!(deleted.status, Status::NoContent);
-    assert_eq!(t.get(&path, &alice.access).await.status, Status::NotFound);
+    assert_eq!(alice.get(&path).await.status, Status::NotFound);
 }
 
 #[rocket::async_test]
@@ -161,12 +107,9 @@ async fn nobody_else_can_see_or_change_a_list_not_even_an_admin() {
     let alice = t.member("alice").await;
     let bob = t.member("bob").await;
     let admin = t.admin("root").await;
-    let (list, item) = sample(&t, &alice).await;
+    let (list, item) = sample(&alice).await;
     let missing = uuid::Uuid::new_v4().to_string();
-    let before = t
-        .get(&format!("/api/bucketlists/{list}"), &alice.access)
-        .await
-        .body;
+    let before = alice.get(&format!("/api/bucketlists/{list}")).await.body;
     let rows_before = count_rows(&t).await;
     let routes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::Get, "/api/bucketlists/{list}".into(), None),
@@ -203,12 +146,8 @@ async fn nobody_else_can_see_or_change_a_list_not_even_an_admin() {
             let absent = template
                 .replace("{list}", &missing)
                 .replace("{item}", &missing);
-            let theirs = t
-                .call(*method, &foreign, Some(&intruder.access), body.clone())
-                .await;
-            let nothing = t
-                .call(*method, &absent, Some(&intruder.access), body.clone())
-                .await;
+            let theirs = intruder.call(*method, &foreign, body.clone()).await;
+            let nothing = intruder.call(*method, &absent, body.clone()).await;
             assert_eq!(theirs.status, Status::NotFound, "{method} {template}");
             assert_eq!(
                 theirs.body, nothing.body,
@@ -216,42 +155,24 @@ async fn nobody_else_can_see_or_change_a_list_not_even_an_admin() {
             );
         }
         let mixed = format!("/api/bucketlists/{list}/items/{item}");
-        let own_list = t
-            .call(
-                Method::Post,
-                "/api/bucketlists",
-                Some(&intruder.access),
-                Some(json!({"name": "x"})),
-            )
+        let own_list = intruder
+            .post("/api/bucketlists", json!({"name": "x"}))
             .await;
         let own_path = format!(
             "/api/bucketlists/{}/items/{item}",
             own_list.body["id"].as_str().unwrap()
         );
-        let via_own = t
-            .call(
-                Method::Patch,
-                &own_path,
-                Some(&intruder.access),
-                Some(json!({"done": false})),
-            )
-            .await;
+        let via_own = intruder.patch(&own_path, json!({"done": false})).await;
         assert_eq!(
             via_own.status,
             Status::NotFound,
             "alice's item through the intruder's own list"
         );
-        assert_eq!(
-            t.get(&mixed, &intruder.access).await.status,
-            Status::NotFound
-        );
-        let listing = t.get("/api/bucketlists", &intruder.access).await;
+        assert_eq!(intruder.get(&mixed).await.status, Status::NotFound);
+        let listing = intruder.get("/api/bucketlists").await;
         assert_eq!(listing.body["total"], 1, "only their own list");
     }
-    let after = t
-        .get(&format!("/api/bucketlists/{list}"), &alice.access)
-        .await
-        .body;
+    let after = alice.get(&format!("/api/bucketlists/{list}")).await.body;
     assert_eq!(before, after, "alice's list is unchanged");
     let (lists, items) = count_rows(&t).await;
     assert_eq!(
@@ -267,14 +188,7 @@ async fn an_owner_id_in_the_body_is_refused_never_obeyed() {
     let alice = t.member("alice").await;
     let bob = t.member("bob").await;
     let body = json!({"name": "Sneaky", "owner_id": 1, "owner": bob.id});
-    let reply = t
-        .call(
-            Method::Post,
-            "/api/bucketlists",
-            Some(&alice.access),
-            Some(body),
-        )
-        .await;
+    let reply = alice.post("/api/bucketlists", body).await;
     assert_eq!(reply.status, Status::UnprocessableEntity);
     assert!(
         reply.body["error"]["fields"]["owner_id"].is_array()
@@ -287,7 +201,7 @@ async fn an_owner_id_in_the_body_is_refused_never_obeyed() {
 async fn names_are_checked() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
-    let (list, item) = sample(&t, &alice).await;
+    let (list, item) = sample(&alice).await;
     let cases = [
         json!({"name": ""}),
         json!({"name": "   "}),
@@ -310,9 +224,7 @@ async fn names_are_checked() {
             if *method == Method::Patch && path.contains("/items/") && body == &json!({}) {
                 continue; // an empty item change is a valid no-op
             }
-            let reply = t
-                .call(*method, path, Some(&alice.access), Some(body.clone()))
-                .await;
+            let reply = alice.call(*method, path, Some(body.clone())).await;
             assert_eq!(
                 reply.status,
                 Status::UnprocessableEntity,
@@ -324,21 +236,18 @@ async fn names_are_checked() {
             );
         }
     }
-    let exactly = t
+    let exactly = alice
         .call(
             Method::Post,
             "/api/bucketlists",
-            Some(&alice.access),
             Some(json!({"name": "y".repeat(100)})),
         )
         .await;
     assert_eq!(exactly.status, Status::Created);
-    let done = t
-        .call(
-            Method::Patch,
+    let done = alice
+        .patch(
             &format!("/api/bucketlists/{list}/items/{item}"),
-            Some(&alice.access),
-            Some(json!({"done": "yes"})),
+            json!({"done": "yes"}),
         )
         .await;
     assert_eq!(done.status, Status::UnprocessableEntity);
@@ -349,16 +258,11 @@ async fn deleting_a_user_deletes_their_lists_and_items() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
     let bob = t.member("bob").await;
-    sample(&t, &alice).await;
-    sample(&t, &bob).await;
+    sample(&alice).await;
+    sample(&bob).await;
     assert_eq!(count_rows(&t).await, (2, 4));
-    let gone = t
-        .call(
-            Method::Delete,
-            &format!("/api/users/{}", alice.id),
-            Some(&alice.access),
-            None,
-        )
+    let gone = alice
+        .call(Method::Delete, &format!("/api/users/{}", alice.id), None)
         .await;
     assert_eq!(gone.status, Status::NoContent);
     assert_eq!(
@@ -371,10 +275,11 @@ async fn deleting_a_user_deletes_their_lists_and_items() {
 #[rocket::async_test]
 async fn the_pages_create_tick_rename_and_delete() {
     let t = TestApp::new().await;
-    t.sign_up_in_browser("alice").await;
-    let index = t.page("/bucketlists").await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    let index = browser.page("/bucketlists").await;
     assert!(index.html().contains("No lists yet."));
-    let empty = t
+    let empty = browser
         .submit(
             "/bucketlists",
             &[("csrf_token", &index.csrf()), ("name", " ")],
@@ -382,7 +287,7 @@ async fn the_pages_create_tick_rename_and_delete() {
         .await;
     assert_eq!(empty.status, Status::UnprocessableEntity);
     assert!(empty.html().contains("id=\"name-error\""));
-    let created = t
+    let created = browser
         .submit(
             "/bucketlists",
             &[("csrf_token", &index.csrf()), ("name", "Summer")],
@@ -390,22 +295,22 @@ async fn the_pages_create_tick_rename_and_delete() {
         .await;
     assert_eq!(created.status, Status::SeeOther);
     let page_path = created.header("Location").unwrap().to_owned();
-    let page = t.page(&page_path).await;
+    let page = browser.page(&page_path).await;
     assert!(page.html().contains("<h1>Summer</h1>"));
     let csrf = page.csrf();
     let items_path = format!("{page_path}/items");
-    let added = t
+    let added = browser
         .submit(
             &items_path,
             &[("csrf_token", &csrf), ("name", "Swim in a lake")],
         )
         .await;
     assert_eq!(added.status, Status::SeeOther);
-    let blank = t
+    let blank = browser
         .submit(&items_path, &[("csrf_token", &csrf), ("name", "")])
         .await;
     assert_eq!(blank.status, Status::UnprocessableEntity);
-    let page = t.page(&page_path).await;
+    let page = browser.page(&page_path).await;
     assert!(page.html().contains("0 of 1 done."));
     let marker = "/toggle\"";
     let html = page.html();
@@ -415,39 +320,51 @@ async fn the_pages_create_tick_rename_and_delete() {
         .unwrap()
         .to_owned()
         + "/toggle";
-    let ticked = t
+    let ticked = browser
         .submit(&toggle, &[("csrf_token", &csrf), ("done", "true")])
         .await;
     assert_eq!(ticked.status, Status::SeeOther);
-    assert!(t.page(&page_path).await.html().contains("1 of 1 done."));
+    assert!(browser
+        .page(&page_path)
+        .await
+        .html()
+        .contains("1 of 1 done."));
     let item_base = toggle.trim_end_matches("/toggle").to_owned();
-    let renamed = t
+    let renamed = browser
         .submit(
             &format!("{item_base}/rename"),
             &[("csrf_token", &csrf), ("name", "Swim in the sea")],
         )
         .await;
     assert_eq!(renamed.status, Status::SeeOther);
-    assert!(t.page(&page_path).await.html().contains("Swim in the sea"));
-    let forged = t
+    assert!(browser
+        .page(&page_path)
+        .await
+        .html()
+        .contains("Swim in the sea"));
+    let forged = browser
         .submit(&format!("{item_base}/delete"), &[("csrf_token", "x")])
         .await;
     assert_eq!(forged.status, Status::Forbidden);
-    let removed = t
+    let removed = browser
         .submit(&format!("{item_base}/delete"), &[("csrf_token", &csrf)])
         .await;
     assert_eq!(removed.status, Status::SeeOther);
-    let list_renamed = t
+    let list_renamed = browser
         .submit(
             &format!("{page_path}/rename"),
             &[("csrf_token", &csrf), ("name", "Summer 2027")],
         )
         .await;
     assert_eq!(list_renamed.status, Status::SeeOther);
-    assert!(t.page("/bucketlists").await.html().contains("Summer 2027"));
+    assert!(browser
+        .page("/bucketlists")
+        .await
+        .html()
+        .contains("Summer 2027"));
 
-    let other = t.another_instance().await;
-    other.sign_up_in_browser("mallory").await;
+    let other = t.another_instance().await.browser();
+    other.sign_up("mallory").await;
     let peek = other.page(&page_path).await;
     assert_eq!(
         peek.status,
@@ -460,14 +377,14 @@ async fn the_pages_create_tick_rename_and_delete() {
         .await;
     assert_eq!(meddle.status, Status::NotFound);
 
-    let deleted = t
+    let deleted = browser
         .submit(
             &format!("{page_path}/delete"),
-            &[("csrf_token", &t.page("/bucketlists").await.csrf())],
+            &[("csrf_token", &browser.page("/bucketlists").await.csrf())],
         )
         .await;
     assert_eq!(deleted.status, Status::SeeOther);
-    assert!(t
+    assert!(browser
         .page("/bucketlists")
         .await
         .html()

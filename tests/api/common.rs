@@ -1,20 +1,32 @@
-//! `TestApp`: the real application on a fresh database per test, with ready-made accounts.
+//! The test harness: the real application on a fresh database per test, accounts that carry
+//! their session, and browsers that keep their own cookies.
+//!
+//! ```ignore
+//! let t = TestApp::new().await;
+//! let alice = t.member("alice").await;          // an account and a session; no HTTP, no bcrypt
+//! assert_eq!(alice.get("/api/me").await.status, Status::Ok);
+//! let browser = t.browser();
+//! browser.login(&alice).await;                  // through the login page
+//! ```
 //!
 //! The backend comes from `TEST_DATABASE_URL`: unset, each test gets a SQLite file in its own
 //! temporary directory; `postgres://…`, each test gets its own database on that server, dropped
-//! when the test ends, so tests still run in parallel.
+//! when the test ends, so tests still run in parallel. Settings start from the built-in
+//! defaults (`gatehouse::defaults()`): a developer's `Rocket.toml` or `ROCKET_*` variables
+//! never reach a test.
 
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use gatehouse::accounts::{self, NewAccount, Origin};
+use gatehouse::accounts::model::{NewUser, Role, User};
 use gatehouse::audit::Source;
 use gatehouse::db::DbConn;
 use gatehouse::secrets::KeyRing;
 use gatehouse::App;
 use rocket::figment::Figment;
-use rocket::http::{ContentType, Header, Method, Status};
-use rocket::local::asynchronous::{Client, LocalRequest};
+use rocket::http::{ContentType, Cookie, Header, Method, Status};
+use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
@@ -22,7 +34,14 @@ use tempfile::TempDir;
 pub const PASSWORD: &str = "Tq9#vLm2!xRw8pZe";
 pub const OTHER_PASSWORD: &str = "Gv7$kPz4@nWq2mYd";
 
-pub struct TestApp {
+/// The test bcrypt cost: real accounts use the configured one.
+const TEST_COST: u32 = 4;
+
+/// One running instance; cheap to clone, so accounts and browsers can hold it.
+#[derive(Clone)]
+pub struct TestApp(Arc<Instance>);
+
+pub struct Instance {
     pub client: Client,
     pub dir: Arc<TempDir>,
     /// The settings this instance started from, to start siblings on the same database.
@@ -30,10 +49,20 @@ pub struct TestApp {
     pub database: Option<Arc<PgDatabase>>,
 }
 
-/// A signed-in account.
-#[derive(Clone, Debug)]
+impl Deref for TestApp {
+    type Target = Instance;
+
+    fn deref(&self) -> &Instance {
+        &self.0
+    }
+}
+
+/// An account with a live session: its id, its tokens, and requests made as it.
+#[derive(Clone)]
 pub struct Tester {
+    t: TestApp,
     pub id: String,
+    pub username: String,
     pub access: String,
     pub refresh: String,
 }
@@ -82,16 +111,20 @@ impl Reply {
         self.body.as_str().unwrap_or("")
     }
 
+    /// Where a redirect goes.
+    pub fn location(&self) -> &str {
+        self.header("Location").unwrap_or("")
+    }
+
     /// The CSRF token of the first form on the page.
     pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let html = self.html();
-        let start = html
-            .find(marker)
-            .map(|i| i + marker.len())
-            .expect("a form with a token");
-        html[start..].split('"').next().unwrap_or("").to_owned()
+        csrf_of(self.html()).expect("a form with a token")
     }
+}
+
+fn csrf_of(html: &str) -> Option<String> {
+    let (_, rest) = html.split_once("name=\"csrf_token\" value=\"")?;
+    rest.split('"').next().map(str::to_owned)
 }
 
 impl TestApp {
@@ -109,10 +142,10 @@ impl TestApp {
             }
             _ => (format!("sqlite://{}/test.db", dir.path().display()), None),
         };
-        let figment = gatehouse::figment()
+        let figment = gatehouse::defaults()
             .merge(("data_dir", dir.path()))
             .merge(("database_url", url))
-            .merge(("bcrypt_cost", 4))
+            .merge(("bcrypt_cost", TEST_COST))
             // Tests sign up many accounts from one address; the throttle tests set their own.
             .merge(("signups_per_hour", 100_000))
             .merge(("log_level", "off"));
@@ -121,13 +154,14 @@ impl TestApp {
 
     async fn start(figment: Figment, dir: Arc<TempDir>, database: Option<Arc<PgDatabase>>) -> Self {
         let rocket = gatehouse::rocket(figment.clone()).expect("the app starts");
-        let client = Client::tracked(rocket).await.expect("valid rocket");
-        TestApp {
+        // Untracked: cookies belong to each `Browser`, not to the app.
+        let client = Client::untracked(rocket).await.expect("valid rocket");
+        TestApp(Arc::new(Instance {
             client,
             dir,
             figment,
             database,
-        }
+        }))
     }
 
     /// Another instance on the same database, served over real TCP on a free loopback port
@@ -168,13 +202,19 @@ impl TestApp {
         .await
     }
 
-    /// Runs a query on this instance's database, for what the API cannot do (ageing a
-    /// session, planting an old hash).
+    /// Runs a query on this instance's database, for what the API cannot do (planting an old
+    /// hash, reading what was stored).
     pub async fn db<T: Send + 'static>(
         &self,
         query: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T> + Send + 'static,
     ) -> T {
         self.app().db.run(query).await.expect("the query runs")
+    }
+
+    /// Moves this instance's clock forward: sessions, grace periods, tokens and lock-outs
+    /// age as they would in that time.
+    pub fn advance(&self, by: time::Duration) {
+        self.app().clock.advance(by);
     }
 
     /// The database this app uses, for running the command line against it.
@@ -227,51 +267,21 @@ impl TestApp {
         send(request).await
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Reply {
-        self.call(Method::Get, path, Some(token), None).await
-    }
-
+    /// An anonymous JSON POST.
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.call(Method::Post, path, None, Some(body)).await
     }
 
-    /// Submits a form as a browser would (urlencoded, cookies from earlier answers).
-    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        send(
-            self.client
-                .post(path.to_owned())
-                .header(ContentType::Form)
-                .body(body),
-        )
-        .await
+    /// A browser of its own, with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            t: self.clone(),
+            jar: Mutex::default(),
+            csrf: Mutex::default(),
+        }
     }
 
-    /// Loads a page with the cookies this client holds.
-    pub async fn page(&self, path: &str) -> Reply {
-        send(self.client.get(path.to_owned())).await
-    }
-
-    /// Signs up through the page, which signs the browser in.
-    pub async fn sign_up_in_browser(&self, username: &str) -> Reply {
-        let form = self.page("/signup").await;
-        let email = format!("{username}@example.com");
-        let fields = [
-            ("csrf_token", form.csrf()),
-            ("username", username.to_owned()),
-            ("email", email),
-            ("name", String::new()),
-            ("password", PASSWORD.to_owned()),
-            ("password_confirm", PASSWORD.to_owned()),
-        ];
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let reply = self.submit("/signup", &fields).await;
-        assert_eq!(reply.status, Status::SeeOther, "{}", reply.html());
-        reply
-    }
-
+    /// Signs up through the API (a `signup` event, the sign-up throttle: the real path).
     pub async fn register(&self, username: &str) -> Reply {
         let email = format!("{username}@example.com");
         let body = json!({"username": username, "email": email, "password": PASSWORD});
@@ -283,65 +293,226 @@ impl TestApp {
         self.post("/api/login", body).await
     }
 
-    /// A signed-in member.
+    /// A member with a live session, made directly in the database (no HTTP, no bcrypt):
+    /// email `<username>@example.com`, password [`PASSWORD`].
     pub async fn member(&self, username: &str) -> Tester {
+        self.account(username, Role::User).await
+    }
+
+    /// An admin with a live session, made the same way.
+    pub async fn admin(&self, username: &str) -> Tester {
+        self.account(username, Role::Admin).await
+    }
+
+    async fn account(&self, username: &str, role: Role) -> Tester {
+        let (username, app) = (username.to_owned(), self.app());
+        let now = app.clock.now();
+        let user = self
+            .db(move |c| {
+                User::insert(
+                    c,
+                    &NewUser {
+                        public_id: &uuid::Uuid::new_v4().to_string(),
+                        username: &username,
+                        email: &format!("{username}@example.com"),
+                        name: None,
+                        password_hash: password_hash(),
+                        role: role.as_str(),
+                        active: true,
+                        created_at: now,
+                        updated_at: now,
+                        password_changed_at: now,
+                    },
+                )
+            })
+            .await;
+        let signed_in = gatehouse::auth::start(app, user, None, &Source::CommandLine)
+            .await
+            .expect("a session opens");
+        Tester {
+            t: self.clone(),
+            id: signed_in.user.public_id,
+            username: signed_in.user.username,
+            access: signed_in.tokens.access_token,
+            refresh: signed_in.tokens.refresh_token,
+        }
+    }
+
+    /// Signs up and logs in through the API, the way a person's account begins (audited as
+    /// a `signup`, counted by the sign-up throttle).
+    pub async fn sign_up(&self, username: &str) -> Tester {
         let reply = self.register(username).await;
         assert_eq!(reply.status, Status::Created, "{:?}", reply.body);
         self.sign_in(username, PASSWORD).await
     }
 
-    /// A signed-in admin, made the way the operator makes the first one.
-    pub async fn admin(&self, username: &str) -> Tester {
-        let input = NewAccount {
-            username: username.to_owned(),
-            email: format!("{username}@example.com"),
-            password: PASSWORD.to_owned(),
-            name: None,
-            role: Some("admin".into()),
-            active: Some(true),
-        };
-        accounts::create(self.app(), input, Origin::CommandLine, &Source::CommandLine)
-            .await
-            .expect("admin created");
-        self.sign_in(username, PASSWORD).await
-    }
-
+    /// Logs in through the API, as a client program does.
     pub async fn sign_in(&self, username: &str, password: &str) -> Tester {
         let reply = self.login(username, password).await;
         assert_eq!(reply.status, Status::Ok, "{:?}", reply.body);
-        tester(&reply.body)
+        self.tester(&reply.body)
+    }
+
+    /// The account and tokens of a login or refresh answer.
+    pub fn tester(&self, body: &Value) -> Tester {
+        let text = |value: &Value| value.as_str().expect("a string").to_owned();
+        Tester {
+            t: self.clone(),
+            id: text(&body["user"]["id"]),
+            username: text(&body["user"]["username"]),
+            access: text(&body["access_token"]),
+            refresh: text(&body["refresh_token"]),
+        }
     }
 }
 
-/// The claims inside a token, unverified.
-pub fn claims_of(token: &str) -> Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).expect("a JWT has a payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url payload");
-    serde_json::from_slice(&bytes).expect("JSON claims")
+/// bcrypt of [`PASSWORD`] at the test cost, made once for the whole test binary.
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| bcrypt::hash(PASSWORD, TEST_COST).expect("a hash"))
 }
 
-pub fn tester(login_body: &Value) -> Tester {
-    Tester {
-        id: login_body["user"]["id"]
-            .as_str()
-            .expect("user id")
-            .to_owned(),
-        access: login_body["access_token"]
-            .as_str()
-            .expect("access")
-            .to_owned(),
-        refresh: login_body["refresh_token"]
-            .as_str()
-            .expect("refresh")
-            .to_owned(),
+impl Tester {
+    /// A request as this account, its access token in `x-access-token`.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.t.call(method, path, Some(&self.access), body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::Get, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::Post, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::Patch, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::Put, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::Delete, path, None).await
+    }
+
+    /// Trades this account's refresh token for a new pair.
+    pub async fn refresh(&self) -> Reply {
+        let body = json!({"refresh_token": self.refresh});
+        self.t.post("/api/token/refresh", body).await
+    }
+}
+
+/// A browser: its own cookies, and the CSRF token of the last page it loaded, which
+/// [`Browser::form`] sends with a form.
+pub struct Browser {
+    t: TestApp,
+    jar: Mutex<Vec<(String, String)>>,
+    csrf: Mutex<String>,
+}
+
+impl Browser {
+    /// Loads a page.
+    pub async fn page(&self, path: &str) -> Reply {
+        self.send(self.t.client.get(path.to_owned())).await
+    }
+
+    /// Submits exactly these fields as a browser would (urlencoded, with this browser's
+    /// cookies); see [`Browser::form`] for a form that carries its page's CSRF token.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.submit_raw(path, body).await
+    }
+
+    /// Submits a form with the CSRF token of the last page this browser loaded, as a user
+    /// filling in that page's form does.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let token = self.csrf.lock().expect("csrf").clone();
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.submit(path, &all).await
+    }
+
+    /// Posts a form body exactly as given (for fuzzing), with this browser's cookies.
+    pub async fn submit_raw(&self, path: &str, body: String) -> Reply {
+        let request = self
+            .t
+            .client
+            .post(path.to_owned())
+            .header(ContentType::Form)
+            .body(body);
+        self.send(request).await
+    }
+
+    /// Loads `page` (for its form's token), then submits `fields` to `action`.
+    pub async fn submit_on(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        self.page(page).await;
+        self.form(action, fields).await
+    }
+
+    /// Signs in through the login page.
+    pub async fn login(&self, account: &Tester) -> Reply {
+        let fields = [
+            ("username", account.username.as_str()),
+            ("password", PASSWORD),
+        ];
+        let reply = self.submit_on("/login", "/login", &fields).await;
+        assert_eq!(reply.status, Status::SeeOther, "{}", reply.html());
+        reply
+    }
+
+    /// Signs up through the page, which signs this browser in.
+    pub async fn sign_up(&self, username: &str) -> Reply {
+        let email = format!("{username}@example.com");
+        let fields = [
+            ("username", username),
+            ("email", email.as_str()),
+            ("name", ""),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ];
+        let reply = self.submit_on("/signup", "/signup", &fields).await;
+        assert_eq!(reply.status, Status::SeeOther, "{}", reply.html());
+        reply
+    }
+
+    async fn send(&self, mut request: LocalRequest<'_>) -> Reply {
+        let cookies = self.jar.lock().expect("jar").clone();
+        for (name, value) in cookies {
+            request = request.cookie(Cookie::new(name, value));
+        }
+        let response = request.dispatch().await;
+        self.keep_cookies(&response);
+        let reply = reply(response).await;
+        if let Some(token) = csrf_of(reply.html()) {
+            *self.csrf.lock().expect("csrf") = token;
+        }
+        reply
+    }
+
+    /// Stores what the answer set, and forgets what it removed.
+    fn keep_cookies(&self, response: &LocalResponse<'_>) {
+        let mut jar = self.jar.lock().expect("jar");
+        for cookie in response.cookies().iter() {
+            jar.retain(|(name, _)| name != cookie.name());
+            let removed =
+                cookie.max_age().is_some_and(|age| age.is_zero()) || cookie.value().is_empty();
+            if !removed {
+                jar.push((cookie.name().to_owned(), cookie.value().to_owned()));
+            }
+        }
     }
 }
 
 pub async fn send(request: LocalRequest<'_>) -> Reply {
-    let response = request.dispatch().await;
+    reply(request.dispatch().await).await
+}
+
+async fn reply(response: LocalResponse<'_>) -> Reply {
     let status = response.status();
     let headers = response
         .headers()
@@ -355,6 +526,16 @@ pub async fn send(request: LocalRequest<'_>) -> Reply {
         body,
         headers,
     }
+}
+
+/// The claims inside a token, unverified.
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
 /// A PostgreSQL database of its own for one test.

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use rocket::http::{ContentType, Header, Method};
 use serde_json::{Map, Value};
 
-use crate::common::{send, TestApp};
+use crate::common::{send, Browser, TestApp};
 
 /// Field names the handlers know, and a few they do not.
 const FIELDS: [&str; 16] = [
@@ -78,6 +78,7 @@ fn form_body() -> impl Strategy<Value = String> {
 /// and a bucket list with an item to aim at.
 struct Target {
     t: TestApp,
+    browser: Browser,
     token: String,
     csrf: String,
     paths: Vec<(Method, String)>,
@@ -86,37 +87,27 @@ struct Target {
 
 async fn target() -> Target {
     let t = TestApp::new().await;
+    let browser = t.browser();
     let admin = t.admin("root").await;
     let victim = t.member("victim").await;
-    let form = t.page("/login").await;
-    t.submit(
-        "/login",
-        &[
-            ("csrf_token", &form.csrf()),
-            ("username", "root"),
-            ("password", crate::common::PASSWORD),
-        ],
-    )
-    .await;
-    let csrf = t.page("/account").await.csrf();
-    let list = t
-        .call(
-            Method::Post,
-            "/api/bucketlists",
-            Some(&admin.access),
-            Some(serde_json::json!({"name": "L"})),
+    let form = browser.page("/login").await;
+    browser
+        .submit(
+            "/login",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("username", "root"),
+                ("password", crate::common::PASSWORD),
+            ],
         )
+        .await;
+    let csrf = browser.page("/account").await.csrf();
+    let list = admin
+        .post("/api/bucketlists", serde_json::json!({"name": "L"}))
         .await;
     let list = list.body["id"].as_str().unwrap().to_owned();
     let items = format!("/api/bucketlists/{list}/items");
-    let item = t
-        .call(
-            Method::Post,
-            &items,
-            Some(&admin.access),
-            Some(serde_json::json!({"name": "I"})),
-        )
-        .await;
+    let item = admin.post(&items, serde_json::json!({"name": "I"})).await;
     let item = item.body["id"].as_str().unwrap().to_owned();
     let user = format!("/api/users/{}", victim.id);
     let paths = vec![
@@ -152,6 +143,7 @@ async fn target() -> Target {
     ];
     Target {
         t,
+        browser,
         token: admin.access,
         csrf,
         paths,
@@ -212,13 +204,7 @@ fn arbitrary_forms_never_cause_a_server_error() {
         rt.block_on(async {
             for path in &target.pages {
                 let raw = format!("csrf_token={}&{body}", target.csrf);
-                let request = target
-                    .t
-                    .client
-                    .post(path.clone())
-                    .header(ContentType::Form)
-                    .body(raw);
-                let reply = send(request).await;
+                let reply = target.browser.submit_raw(path, raw).await;
                 prop_assert!(
                     reply.status.code < 500,
                     "POST {path} {body}: {}",

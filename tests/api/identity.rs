@@ -55,22 +55,20 @@ async fn names_refuse_direction_and_invisible_characters() {
         "tab\there",
         "bell\u{7}",
     ] {
-        let reply = t
+        let reply = alice
             .call(
                 rocket::http::Method::Patch,
                 "/api/me",
-                Some(&alice.access),
                 Some(json!({"name": name})),
             )
             .await;
         assert_eq!(reply.status, Status::UnprocessableEntity, "{name:?}");
         assert!(reply.body["error"]["fields"]["name"].is_array());
     }
-    let fine = t
+    let fine = alice
         .call(
             rocket::http::Method::Patch,
             "/api/me",
-            Some(&alice.access),
             Some(json!({"name": "Zoë O'Brien-Ñúñez 李"})),
         )
         .await;

@@ -4,7 +4,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use rocket::http::{Method, Status};
 use serde_json::json;
 
-use crate::common::{claims_of, send, tester, TestApp, PASSWORD};
+use crate::common::{claims_of, send, TestApp, PASSWORD};
 
 #[rocket::async_test]
 async fn instances_on_one_database_accept_each_others_tokens_and_revocations() {
@@ -13,7 +13,9 @@ async fn instances_on_one_database_accept_each_others_tokens_and_revocations() {
     let admin = a.admin("root").await;
     let alice = a.member("alice").await;
     assert_eq!(
-        b.get("/api/me", &alice.access).await.status,
+        b.call(Method::Get, "/api/me", Some(&alice.access), None)
+            .await
+            .status,
         Status::Ok,
         "A's token works on B"
     );
@@ -24,9 +26,11 @@ async fn instances_on_one_database_accept_each_others_tokens_and_revocations() {
         )
         .await;
     assert_eq!(renewed.status, Status::Ok, "B refreshes A's session");
-    let renewed = tester(&renewed.body);
+    let renewed = a.tester(&renewed.body);
     assert_eq!(
-        a.get("/api/me", &renewed.access).await.status,
+        a.call(Method::Get, "/api/me", Some(&renewed.access), None)
+            .await
+            .status,
         Status::Ok,
         "and A takes B's token"
     );
@@ -34,7 +38,9 @@ async fn instances_on_one_database_accept_each_others_tokens_and_revocations() {
         .call(Method::Post, "/api/logout", Some(&renewed.access), None)
         .await;
     assert_eq!(out.status, Status::NoContent);
-    let refused = a.get("/api/me", &renewed.access).await;
+    let refused = a
+        .call(Method::Get, "/api/me", Some(&renewed.access), None)
+        .await;
     assert_eq!(
         (refused.status, refused.code()),
         (Status::Unauthorized, "token_revoked")
@@ -51,7 +57,9 @@ async fn instances_on_one_database_accept_each_others_tokens_and_revocations() {
         )
         .await;
     assert_eq!(off.status, Status::Ok);
-    let refused = b.get("/api/me", &bob.access).await;
+    let refused = b
+        .call(Method::Get, "/api/me", Some(&bob.access), None)
+        .await;
     assert_eq!(
         (refused.status, refused.code()),
         (Status::Unauthorized, "token_revoked")
@@ -116,7 +124,7 @@ async fn losing_the_database_answers_503_and_recovers_by_itself() {
         (health.status, health.body.clone()),
         (Status::ServiceUnavailable, json!({"status": "unavailable"}))
     );
-    let me = t.get("/api/me", &alice.access).await;
+    let me = alice.get("/api/me").await;
     assert_eq!(
         (me.status, me.code()),
         (Status::ServiceUnavailable, "service_unavailable")
@@ -130,5 +138,5 @@ async fn losing_the_database_answers_503_and_recovers_by_itself() {
     );
     let health = send(t.client.get("/healthz")).await;
     assert_eq!(health.status, Status::Ok, "recovered without a restart");
-    assert_eq!(t.get("/api/me", &alice.access).await.status, Status::Ok);
+    assert_eq!(alice.get("/api/me").await.status, Status::Ok);
 }

@@ -8,11 +8,6 @@ use crate::common::{send, TestApp, OTHER_PASSWORD, PASSWORD};
 /// Form fields as typed into a browser.
 type Fields<'a> = &'a [(&'a str, &'a str)];
 
-/// Where a redirect goes.
-fn location(reply: &crate::common::Reply) -> &str {
-    reply.header("Location").unwrap_or("")
-}
-
 /// The cookie set under `name` in a reply, as sent.
 fn set_cookie<'a>(reply: &'a crate::common::Reply, name: &str) -> Option<&'a str> {
     let prefix = format!("{name}=");
@@ -25,11 +20,12 @@ fn set_cookie<'a>(reply: &'a crate::common::Reply, name: &str) -> Option<&'a str
 #[rocket::async_test]
 async fn anonymous_visitors_see_the_landing_page_and_the_forms() {
     let t = TestApp::new().await;
-    let landing = t.page("/").await;
+    let browser = t.browser();
+    let landing = browser.page("/").await;
     assert_eq!(landing.status, Status::Ok);
     assert!(landing.html().contains("href=\"/signup\""));
     for path in ["/signup", "/login"] {
-        let page = t.page(path).await;
+        let page = browser.page(path).await;
         assert_eq!(page.status, Status::Ok, "{path}");
         assert!(!page.csrf().is_empty(), "{path} carries a CSRF token");
         assert!(
@@ -38,7 +34,7 @@ async fn anonymous_visitors_see_the_landing_page_and_the_forms() {
         );
         assert!(page.html().contains("/static/pico.min.css"));
     }
-    let css = t.page("/static/pico.min.css").await;
+    let css = browser.page("/static/pico.min.css").await;
     assert_eq!(css.header("Content-Type"), Some("text/css; charset=utf-8"));
     assert!(css.header("Cache-Control").unwrap().contains("max-age"));
 }
@@ -46,6 +42,7 @@ async fn anonymous_visitors_see_the_landing_page_and_the_forms() {
 #[rocket::async_test]
 async fn protected_pages_send_anonymous_visitors_to_login_and_back() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     let api_user = t.member("bob").await;
     for path in [
         "/users",
@@ -53,9 +50,9 @@ async fn protected_pages_send_anonymous_visitors_to_login_and_back() {
         "/account",
         &format!("/users/{}", api_user.id),
     ] {
-        let reply = t.page(path).await;
+        let reply = browser.page(path).await;
         assert_eq!(reply.status, Status::SeeOther, "{path}");
-        let to = location(&reply);
+        let to = reply.location();
         assert!(to.starts_with("/login?next="), "{path} -> {to}");
         let next = to.trim_start_matches("/login?next=");
         let decoded: String = form_urlencoded::parse(format!("next={next}").as_bytes())
@@ -65,8 +62,8 @@ async fn protected_pages_send_anonymous_visitors_to_login_and_back() {
             .into_owned();
         assert_eq!(decoded, path);
     }
-    let form = t.page("/login?next=%2Fusers").await;
-    let reply = t
+    let form = browser.page("/login?next=%2Fusers").await;
+    let reply = browser
         .submit(
             "/login",
             &[
@@ -78,17 +75,18 @@ async fn protected_pages_send_anonymous_visitors_to_login_and_back() {
         )
         .await;
     assert_eq!(
-        (reply.status, location(&reply)),
+        (reply.status, reply.location()),
         (Status::SeeOther, "/users")
     );
-    assert_eq!(t.page("/users").await.status, Status::Ok);
+    assert_eq!(browser.page("/users").await.status, Status::Ok);
 }
 
 #[rocket::async_test]
 async fn signing_up_signs_in_with_httponly_lax_cookies() {
     let t = TestApp::new().await;
-    let reply = t.sign_up_in_browser("alice").await;
-    assert_eq!(location(&reply), "/");
+    let browser = t.browser();
+    let reply = browser.sign_up("alice").await;
+    assert_eq!(reply.location(), "/");
     for name in ["access_token", "refresh_token"] {
         let cookie = set_cookie(&reply, name).unwrap_or_else(|| panic!("{name} set"));
         for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
@@ -99,7 +97,7 @@ async fn signing_up_signs_in_with_httponly_lax_cookies() {
             "plain HTTP in the debug profile: {cookie}"
         );
     }
-    let home = t.page("/").await;
+    let home = browser.page("/").await;
     assert!(
         home.html().contains("Welcome to Gatehouse, alice!"),
         "flash after the redirect"
@@ -107,7 +105,11 @@ async fn signing_up_signs_in_with_httponly_lax_cookies() {
     assert!(home.html().contains("Hello, alice"));
     assert_eq!(home.header("Cache-Control"), Some("no-store"));
     assert!(
-        !t.page("/").await.html().contains("Welcome to Gatehouse"),
+        !browser
+            .page("/")
+            .await
+            .html()
+            .contains("Welcome to Gatehouse"),
         "a flash shows once"
     );
 }
@@ -115,7 +117,8 @@ async fn signing_up_signs_in_with_httponly_lax_cookies() {
 #[rocket::async_test]
 async fn secure_cookies_use_host_prefixed_names() {
     let t = TestApp::with(|f| f.merge(("cookie_secure", true))).await;
-    let reply = t.sign_up_in_browser("alice").await;
+    let browser = t.browser();
+    let reply = browser.sign_up("alice").await;
     for name in ["__Host-access_token", "__Host-refresh_token"] {
         let cookie = set_cookie(&reply, name).unwrap_or_else(|| panic!("{name} set"));
         assert!(
@@ -131,6 +134,7 @@ async fn secure_cookies_use_host_prefixed_names() {
 #[rocket::async_test]
 async fn signup_errors_are_shown_beside_each_field_and_typed_values_kept() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     t.register("taken").await;
     let cases: [(Fields, &str, Status); 6] = [
         (
@@ -173,7 +177,7 @@ async fn signup_errors_are_shown_beside_each_field_and_typed_values_kept() {
         ),
     ];
     for (overrides, field, status) in cases {
-        let form = t.page("/signup").await;
+        let form = browser.page("/signup").await;
         let token = form.csrf();
         let mut fields = vec![
             ("csrf_token", token.as_str()),
@@ -191,7 +195,7 @@ async fn signup_errors_are_shown_beside_each_field_and_typed_values_kept() {
             fields.retain(|(k, _)| *k != "password_confirm");
             fields.push(("password_confirm", "short"));
         }
-        let reply = t.submit("/signup", &fields).await;
+        let reply = browser.submit("/signup", &fields).await;
         assert_eq!(reply.status, status, "{field}: {}", reply.html());
         let html = reply.html();
         assert!(
@@ -207,7 +211,12 @@ async fn signup_errors_are_shown_beside_each_field_and_typed_values_kept() {
         assert!(!html.contains(PASSWORD), "passwords are never echoed");
     }
     let count = t
-        .get("/api/users", &t.member("dave").await.access)
+        .call(
+            Method::Get,
+            "/api/users",
+            Some(&t.member("dave").await.access),
+            None,
+        )
         .await
         .body["total"]
         .clone();
@@ -217,19 +226,18 @@ async fn signup_errors_are_shown_beside_each_field_and_typed_values_kept() {
 #[rocket::async_test]
 async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     let signup = [
         ("username", "mallory"),
         ("email", "m@example.com"),
         ("password", PASSWORD),
         ("password_confirm", PASSWORD),
     ];
-    t.page("/signup").await;
+    browser.page("/signup").await;
     for token in [None, Some("forged")] {
         let mut fields = signup.to_vec();
-        if let Some(token) = token {
-            fields.push(("csrf_token", token));
-        }
-        let reply = t.submit("/signup", &fields).await;
+        fields.extend(token.map(|token| ("csrf_token", token)));
+        let reply = browser.submit("/signup", &fields).await;
         assert_eq!(reply.status, Status::Forbidden, "{token:?}");
         assert!(
             reply.html().contains("security token"),
@@ -243,7 +251,7 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         "not created"
     );
     t.register("bob").await;
-    let login = t
+    let login = browser
         .submit(
             "/login",
             &[
@@ -256,7 +264,7 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     assert_eq!(login.status, Status::Forbidden, "login CSRF is refused too");
     assert!(set_cookie(&login, "access_token").is_none());
 
-    t.sign_up_in_browser("alice").await;
+    browser.sign_up("alice").await;
     let posts: [(&str, &[(&str, &str)]); 5] = [
         (
             "/account/profile",
@@ -282,11 +290,11 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         let mut with_wrong = fields.to_vec();
         with_wrong.push(("csrf_token", "wrong"));
         for body in [fields.to_vec(), with_wrong] {
-            let reply = t.submit(path, &body).await;
+            let reply = browser.submit(path, &body).await;
             assert_eq!(reply.status, Status::Forbidden, "{path}");
         }
     }
-    let account = t.page("/account").await;
+    let account = browser.page("/account").await;
     assert_eq!(account.status, Status::Ok, "still signed in");
     assert!(
         account.html().contains("value=\"alice\""),
@@ -327,7 +335,7 @@ async fn method_overrides_cannot_bypass_csrf() {
         page.status
     );
     assert_eq!(
-        t.get("/api/me", &alice.access).await.body["username"],
+        alice.get("/api/me").await.body["username"],
         "alice",
         "nothing changed"
     );
@@ -336,6 +344,7 @@ async fn method_overrides_cannot_bypass_csrf() {
 #[rocket::async_test]
 async fn login_follows_next_only_to_local_paths() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     t.register("bob").await;
     let cases = [
         ("/users", "/users"),
@@ -350,7 +359,7 @@ async fn login_follows_next_only_to_local_paths() {
         ("", "/"),
     ];
     for (next, expected) in cases {
-        let form = t.page("/login").await;
+        let form = browser.page("/login").await;
         let fields = [
             ("csrf_token", form.csrf()),
             ("username", "bob".into()),
@@ -358,25 +367,26 @@ async fn login_follows_next_only_to_local_paths() {
             ("next", next.into()),
         ];
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let reply = t.submit("/login", &fields).await;
+        let reply = browser.submit("/login", &fields).await;
         assert_eq!(
-            (reply.status, location(&reply)),
+            (reply.status, reply.location()),
             (Status::SeeOther, expected),
             "next={next}"
         );
-        let out = t.page("/").await.csrf();
-        t.submit("/logout", &[("csrf_token", &out)]).await;
+        let out = browser.page("/").await.csrf();
+        browser.submit("/logout", &[("csrf_token", &out)]).await;
     }
 }
 
 #[rocket::async_test]
 async fn failed_logins_get_one_generic_message() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     t.register("bob").await;
     let mut bodies = Vec::new();
     for (username, password) in [("bob", OTHER_PASSWORD), ("nobody", PASSWORD)] {
-        let form = t.page("/login").await;
-        let reply = t
+        let form = browser.page("/login").await;
+        let reply = browser
             .submit(
                 "/login",
                 &[
@@ -395,8 +405,8 @@ async fn failed_logins_get_one_generic_message() {
         assert!(!reply.html().contains(password), "password not echoed");
         bodies.push(reply.html().replace(username, "X"));
     }
-    let form = t.page("/login").await;
-    let empty = t
+    let form = browser.page("/login").await;
+    let empty = browser
         .submit(
             "/login",
             &[
@@ -413,16 +423,23 @@ async fn failed_logins_get_one_generic_message() {
 #[rocket::async_test]
 async fn logout_clears_the_cookies_and_protected_pages_redirect_again() {
     let t = TestApp::new().await;
-    t.sign_up_in_browser("alice").await;
-    let home = t.page("/").await;
-    let reply = t.submit("/logout", &[("csrf_token", &home.csrf())]).await;
-    assert_eq!((reply.status, location(&reply)), (Status::SeeOther, "/"));
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    let home = browser.page("/").await;
+    let reply = browser
+        .submit("/logout", &[("csrf_token", &home.csrf())])
+        .await;
+    assert_eq!((reply.status, reply.location()), (Status::SeeOther, "/"));
     for name in ["access_token", "refresh_token"] {
         let cookie = set_cookie(&reply, name).unwrap_or_else(|| panic!("{name} cleared"));
         assert!(cookie.contains("Max-Age=0"), "{cookie}");
     }
-    assert!(t.page("/").await.html().contains("You have signed out."));
-    assert_eq!(t.page("/account").await.status, Status::SeeOther);
+    assert!(browser
+        .page("/")
+        .await
+        .html()
+        .contains("You have signed out."));
+    assert_eq!(browser.page("/account").await.status, Status::SeeOther);
 }
 
 #[rocket::async_test]
@@ -450,8 +467,7 @@ async fn an_expired_access_cookie_is_renewed_silently_but_never_after_logout() {
     assert!(new_access.contains("HttpOnly"));
     // A second browser (an empty cookie jar) with the refresh cookie of a logged-out session.
     let other = t.sign_in("alice", PASSWORD).await;
-    t.call(Method::Post, "/api/logout", Some(&other.access), None)
-        .await;
+    other.call(Method::Post, "/api/logout", None).await;
     let second = t.another_instance().await;
     let cookie = Cookie::new("refresh_token", other.refresh.clone());
     let out = send(second.client.get("/account").cookie(cookie)).await;
@@ -460,7 +476,7 @@ async fn an_expired_access_cookie_is_renewed_silently_but_never_after_logout() {
         Status::SeeOther,
         "a logged-out session cannot be renewed"
     );
-    assert!(location(&out).starts_with("/login"));
+    assert!(out.location().starts_with("/login"));
     let garbage = send(
         second
             .client
@@ -474,21 +490,16 @@ async fn an_expired_access_cookie_is_renewed_silently_but_never_after_logout() {
 #[rocket::async_test]
 async fn the_directory_searches_and_pages_through_active_members() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     let admin = t.admin("root").await;
     for i in 0..24 {
         t.register(&format!("user{i:02}")).await;
     }
     let hidden = t.member("hidden").await;
     let path = format!("/api/users/{}", hidden.id);
-    t.call(
-        Method::Patch,
-        &path,
-        Some(&admin.access),
-        Some(json!({"active": false})),
-    )
-    .await;
-    t.sign_up_in_browser("viewer").await;
-    let first = t.page("/users").await;
+    admin.patch(&path, json!({"active": false})).await;
+    browser.sign_up("viewer").await;
+    let first = browser.page("/users").await;
     assert_eq!(first.status, Status::Ok);
     assert!(
         first.html().contains("26 members"),
@@ -500,24 +511,24 @@ async fn the_directory_searches_and_pages_through_active_members() {
         !first.html().contains("@example.com"),
         "no emails in the directory"
     );
-    let second = t.page("/users?page=2").await;
+    let second = browser.page("/users?page=2").await;
     assert_eq!(second.html().matches("<tr>").count(), 7);
     assert!(second.html().contains("rel=\"prev\""));
-    let search = t.page("/users?q=USER1").await;
+    let search = browser.page("/users?q=USER1").await;
     assert!(
         search.html().contains("10 members matching"),
         "{}",
         search.html()
     );
-    let none = t.page("/users?q=hidden").await;
+    let none = browser.page("/users?q=hidden").await;
     assert!(none.html().contains("0 members"));
-    let profile = t.page(&format!("/users/{}", admin.id)).await;
+    let profile = browser.page(&format!("/users/{}", admin.id)).await;
     assert!(profile.html().contains("<h1>root</h1>"));
     assert_eq!(
-        t.page(&format!("/users/{}", hidden.id)).await.status,
+        browser.page(&format!("/users/{}", hidden.id)).await.status,
         Status::NotFound
     );
-    let missing = t.page("/users/not-a-user").await;
+    let missing = browser.page("/users/not-a-user").await;
     assert_eq!(missing.status, Status::NotFound);
     assert!(missing.html().contains("Page not found") && missing.html().contains("<nav"));
 }
@@ -525,10 +536,11 @@ async fn the_directory_searches_and_pages_through_active_members() {
 #[rocket::async_test]
 async fn names_are_escaped_everywhere() {
     let t = TestApp::new().await;
-    t.sign_up_in_browser("alice").await;
-    let account = t.page("/account").await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    let account = browser.page("/account").await;
     let evil = "<script>alert(1)</script>{{ 7*7 }}";
-    let reply = t
+    let reply = browser
         .submit(
             "/account/profile",
             &[
@@ -541,7 +553,7 @@ async fn names_are_escaped_everywhere() {
         .await;
     assert_eq!(reply.status, Status::SeeOther);
     for path in ["/", "/users", "/account"] {
-        let html = t.page(path).await.body.as_str().unwrap().to_owned();
+        let html = browser.page(path).await.body.as_str().unwrap().to_owned();
         assert!(!html.contains("<script>"), "{path}");
         assert!(
             html.contains("{{ 7*7 }}"),
@@ -557,9 +569,10 @@ async fn names_are_escaped_everywhere() {
 #[rocket::async_test]
 async fn the_account_page_edits_the_profile_and_the_password() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     t.register("bob").await;
-    t.sign_up_in_browser("alice").await;
-    let csrf = t.page("/account").await.csrf();
+    browser.sign_up("alice").await;
+    let csrf = browser.page("/account").await.csrf();
     let profile = |username: &'static str, email: &'static str| {
         [
             ("csrf_token", csrf.clone()),
@@ -570,12 +583,12 @@ async fn the_account_page_edits_the_profile_and_the_password() {
     };
     let fields = profile("alice2", "alice2@example.com");
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let saved = t.submit("/account/profile", &fields).await;
+    let saved = browser.submit("/account/profile", &fields).await;
     assert_eq!(
-        (saved.status, location(&saved)),
+        (saved.status, saved.location()),
         (Status::SeeOther, "/account")
     );
-    let page = t.page("/account").await;
+    let page = browser.page("/account").await;
     assert!(
         page.html().contains("Your profile is saved.") && page.html().contains("value=\"alice2\"")
     );
@@ -585,7 +598,7 @@ async fn the_account_page_edits_the_profile_and_the_password() {
     ] {
         let fields = profile(username, email);
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let reply = t.submit("/account/profile", &fields).await;
+        let reply = browser.submit("/account/profile", &fields).await;
         assert_eq!(reply.status, status);
         assert!(reply.html().contains(&format!("id=\"{field}-error\"")));
         assert!(
@@ -618,7 +631,7 @@ async fn the_account_page_edits_the_profile_and_the_password() {
         ),
     ] {
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let reply = t.submit("/account/password", &fields).await;
+        let reply = browser.submit("/account/password", &fields).await;
         assert_eq!(reply.status, Status::UnprocessableEntity, "{field}");
         assert!(
             reply.html().contains(&format!("id=\"{field}-error\"")),
@@ -627,15 +640,15 @@ async fn the_account_page_edits_the_profile_and_the_password() {
     }
     let fields = change(PASSWORD, OTHER_PASSWORD, OTHER_PASSWORD);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let changed = t.submit("/account/password", &fields).await;
+    let changed = browser.submit("/account/password", &fields).await;
     assert_eq!(changed.status, Status::SeeOther);
     assert_eq!(
-        t.page("/account").await.status,
+        browser.page("/account").await.status,
         Status::Ok,
         "this browser stays signed in"
     );
     assert_eq!(
-        t.get("/api/me", &other.access).await.code(),
+        other.get("/api/me").await.code(),
         "token_revoked",
         "other sessions end"
     );
@@ -644,9 +657,10 @@ async fn the_account_page_edits_the_profile_and_the_password() {
 #[rocket::async_test]
 async fn sessions_are_listed_and_ended_from_the_account_page() {
     let t = TestApp::new().await;
-    t.sign_up_in_browser("alice").await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
     let phone = t.sign_in("alice", PASSWORD).await;
-    let page = t.page("/account").await;
+    let page = browser.page("/account").await;
     let html = page.html().to_owned();
     assert_eq!(html.matches("/end\"").count(), 2, "two sessions listed");
     assert!(html.contains("this browser"));
@@ -655,34 +669,28 @@ async fn sessions_are_listed_and_ended_from_the_account_page() {
         .unwrap()
         .to_owned();
     let csrf = page.csrf();
-    let ended = t
+    let ended = browser
         .submit(
             &format!("/account/sessions/{phone_sid}/end"),
             &[("csrf_token", &csrf)],
         )
         .await;
     assert_eq!(
-        (ended.status, location(&ended)),
+        (ended.status, ended.location()),
         (Status::SeeOther, "/account")
     );
-    assert_eq!(
-        t.get("/api/me", &phone.access).await.code(),
-        "token_revoked"
-    );
+    assert_eq!(phone.get("/api/me").await.code(), "token_revoked");
     let laptop = t.sign_in("alice", PASSWORD).await;
-    let everywhere = t
+    let everywhere = browser
         .submit("/account/logout-all", &[("csrf_token", &csrf)])
         .await;
     assert_eq!(
-        (everywhere.status, location(&everywhere)),
+        (everywhere.status, everywhere.location()),
         (Status::SeeOther, "/")
     );
+    assert_eq!(laptop.get("/api/me").await.code(), "token_revoked");
     assert_eq!(
-        t.get("/api/me", &laptop.access).await.code(),
-        "token_revoked"
-    );
-    assert_eq!(
-        t.page("/account").await.status,
+        browser.page("/account").await.status,
         Status::SeeOther,
         "this browser too"
     );
@@ -691,8 +699,9 @@ async fn sessions_are_listed_and_ended_from_the_account_page() {
 #[rocket::async_test]
 async fn pages_carry_the_security_headers() {
     let t = TestApp::new().await;
+    let browser = t.browser();
     for path in ["/", "/login", "/nowhere"] {
-        let page = t.page(path).await;
+        let page = browser.page(path).await;
         let csp = page.header("Content-Security-Policy").unwrap();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
         assert!(!csp.contains("unsafe-inline"));

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use gatehouse::accounts::model::{NewUser, Role, SortKey, User, UserQuery};
 use gatehouse::db::schema::users;
-use gatehouse::db::{self, DbConn};
+use gatehouse::db::DbConn;
 
 use crate::common::TestApp;
 
@@ -18,7 +18,8 @@ const USERS: usize = 100_000;
 /// Inserts `USERS` accounts in batches (one fixed hash: bcrypt is not what is measured).
 fn seed(conn: &mut DbConn) -> QueryResult<()> {
     let hash = "$2b$04$abcdefghijklmnopqrstuuF0mr0kYl8CcQvp6pqPqRGj1x8ZWQTWq";
-    let now = db::now();
+    let now = time::OffsetDateTime::now_utc();
+    let now = time::PrimitiveDateTime::new(now.date(), now.time());
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
         for start in (0..USERS).step_by(1000) {
             let rows: Vec<(String, String, String, String)> = (start..start + 1000)

@@ -1,11 +1,10 @@
 //! Sessions: refresh rotation and reuse, and revocation that bites on the very next request.
 
-use diesel::prelude::*;
-use gatehouse::db::schema::sessions;
+use rocket::figment::Figment;
 use rocket::http::{Method, Status};
 use serde_json::json;
 
-use crate::common::{claims_of, tester, TestApp, Tester, OTHER_PASSWORD, PASSWORD};
+use crate::common::{claims_of, TestApp, Tester, OTHER_PASSWORD, PASSWORD};
 
 fn sid(token: &str) -> String {
     claims_of(token)["sid"].as_str().unwrap().to_owned()
@@ -17,7 +16,7 @@ async fn refresh(t: &TestApp, token: &str) -> crate::common::Reply {
 }
 
 async fn assert_refused(t: &TestApp, who: &Tester, why: &str) {
-    let reply = t.get("/api/me", &who.access).await;
+    let reply = who.get("/api/me").await;
     assert_eq!(
         (reply.status, reply.code()),
         (Status::Unauthorized, "token_revoked"),
@@ -35,19 +34,19 @@ async fn assert_refused(t: &TestApp, who: &Tester, why: &str) {
 async fn refresh_rotates_the_pair_and_each_refresh_token_works_once() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
-    let first = refresh(&t, &alice.refresh).await;
+    let first = alice.refresh().await;
     assert_eq!(first.status, Status::Ok);
-    let renewed = tester(&first.body);
+    let renewed = t.tester(&first.body);
     assert_ne!(renewed.refresh, alice.refresh);
-    assert_eq!(t.get("/api/me", &renewed.access).await.status, Status::Ok);
+    assert_eq!(renewed.get("/api/me").await.status, Status::Ok);
     // Within the grace period the retired token is refused but the session lives on.
-    let again = refresh(&t, &alice.refresh).await;
+    let again = alice.refresh().await;
     assert_eq!(
         (again.status, again.code()),
         (Status::Unauthorized, "invalid_token")
     );
-    assert_eq!(t.get("/api/me", &renewed.access).await.status, Status::Ok);
-    let next = refresh(&t, &renewed.refresh).await;
+    assert_eq!(renewed.get("/api/me").await.status, Status::Ok);
+    let next = renewed.refresh().await;
     assert_eq!(next.status, Status::Ok);
 }
 
@@ -55,15 +54,9 @@ async fn refresh_rotates_the_pair_and_each_refresh_token_works_once() {
 async fn a_retired_refresh_token_after_the_grace_period_ends_the_session() {
     let t = TestApp::new().await;
     let alice = t.member("alice").await;
-    let renewed = tester(&refresh(&t, &alice.refresh).await.body);
-    let long_ago = gatehouse::db::now() - time::Duration::seconds(60);
-    t.db(move |c| {
-        diesel::update(sessions::table)
-            .set(sessions::refreshed_at.eq(long_ago))
-            .execute(c)
-    })
-    .await;
-    let reuse = refresh(&t, &alice.refresh).await;
+    let renewed = t.tester(&alice.refresh().await.body);
+    t.advance(time::Duration::seconds(60));
+    let reuse = alice.refresh().await;
     assert_eq!(
         (reuse.status, reuse.code()),
         (Status::Unauthorized, "token_revoked")
@@ -73,19 +66,18 @@ async fn a_retired_refresh_token_after_the_grace_period_ends_the_session() {
 
 #[rocket::async_test]
 async fn refresh_refuses_garbage_and_expired_sessions() {
-    let t = TestApp::new().await;
+    // Sessions and access tokens that live as long, so the session is what runs out.
+    let lifetimes = |f: Figment| {
+        f.merge(("access_token_ttl", 100))
+            .merge(("refresh_token_ttl", 100))
+    };
+    let t = TestApp::with(lifetimes).await;
     let alice = t.member("alice").await;
     let garbage = refresh(&t, "nope").await;
     assert_eq!(garbage.code(), "invalid_token");
     let missing = t.post("/api/token/refresh", json!({})).await;
     assert_eq!(missing.status, Status::UnprocessableEntity);
-    let past = gatehouse::db::now() - time::Duration::seconds(1);
-    t.db(move |c| {
-        diesel::update(sessions::table)
-            .set(sessions::expires_at.eq(past))
-            .execute(c)
-    })
-    .await;
+    t.advance(time::Duration::seconds(110));
     assert_refused(&t, &alice, "expired session").await;
 }
 
@@ -94,12 +86,10 @@ async fn logout_ends_only_this_session() {
     let t = TestApp::new().await;
     let phone = t.member("alice").await;
     let laptop = t.sign_in("alice", PASSWORD).await;
-    let reply = t
-        .call(Method::Post, "/api/logout", Some(&phone.access), None)
-        .await;
+    let reply = phone.call(Method::Post, "/api/logout", None).await;
     assert_eq!(reply.status, Status::NoContent);
     assert_refused(&t, &phone, "logout").await;
-    assert_eq!(t.get("/api/me", &laptop.access).await.status, Status::Ok);
+    assert_eq!(laptop.get("/api/me").await.status, Status::Ok);
     let anonymous = t.call(Method::Post, "/api/logout", None, None).await;
     assert_eq!(anonymous.code(), "missing_token");
 }
@@ -110,14 +100,12 @@ async fn logout_all_ends_every_session() {
     let phone = t.member("alice").await;
     let laptop = t.sign_in("alice", PASSWORD).await;
     let bob = t.member("bob").await;
-    let reply = t
-        .call(Method::Post, "/api/logout-all", Some(&phone.access), None)
-        .await;
+    let reply = phone.call(Method::Post, "/api/logout-all", None).await;
     assert_eq!(reply.status, Status::NoContent);
     assert_refused(&t, &phone, "logout-all, this session").await;
     assert_refused(&t, &laptop, "logout-all, other session").await;
     assert_eq!(
-        t.get("/api/me", &bob.access).await.status,
+        bob.get("/api/me").await.status,
         Status::Ok,
         "other users stay"
     );
@@ -129,17 +117,10 @@ async fn a_password_change_ends_the_other_sessions() {
     let phone = t.member("alice").await;
     let laptop = t.sign_in("alice", PASSWORD).await;
     let body = json!({"current_password": PASSWORD, "new_password": OTHER_PASSWORD});
-    let reply = t
-        .call(
-            Method::Put,
-            "/api/me/password",
-            Some(&phone.access),
-            Some(body),
-        )
-        .await;
+    let reply = phone.put("/api/me/password", body).await;
     assert_eq!(reply.status, Status::NoContent);
     assert_refused(&t, &laptop, "password change").await;
-    assert_eq!(t.get("/api/me", &phone.access).await.status, Status::Ok);
+    assert_eq!(phone.get("/api/me").await.status, Status::Ok);
 }
 
 #[rocket::async_test]
@@ -148,17 +129,12 @@ async fn an_admin_password_reset_ends_all_sessions_of_the_user() {
     let admin = t.admin("root").await;
     let alice = t.member("alice").await;
     let path = format!("/api/users/{}", alice.id);
-    let reply = t
-        .call(
-            Method::Patch,
-            &path,
-            Some(&admin.access),
-            Some(json!({"password": OTHER_PASSWORD})),
-        )
+    let reply = admin
+        .patch(&path, json!({"password": OTHER_PASSWORD}))
         .await;
     assert_eq!(reply.status, Status::Ok, "{:?}", reply.body);
     assert_refused(&t, &alice, "admin password reset").await;
-    assert_eq!(t.get("/api/me", &admin.access).await.status, Status::Ok);
+    assert_eq!(admin.get("/api/me").await.status, Status::Ok);
 }
 
 #[rocket::async_test]
@@ -167,40 +143,27 @@ async fn deactivation_demotion_and_deletion_refuse_the_next_request() {
     let admin = t.admin("root").await;
     let alice = t.member("alice").await;
     let path = format!("/api/users/{}", alice.id);
-    t.call(
-        Method::Patch,
-        &path,
-        Some(&admin.access),
-        Some(json!({"active": false})),
-    )
-    .await;
+    admin.patch(&path, json!({"active": false})).await;
     assert_refused(&t, &alice, "deactivation").await;
 
     let deputy = t.admin("deputy").await;
-    assert_eq!(t.get("/api/audit", &deputy.access).await.status, Status::Ok);
+    assert_eq!(deputy.get("/api/audit").await.status, Status::Ok);
     let deputy_path = format!("/api/users/{}", deputy.id);
-    t.call(
-        Method::Patch,
-        &deputy_path,
-        Some(&admin.access),
-        Some(json!({"role": "user"})),
-    )
-    .await;
-    let stale = t.get("/api/audit", &deputy.access).await;
+    admin.patch(&deputy_path, json!({"role": "user"})).await;
+    let stale = deputy.get("/api/audit").await;
     assert_eq!(
         (stale.status, stale.code()),
         (Status::Unauthorized, "token_revoked"),
         "demotion"
     );
-    let renewed = tester(&refresh(&t, &deputy.refresh).await.body);
-    let as_member = t.get("/api/audit", &renewed.access).await;
+    let renewed = t.tester(&deputy.refresh().await.body);
+    let as_member = renewed.get("/api/audit").await;
     assert_eq!(
         (as_member.status, as_member.code()),
         (Status::Forbidden, "forbidden")
     );
 
-    t.call(Method::Delete, &deputy_path, Some(&admin.access), None)
-        .await;
+    admin.delete(&deputy_path).await;
     assert_refused(&t, &renewed, "deletion").await;
 }
 
@@ -212,7 +175,7 @@ async fn sessions_are_listed_and_ended_by_their_owner_or_an_admin() {
     let laptop = t.sign_in("alice", PASSWORD).await;
     let bob = t.member("bob").await;
     let path = format!("/api/users/{}/sessions", phone.id);
-    let listing = t.get(&path, &phone.access).await;
+    let listing = phone.get(&path).await;
     assert_eq!(listing.status, Status::Ok);
     let sessions = listing.body["sessions"].as_array().unwrap().clone();
     assert_eq!(sessions.len(), 2);
@@ -234,60 +197,25 @@ async fn sessions_are_listed_and_ended_by_their_owner_or_an_admin() {
             "user_agent"
         ]
     );
-    assert_eq!(t.get(&path, &bob.access).await.status, Status::Forbidden);
-    assert_eq!(t.get(&path, &admin.access).await.status, Status::Ok);
+    assert_eq!(bob.get(&path).await.status, Status::Forbidden);
+    assert_eq!(admin.get(&path).await.status, Status::Ok);
     let laptop_sid = sid(&laptop.access);
-    let end = t
-        .call(
-            Method::Delete,
-            &format!("{path}/{laptop_sid}"),
-            Some(&bob.access),
-            None,
-        )
-        .await;
+    let end = bob.delete(&format!("{path}/{laptop_sid}")).await;
     assert_eq!(end.status, Status::Forbidden);
-    let end = t
-        .call(
-            Method::Delete,
-            &format!("{path}/{laptop_sid}"),
-            Some(&phone.access),
-            None,
-        )
-        .await;
+    let end = phone.delete(&format!("{path}/{laptop_sid}")).await;
     assert_eq!(end.status, Status::NoContent);
     assert_refused(&t, &laptop, "session ended by its owner").await;
-    let again = t
-        .call(
-            Method::Delete,
-            &format!("{path}/{laptop_sid}"),
-            Some(&phone.access),
-            None,
-        )
-        .await;
+    let again = phone.delete(&format!("{path}/{laptop_sid}")).await;
     assert_eq!(again.status, Status::NotFound);
     let bob_sid = sid(&bob.access);
-    let foreign = t
-        .call(
-            Method::Delete,
-            &format!("{path}/{bob_sid}"),
-            Some(&admin.access),
-            None,
-        )
-        .await;
+    let foreign = admin.delete(&format!("{path}/{bob_sid}")).await;
     assert_eq!(
         foreign.status,
         Status::NotFound,
         "a session of another user is not found under alice"
     );
     let phone_sid = sid(&phone.access);
-    let by_admin = t
-        .call(
-            Method::Delete,
-            &format!("{path}/{phone_sid}"),
-            Some(&admin.access),
-            None,
-        )
-        .await;
+    let by_admin = admin.delete(&format!("{path}/{phone_sid}")).await;
     assert_eq!(by_admin.status, Status::NoContent);
     assert_refused(&t, &phone, "session ended by an admin").await;
 }

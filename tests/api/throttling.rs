@@ -1,8 +1,6 @@
 //! Login and sign-up throttling, kept in the database.
 
-use diesel::prelude::*;
-use gatehouse::db::schema::login_throttle;
-use rocket::http::{ContentType, Header, Method, Status};
+use rocket::http::{ContentType, Header, Status};
 use serde_json::json;
 
 use crate::common::{send, Reply, TestApp, OTHER_PASSWORD, PASSWORD};
@@ -113,13 +111,7 @@ async fn each_lockout_lasts_twice_as_long_as_the_last() {
         t.login("alice", OTHER_PASSWORD).await;
         t.login("alice", OTHER_PASSWORD).await;
         waits.push(retry_after(&t.login("alice", PASSWORD).await));
-        let past = gatehouse::db::now() - time::Duration::seconds(1);
-        t.db(move |c| {
-            diesel::update(login_throttle::table)
-                .set(login_throttle::locked_until.eq(past))
-                .execute(c)
-        })
-        .await;
+        t.advance(time::Duration::seconds(waits.last().copied().unwrap_or(0)));
     }
     assert!((55..=60).contains(&waits[0]), "{waits:?}");
     assert!((115..=120).contains(&waits[1]), "{waits:?}");
@@ -129,6 +121,7 @@ async fn each_lockout_lasts_twice_as_long_as_the_last() {
 #[rocket::async_test]
 async fn admins_clear_a_lockout_through_the_api_and_the_console() {
     let t = throttled(2, 100).await;
+    let browser = t.browser();
     let admin = t.admin("root").await;
     let alice = t.member("alice").await;
     let lock = || async {
@@ -141,35 +134,30 @@ async fn admins_clear_a_lockout_through_the_api_and_the_console() {
     };
     lock().await;
     let path = format!("/api/users/{}/lockout", alice.id);
-    let refused = t
-        .call(Method::Delete, &path, Some(&alice.access), None)
-        .await;
+    let refused = alice.delete(&path).await;
     assert_eq!(refused.status, Status::Forbidden);
-    let cleared = t
-        .call(Method::Delete, &path, Some(&admin.access), None)
-        .await;
+    let cleared = admin.delete(&path).await;
     assert_eq!(cleared.status, Status::NoContent);
     assert_eq!(t.login("alice", PASSWORD).await.status, Status::Ok);
-    let audit = t
-        .get("/api/audit?event=lockout_cleared", &admin.access)
-        .await;
+    let audit = admin.get("/api/audit?event=lockout_cleared").await;
     assert_eq!(audit.body["total"], 1);
 
     lock().await;
-    let form = t.page("/login").await;
-    t.submit(
-        "/login",
-        &[
-            ("csrf_token", &form.csrf()),
-            ("username", "root"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let form = browser.page("/login").await;
+    browser
+        .submit(
+            "/login",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("username", "root"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     let page = format!("/admin/users/{}", alice.id);
-    let shown = t.page(&page).await;
+    let shown = browser.page(&page).await;
     assert!(shown.html().contains("Logins are locked for"));
-    let unlock = t
+    let unlock = browser
         .submit(&format!("{page}/unlock"), &[("csrf_token", &shown.csrf())])
         .await;
     assert_eq!(unlock.status, Status::SeeOther);
@@ -179,21 +167,23 @@ async fn admins_clear_a_lockout_through_the_api_and_the_console() {
 #[rocket::async_test]
 async fn the_login_page_says_when_to_retry() {
     let t = throttled(2, 100).await;
+    let browser = t.browser();
     t.register("alice").await;
     for _ in 0..2 {
-        let form = t.page("/login").await;
-        t.submit(
-            "/login",
-            &[
-                ("csrf_token", &form.csrf()),
-                ("username", "alice"),
-                ("password", "wrong"),
-            ],
-        )
-        .await;
+        let form = browser.page("/login").await;
+        browser
+            .submit(
+                "/login",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("username", "alice"),
+                    ("password", "wrong"),
+                ],
+            )
+            .await;
     }
-    let form = t.page("/login").await;
-    let page = t
+    let form = browser.page("/login").await;
+    let page = browser
         .submit(
             "/login",
             &[
@@ -211,6 +201,7 @@ async fn the_login_page_says_when_to_retry() {
 #[rocket::async_test]
 async fn sign_ups_are_limited_per_address() {
     let t = TestApp::with(|f| f.merge(("signups_per_hour", 2))).await;
+    let browser = t.browser();
     assert_eq!(t.register("one").await.status, Status::Created);
     assert_eq!(t.register("two").await.status, Status::Created);
     let third = t.register("three").await;
@@ -219,7 +210,7 @@ async fn sign_ups_are_limited_per_address() {
         (Status::TooManyRequests, "too_many_requests")
     );
     assert!(retry_after(&third) > 3000);
-    let form = t.page("/signup").await;
+    let form = browser.page("/signup").await;
     let fields = [
         ("csrf_token", form.csrf()),
         ("username", "four".into()),
@@ -229,7 +220,7 @@ async fn sign_ups_are_limited_per_address() {
     ];
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(
-        t.submit("/signup", &fields).await.status,
+        browser.submit("/signup", &fields).await.status,
         Status::TooManyRequests
     );
 }

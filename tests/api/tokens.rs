@@ -242,18 +242,20 @@ async fn forged_tokens_are_refused() {
     cases.push(("garbage".into(), "not.a.token".into(), "invalid_token"));
     cases.push(("empty".into(), String::new(), "invalid_token"));
     for (name, token, code) in cases {
-        let reply = t.get("/api/me", &token).await;
+        let reply = t.call(Method::Get, "/api/me", Some(&token), None).await;
         assert_eq!(reply.status, Status::Unauthorized, "{name}");
         assert_eq!(reply.code(), code, "{name}");
     }
     let expired_in_leeway = resigned(&ring, &alice, "exp", json!(now() - 10));
     assert_eq!(
-        t.get("/api/me", &expired_in_leeway).await.status,
+        t.call(Method::Get, "/api/me", Some(&expired_in_leeway), None)
+            .await
+            .status,
         Status::Ok,
         "leeway is 30 s"
     );
     assert_eq!(
-        t.get("/api/me", &alice.access).await.status,
+        alice.get("/api/me").await.status,
         Status::Ok,
         "the real token still works"
     );
@@ -352,13 +354,11 @@ async fn cookie_authenticated_changes_need_the_csrf_token() {
         );
     }
     assert_eq!(
-        t.get("/api/me", &alice.access).await.status,
+        alice.get("/api/me").await.status,
         Status::Ok,
         "nothing changed"
     );
-    let header = t
-        .call(Method::Post, "/api/logout", Some(&alice.access), None)
-        .await;
+    let header = alice.call(Method::Post, "/api/logout", None).await;
     assert_eq!(
         header.status,
         Status::NoContent,

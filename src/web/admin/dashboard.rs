@@ -6,7 +6,6 @@ use rocket::{get, routes, Route, State};
 use serde::Serialize;
 
 use crate::app::App;
-use crate::db;
 use crate::reports::{self, Day};
 use crate::web::admin::AdminPage;
 use crate::web::failure::PageError;
@@ -61,7 +60,8 @@ async fn dashboard(
     admin: AdminPage,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Page, PageError> {
-    let report = app.db.run(|c| reports::dashboard(c, db::now())).await?;
+    let now = app.clock.now();
+    let report = app.db.run(move |c| reports::dashboard(c, now)).await?;
     let peak = report
         .days
         .iter()
