@@ -233,3 +233,45 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(change: impl FnOnce(Figment) -> Figment) -> Result<Settings, SettingError> {
+        Settings::from_figment(&change(defaults()))
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        let settings = settings(|f| f).expect("valid defaults");
+        assert_eq!(settings.bcrypt_cost, 12);
+        assert_eq!(settings.password_min_length, 12);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let cases = [
+            ("bcrypt_cost", 99, "must be 4 to 31, not 99"),
+            ("access_token_ttl", 0, "positive"),
+            ("refresh_token_ttl", 1, "at least access_token_ttl"),
+            ("password_min_length", 3, "at least 8"),
+            ("database_pool_size", 0, "1 to 1000"),
+            ("login_max_failures", 0, "at least 1"),
+            ("login_lockout", 0, "positive"),
+        ];
+        for (key, value, problem) in cases {
+            let error = settings(|f| f.merge((key, value))).err();
+            let error = error.map(|e| (e.key.clone(), e.to_string()));
+            let (named, line) = error.unwrap_or_default();
+            assert_eq!(named, key);
+            assert!(line.contains(problem), "{line}");
+        }
+    }
+
+    #[test]
+    fn rockets_own_keys_are_checked_too() {
+        let error = settings(|f| f.merge(("port", "eighty"))).err();
+        assert_eq!(error.map(|e| e.key), Some("port".to_owned()));
+    }
+}

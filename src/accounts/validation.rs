@@ -118,3 +118,55 @@ fn contains_own_words(password: &str, user_inputs: &[&str]) -> bool {
         .filter(|word| word.chars().count() >= 3)
         .any(|word| password.contains(&word.to_lowercase()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_normalised_and_limited() {
+        assert_eq!(username("  ａｄｍｉｎ ").ok().as_deref(), Some("admin"));
+        assert_eq!(username("al.ice-2_x").ok().as_deref(), Some("al.ice-2_x"));
+        assert!(username("ab").is_err(), "too short");
+        assert!(username(&"a".repeat(33)).is_err(), "too long");
+        assert!(
+            username("_alice").is_err(),
+            "must start with a letter or digit"
+        );
+        assert!(username("al ice").is_err());
+        assert!(username("ålice").is_err(), "ASCII only");
+        let both = username("_").err().unwrap_or_default();
+        assert_eq!(both.len(), 2, "every problem at once: {both:?}");
+    }
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            email(" Alice@Example.COM ").ok().as_deref(),
+            Some("alice@example.com")
+        );
+        assert!(email("alice").is_err());
+        assert!(email(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn names_refuse_invisible_and_direction_characters() {
+        assert_eq!(name("  Ada L. ").ok(), Some(Some("Ada L.".to_owned())));
+        assert_eq!(name("   ").ok(), Some(None), "empty means no name");
+        assert!(name("Ada\u{202E}").is_err());
+        assert!(name("A\u{200B}da").is_err());
+        assert!(name(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn passwords_are_long_whole_for_bcrypt_and_hard_to_guess() {
+        let strong = "Tq9#vLm2!xRw8pZe";
+        assert!(password(strong, 12, &[]).is_ok());
+        assert!(password("Tq9#vLm2!x", 12, &[]).is_err(), "too short");
+        let long = "Tq9#vLm2!xRw8pZe".repeat(5);
+        assert!(password(&long, 12, &[]).is_err(), "over bcrypt's 71 bytes");
+        assert!(password("passwordpassword", 12, &[]).is_err(), "guessable");
+        let own = password("Tq9#vLm2!aliceZe", 12, &["alice", "a@example.com", ""]);
+        assert!(own.is_err(), "contains the username");
+    }
+}

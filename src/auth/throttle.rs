@@ -219,3 +219,79 @@ fn retry_after(until: PrimitiveDateTime, now: PrimitiveDateTime) -> i64 {
     let micros = (until - now).whole_microseconds();
     ((micros + 999_999) / 1_000_000).max(1) as i64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const LIMIT: Limit = Limit {
+        max: 3,
+        window: 900,
+        lockout: 60,
+    };
+
+    fn failures(times: &[PrimitiveDateTime]) -> Counter {
+        let mut counter: Option<Counter> = None;
+        for at in times {
+            counter = Some(next(counter.as_ref(), "k", LIMIT, *at));
+        }
+        counter.unwrap_or_else(|| next(None, "k", LIMIT, datetime!(2026-01-01 0:00)))
+    }
+
+    #[test]
+    fn the_limit_locks_for_the_first_lockout() {
+        let start = datetime!(2026-01-01 12:00);
+        let below = failures(&[start, start]);
+        assert_eq!((below.failures, below.locked_until), (2, None));
+        let locked = failures(&[start, start, start]);
+        assert_eq!(locked.locked_until, Some(start + Duration::seconds(60)));
+        assert_eq!((locked.failures, locked.lockouts), (0, 1));
+    }
+
+    #[test]
+    fn each_further_lockout_doubles_up_to_a_day() {
+        let mut counter: Option<Counter> = None;
+        let mut at = datetime!(2026-01-01 12:00);
+        let mut lockouts = Vec::new();
+        for _ in 0..12 {
+            for _ in 0..3 {
+                counter = Some(next(counter.as_ref(), "k", LIMIT, at));
+            }
+            let until = counter.as_ref().and_then(|c| c.locked_until);
+            let until = until.unwrap_or(at);
+            lockouts.push((until - at).whole_seconds());
+            at = until + Duration::seconds(1);
+        }
+        assert_eq!(&lockouts[..4], &[60, 120, 240, 480]);
+        assert_eq!(lockouts.last(), Some(&MAX_LOCKOUT));
+    }
+
+    #[test]
+    fn a_quiet_window_forgives_earlier_lockouts() {
+        let start = datetime!(2026-01-01 12:00);
+        let locked = failures(&[start, start, start]);
+        let much_later = start + Duration::hours(2);
+        let after = next(Some(&locked), "k", LIMIT, much_later);
+        assert_eq!((after.failures, after.lockouts), (1, 0));
+        let soon = start + Duration::seconds(90);
+        let after = next(Some(&locked), "k", LIMIT, soon);
+        assert_eq!(after.lockouts, 1, "not forgiven within the window");
+    }
+
+    #[test]
+    fn unknown_names_are_keyed_as_typed_in_lower_case_without_controls() {
+        assert_eq!(account_key(Some("id-1"), "Alice"), "account:id-1");
+        assert_eq!(account_key(None, " Alice\u{7}"), "account:?alice");
+        assert_eq!(
+            retry_after(datetime!(2026-01-01 0:01), datetime!(2026-01-01 0:00)),
+            60
+        );
+        let almost = datetime!(2026-01-01 0:00:00.5);
+        assert_eq!(
+            retry_after(almost, datetime!(2026-01-01 0:00)),
+            1,
+            "rounded up"
+        );
+    }
+}

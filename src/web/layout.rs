@@ -115,3 +115,25 @@ pub(crate) fn field_errors(error: &Error) -> Option<FieldErrors> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_targets_stay_on_this_site() {
+        for local in ["/", "/account", "/users?q=a&page=2"] {
+            assert_eq!(local_path(local), local);
+        }
+        for foreign in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/account\nLocation: x",
+            "",
+        ] {
+            assert_eq!(local_path(foreign), "/", "{foreign:?}");
+        }
+    }
+}

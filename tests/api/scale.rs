@@ -149,6 +149,7 @@ fn query(search: Option<&str>, sort: SortKey) -> UserQuery {
 }
 
 #[rocket::async_test]
+#[ignore = "heavy: seeds 100,000 users; the full suite runs it (--include-ignored)"]
 async fn listing_and_search_use_indexes_at_100000_users() {
     let t = TestApp::new().await;
     t.db(seed).await;

@@ -164,3 +164,53 @@ fn describe(event: &Event) -> String {
         | Event::LockoutCleared => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::model::Role;
+    use crate::audit::Created;
+
+    #[test]
+    fn events_read_as_sentences() {
+        let cases = [
+            (
+                Event::UserUpdated {
+                    fields: vec!["name".into(), "role".into()],
+                },
+                "changed name, role",
+            ),
+            (
+                Event::RoleChanged {
+                    from: Role::User,
+                    to: Role::Admin,
+                },
+                "user → admin",
+            ),
+            (
+                Event::LoginFailed {
+                    reason: LoginFailure::Disabled,
+                },
+                "right password, account deactivated",
+            ),
+            (
+                Event::UserCreated(Created {
+                    role: Role::Admin,
+                    active: false,
+                    via: Via::CommandLine,
+                }),
+                "role admin, inactive (command line)",
+            ),
+            (
+                Event::SessionRevoked {
+                    session: "0123456789abcdef".into(),
+                },
+                "session 01234567",
+            ),
+            (Event::Logout, ""),
+        ];
+        for (event, words) in cases {
+            assert_eq!(describe(&event), words);
+        }
+    }
+}
