@@ -7,6 +7,7 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::accounts::model::{Role, SortKey, User, UserQuery};
+use crate::accounts::policy;
 use crate::audit::{AuditQuery, Kind};
 use crate::error::{Checker, Error, Result};
 
@@ -42,7 +43,7 @@ impl ListParams<'_> {
             page: given(self.page),
             per_page: given(self.per_page),
         };
-        let admin = viewer.is_admin();
+        let admin = policy::lists_everyone(viewer);
         if !admin && params.active.is_some() {
             return Err(Error::forbidden("Only admins may filter by active."));
         }

@@ -16,6 +16,12 @@ pub(crate) fn sees_all_of(user: &User, viewer: &User) -> bool {
     viewer.is_admin() || viewer.id == user.id
 }
 
+/// Whether `viewer` lists every account (inactive ones too) and may search and sort by
+/// email and last login: admins do; members list active accounts by their public fields.
+pub(crate) fn lists_everyone(viewer: &User) -> bool {
+    viewer.is_admin()
+}
+
 /// Whether `actor` may change `target`: their own account, or any account as an admin.
 pub(crate) fn can_manage(actor: &User, target: &User) -> bool {
     actor.id == target.id || actor.is_admin()

@@ -13,6 +13,7 @@ use crate::api::error::Result;
 use crate::api::json::Json;
 use crate::api::views::{FullUser, SessionView, UserView};
 use crate::app::App;
+use crate::auth;
 use crate::auth::guard::{Admin, CurrentUser};
 use crate::error::Error;
 use crate::params::ListParams;
@@ -158,7 +159,7 @@ async fn delete_user(app: &State<App>, current: CurrentUser, id: &str) -> Result
 #[get("/users/<id>/sessions")]
 async fn sessions(app: &State<App>, current: CurrentUser, id: &str) -> Result<Value> {
     let target = accounts::find(app, id).await?;
-    let sessions = accounts::sessions(app, &current, &target).await?;
+    let sessions = auth::sessions(app, &current, &target).await?;
     let views: Vec<SessionView> = sessions
         .iter()
         .map(|s| SessionView::of(s, &current.session))
@@ -174,7 +175,7 @@ async fn end_session(
     sid: &str,
 ) -> Result<Status> {
     let target = accounts::find(app, id).await?;
-    accounts::end_session(app, &current, &target, sid).await?;
+    auth::end_session(app, &current, &target, sid).await?;
     Ok(Status::NoContent)
 }
 
@@ -182,6 +183,6 @@ async fn end_session(
 #[delete("/users/<id>/lockout")]
 async fn clear_lockout(app: &State<App>, admin: Admin, id: &str) -> Result<Status> {
     let target = accounts::find(app, id).await?;
-    accounts::clear_lockout(app, &admin, &target).await?;
+    auth::lockouts::clear_lockout(app, &admin, &target).await?;
     Ok(Status::NoContent)
 }

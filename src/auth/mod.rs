@@ -2,6 +2,7 @@
 //! session row on every request (the API's request guards are in `guard`).
 
 pub(crate) mod guard;
+pub(crate) mod lockouts;
 pub(crate) mod sessions;
 pub(crate) mod throttle;
 pub mod tokens;
@@ -11,6 +12,7 @@ use time::{Duration, PrimitiveDateTime};
 use uuid::Uuid;
 
 use crate::accounts::model::{User, UserChanges};
+use crate::accounts::policy;
 use crate::app::App;
 use crate::audit::{self, Event, LoginFailure, Record, Source};
 use crate::db::DbConn;
@@ -237,6 +239,56 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
                     c,
                     now,
                     &Record::by(event, &user, &user, &source),
+                )?)
+            })
+        })
+        .await
+}
+
+/// Live sessions of a user (self or admin).
+pub(crate) async fn sessions(app: &App, caller: &Actor, target: &User) -> Result<Vec<Session>> {
+    let now = app.clock.now();
+    policy::ensure_can_manage(&caller.user, target)?;
+    let target = target.id;
+    app.db
+        .run(move |c| Ok::<_, Error>(Session::list_live(c, target, now)?))
+        .await
+}
+
+/// Ends one session of a user (self or admin).
+pub(crate) async fn end_session(
+    app: &App,
+    caller: &Actor,
+    target: &User,
+    session_id: &str,
+) -> Result<()> {
+    let now = app.clock.now();
+    policy::ensure_can_manage(&caller.user, target)?;
+    let target = target.clone();
+    let (actor, source, sid) = (
+        caller.user.public_id.clone(),
+        caller.source.clone(),
+        session_id.to_owned(),
+    );
+    app.db
+        .run(move |c| {
+            let session = Session::list_live(c, target.id, now)?
+                .into_iter()
+                .find(|s| s.public_id == sid)
+                .ok_or(Error::NotFound)?;
+            c.transaction::<_, Error, _>(|c| {
+                Session::revoke(c, session.id, now)?;
+                Ok(audit::record(
+                    c,
+                    now,
+                    &Record::new(
+                        Event::SessionRevoked {
+                            session: session.public_id.clone(),
+                        },
+                        Some(&actor),
+                        Some(&target.public_id),
+                        &source,
+                    ),
                 )?)
             })
         })

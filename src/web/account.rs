@@ -2,20 +2,20 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, FromForm, Route, State};
+use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
+use crate::accounts::model::User;
 use crate::accounts::{self, AccountChanges};
 use crate::app::App;
-use crate::auth::sessions::Session;
+use crate::auth;
 use crate::auth::Actor;
 use crate::error::FieldErrors;
 use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::PageError;
-use crate::web::layout::{field_errors, page, Layout, Page, Reply};
-use crate::web::present::When;
+use crate::web::failure::{form_problems, PageError};
+use crate::web::layout::{page, Layout, Page, Reply};
+use crate::web::present::{session_rows, SessionRow};
 use crate::web::session::{clear_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -28,43 +28,11 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-#[derive(Serialize, Default)]
-struct ProfileValues {
-    username: String,
-    email: String,
-    name: String,
-}
-
-#[derive(Serialize)]
-pub(crate) struct SessionRow {
-    id: String,
-    started: When,
-    last_seen: When,
-    user_agent: String,
-    ip: String,
-    current: bool,
-}
-
-/// Sessions as listed on the account and admin pages, marking the viewer's own.
-pub(crate) fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
-    sessions
-        .iter()
-        .map(|s| SessionRow {
-            id: s.public_id.clone(),
-            started: s.created_at.into(),
-            last_seen: s.last_seen_at.into(),
-            user_agent: s.user_agent.clone().unwrap_or_default(),
-            ip: s.ip.clone().unwrap_or_default(),
-            current: s.id == viewer.id,
-        })
-        .collect()
-}
-
 #[derive(Serialize)]
 struct AccountPage {
     #[serde(flatten)]
     layout: Layout,
-    profile: ProfileValues,
+    profile: ProfileForm,
     profile_errors: FieldErrors,
     password_errors: FieldErrors,
     sessions: Vec<SessionRow>,
@@ -73,7 +41,7 @@ struct AccountPage {
 /// What a re-shown account page carries besides the account itself.
 #[derive(Default)]
 struct Problems {
-    profile: Option<(ProfileValues, FieldErrors)>,
+    profile: Option<(ProfileForm, FieldErrors)>,
     password: FieldErrors,
 }
 
@@ -84,17 +52,11 @@ async fn account_page(
     flash: Option<FlashMessage<'_>>,
     problems: Problems,
 ) -> Result<Page, PageError> {
-    let sessions = accounts::sessions(app, current, &current.user).await?;
+    let sessions = auth::sessions(app, current, &current.user).await?;
     let sessions = session_rows(&sessions, &current.session);
-    let user = &current.user;
-    let (profile, profile_errors) = problems.profile.unwrap_or_else(|| {
-        let values = ProfileValues {
-            username: user.username.clone(),
-            email: user.email.clone(),
-            name: user.name.clone().unwrap_or_default(),
-        };
-        (values, FieldErrors::new())
-    });
+    let (profile, profile_errors) = problems
+        .profile
+        .unwrap_or_else(|| (ProfileForm::from(&current.user), FieldErrors::new()));
     let context = AccountPage {
         layout: Layout::signed_in(current, flash),
         profile,
@@ -114,7 +76,8 @@ async fn show(
     account_page(app, &signed_in.0, Status::Ok, flash, Problems::default()).await
 }
 
-#[derive(FromForm)]
+/// The profile form, and the values it shows again after a problem.
+#[derive(FromForm, Serialize)]
 struct ProfileForm {
     #[field(default = String::new())]
     username: String,
@@ -124,35 +87,36 @@ struct ProfileForm {
     name: String,
 }
 
+impl From<&User> for ProfileForm {
+    fn from(user: &User) -> Self {
+        ProfileForm {
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.name.clone().unwrap_or_default(),
+        }
+    }
+}
+
 #[post("/account/profile", data = "<form>")]
 async fn update_profile(
     app: &State<App>,
     signed_in: SignedIn,
     form: CsrfForm<ProfileForm>,
 ) -> Result<Reply, PageError> {
-    let ProfileForm {
-        username,
-        email,
-        name,
-    } = form.0;
-    let values = ProfileValues {
-        username: username.clone(),
-        email: email.clone(),
-        name: name.clone(),
-    };
+    let form = form.0;
     let changes = AccountChanges {
-        username: Some(username),
-        email: Some(email),
-        name: Some(name),
+        username: Some(form.username.clone()),
+        email: Some(form.email.clone()),
+        name: Some(form.name.clone()),
         ..AccountChanges::default()
     };
     let current = &signed_in.0;
     match accounts::update(app, current, &current.user, changes).await {
-        Ok(_) => Ok(done("/account", "Your profile is saved.")),
+        Ok(_) => Ok(Reply::done(uri!(show), "Your profile is saved.")),
         Err(error) => {
-            let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
+            let errors = form_problems(&error)?;
             let problems = Problems {
-                profile: Some((values, errors)),
+                profile: Some((form, errors)),
                 ..Problems::default()
             };
             let page = account_page(app, current, http::status(&error), None, problems).await?;
@@ -187,12 +151,12 @@ async fn change_password(
         accounts::change_own_password(app, current, form.current_password, form.new_password).await
     };
     match result {
-        Ok(()) => Ok(done(
-            "/account",
+        Ok(()) => Ok(Reply::done(
+            uri!(show),
             "Your password is changed; other sessions have ended.",
         )),
         Err(error) => {
-            let password = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
+            let password = form_problems(&error)?;
             let problems = Problems {
                 password,
                 ..Problems::default()
@@ -213,12 +177,12 @@ async fn end_session(
     _form: CsrfForm<Token>,
 ) -> Result<Reply, PageError> {
     let current = &signed_in.0;
-    accounts::end_session(app, current, &current.user, id).await?;
+    auth::end_session(app, current, &current.user, id).await?;
     if id == current.session.public_id {
         clear_cookies(jar, &app.settings);
-        return Ok(done("/login", "This session has ended."));
+        return Ok(Reply::done(uri!("/login"), "This session has ended."));
     }
-    Ok(done("/account", "That session has ended."))
+    Ok(Reply::done(uri!(show), "That session has ended."))
 }
 
 #[post("/account/logout-all", data = "<_form>")]
@@ -230,9 +194,5 @@ async fn logout_everywhere(
 ) -> Result<Reply, PageError> {
     crate::auth::logout(app, &signed_in.0, true).await?;
     clear_cookies(jar, &app.settings);
-    Ok(done("/", "You have signed out everywhere."))
-}
-
-fn done(to: &'static str, message: &'static str) -> Reply {
-    Reply::Done(Flash::success(Redirect::to(to), message))
+    Ok(Reply::done(uri!("/"), "You have signed out everywhere."))
 }

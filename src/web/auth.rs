@@ -2,37 +2,52 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, FromForm, Route, State};
+use rocket::response::Redirect;
+use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
 use crate::accounts::{self, NewAccount, Origin};
 use crate::app::App;
 use crate::audit::Source;
-use crate::error::Error;
-use crate::error::FieldErrors;
+use crate::error::{Error, FieldErrors};
 use crate::http;
 use crate::web::csrf::{anonymous_token, CsrfForm, Token};
-use crate::web::failure::PageError;
-use crate::web::layout::{field_errors, local_path, page, Layout, Page, Reply};
+use crate::web::failure::{form_problems, PageError};
+use crate::web::layout::{local_path, page, Layout, Reply};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![signup_form, signup, login_form, login, logout]
 }
 
-/// A form re-shown: what was typed (never a password) and the problems beside each field.
+/// A form shown, or re-shown with what was typed (never a password: the form types skip
+/// them) and the problems beside each field.
 #[derive(Serialize)]
-struct FormPage<V: Serialize> {
+struct FormPage<'a, V: Serialize> {
     #[serde(flatten)]
     layout: Layout,
-    values: V,
+    values: &'a V,
     errors: FieldErrors,
     /// A problem with the form as a whole (a failed login).
     problem: Option<String>,
 }
 
-#[derive(FromForm)]
+impl<'a, V: Serialize> FormPage<'a, V> {
+    fn new(layout: Layout, values: &'a V, errors: FieldErrors) -> Self {
+        FormPage {
+            layout,
+            values,
+            errors,
+            problem: None,
+        }
+    }
+
+    fn render(self, status: Status, template: &'static str) -> Reply {
+        Reply::Form(page(status, template, self))
+    }
+}
+
+#[derive(FromForm, Serialize, Default)]
 struct SignupForm {
     #[field(default = String::new())]
     username: String,
@@ -41,16 +56,24 @@ struct SignupForm {
     #[field(default = String::new())]
     name: String,
     #[field(default = String::new())]
+    #[serde(skip)]
     password: String,
     #[field(default = String::new())]
+    #[serde(skip)]
     password_confirm: String,
 }
 
-#[derive(Serialize, Default)]
-struct SignupValues {
-    username: String,
-    email: String,
-    name: String,
+impl SignupForm {
+    fn account(&self) -> NewAccount {
+        NewAccount {
+            username: self.username.clone(),
+            email: self.email.clone(),
+            password: self.password.clone(),
+            name: Some(self.name.clone()),
+            role: None,
+            active: None,
+        }
+    }
 }
 
 #[get("/signup")]
@@ -61,32 +84,11 @@ fn signup_form(
     flash: Option<FlashMessage<'_>>,
 ) -> Reply {
     if signed_in.is_some() {
-        return Reply::Away(Redirect::to("/"));
+        return Reply::Away(Redirect::to(uri!("/")));
     }
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
-    Reply::Form(signup_page(
-        Status::Ok,
-        csrf,
-        flash,
-        SignupValues::default(),
-        FieldErrors::new(),
-    ))
-}
-
-fn signup_page(
-    status: Status,
-    csrf: String,
-    flash: Option<FlashMessage<'_>>,
-    values: SignupValues,
-    errors: FieldErrors,
-) -> Page {
-    let form = FormPage {
-        layout: Layout::anonymous(csrf, flash),
-        values,
-        errors,
-        problem: None,
-    };
-    page(status, "auth/signup", form)
+    let layout = Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), flash);
+    FormPage::new(layout, &SignupForm::default(), FieldErrors::new())
+        .render(Status::Ok, "auth/signup")
 }
 
 /// Creates the account and signs it in; on a problem, the form again with what was typed.
@@ -98,70 +100,39 @@ async fn signup(
     form: CsrfForm<SignupForm>,
 ) -> Result<Reply, PageError> {
     let form = form.0;
-    let values = SignupValues {
-        username: form.username.clone(),
-        email: form.email.clone(),
-        name: form.name.clone(),
-    };
-    let input = NewAccount {
-        username: form.username,
-        email: form.email,
-        password: form.password,
-        name: Some(form.name),
-        role: None,
-        active: None,
-    };
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
-    if input.password != form.password_confirm {
-        let mut errors = accounts::validate_new(&app.settings, &input)
+    let layout = || Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), None);
+    if form.password != form.password_confirm {
+        let mut errors = accounts::validate_new(&app.settings, &form.account())
             .err()
             .unwrap_or_default();
-        errors.insert(
-            "password_confirm".into(),
-            vec!["does not match the password".into()],
-        );
-        return Ok(Reply::Form(signup_page(
-            Status::UnprocessableEntity,
-            csrf,
-            None,
-            values,
-            errors,
-        )));
+        let problem = vec!["does not match the password".into()];
+        errors.insert("password_confirm".into(), problem);
+        return Ok(FormPage::new(layout(), &form, errors)
+            .render(Status::UnprocessableEntity, "auth/signup"));
     }
-    let user = match accounts::create(app, input, Origin::SignUp, &source).await {
+    let user = match accounts::create(app, form.account(), Origin::SignUp, &source).await {
         Ok(user) => user,
         Err(error) => {
-            let Some(errors) = field_errors(&error) else {
-                return Err(error.into());
-            };
-            return Ok(Reply::Form(signup_page(
-                http::status(&error),
-                csrf,
-                None,
-                values,
-                errors,
-            )));
+            let errors = form_problems(&error)?;
+            return Ok(
+                FormPage::new(layout(), &form, errors).render(http::status(&error), "auth/signup")
+            );
         }
     };
     let signed_in = crate::auth::start(app, user, None, &source).await?;
     set_cookies(jar, &signed_in.tokens, &app.settings);
     let welcome = format!("Welcome to Gatehouse, {}!", signed_in.user.username);
-    Ok(Reply::Done(Flash::success(Redirect::to("/"), welcome)))
+    Ok(Reply::done(uri!("/"), welcome))
 }
 
-#[derive(FromForm)]
+#[derive(FromForm, Serialize, Default)]
 struct LoginForm {
     #[field(default = String::new())]
     username: String,
     #[field(default = String::new())]
+    #[serde(skip)]
     password: String,
     #[field(default = String::new())]
-    next: String,
-}
-
-#[derive(Serialize, Default)]
-struct LoginValues {
-    username: String,
     next: String,
 }
 
@@ -177,36 +148,12 @@ fn login_form(
     if signed_in.is_some() {
         return Reply::Away(Redirect::to(local_path(&next).to_owned()));
     }
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
-    let values = LoginValues {
-        username: String::new(),
+    let layout = Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), flash);
+    let form = LoginForm {
         next,
+        ..LoginForm::default()
     };
-    Reply::Form(login_page(
-        Status::Ok,
-        csrf,
-        flash,
-        values,
-        FieldErrors::new(),
-        None,
-    ))
-}
-
-fn login_page(
-    status: Status,
-    csrf: String,
-    flash: Option<FlashMessage<'_>>,
-    values: LoginValues,
-    errors: FieldErrors,
-    problem: Option<String>,
-) -> Page {
-    let form = FormPage {
-        layout: Layout::anonymous(csrf, flash),
-        values,
-        errors,
-        problem,
-    };
-    page(status, "auth/login", form)
+    FormPage::new(layout, &form, FieldErrors::new()).render(Status::Ok, "auth/login")
 }
 
 /// Signs in with a username or an email; one message for every failure, so the page
@@ -218,42 +165,31 @@ async fn login(
     source: Source,
     form: CsrfForm<LoginForm>,
 ) -> Result<Reply, PageError> {
-    let LoginForm {
-        username,
-        password,
-        next,
-    } = form.0;
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
-    let values = LoginValues {
-        username: username.clone(),
-        next: next.clone(),
-    };
+    let form = form.0;
+    let layout = || Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), None);
     let mut errors = FieldErrors::new();
-    for (field, value) in [("username", &username), ("password", &password)] {
+    for (field, value) in [("username", &form.username), ("password", &form.password)] {
         if value.trim().is_empty() {
             errors.insert(field.into(), vec!["is required".into()]);
         }
     }
     if !errors.is_empty() {
-        let status = Status::UnprocessableEntity;
-        return Ok(Reply::Form(login_page(
-            status, csrf, None, values, errors, None,
-        )));
+        return Ok(FormPage::new(layout(), &form, errors)
+            .render(Status::UnprocessableEntity, "auth/login"));
     }
-    let signed_in = match crate::auth::login(app, username.trim(), password, &source).await {
+    let password = form.password.clone();
+    let signed_in = match crate::auth::login(app, form.username.trim(), password, &source).await {
         Ok(signed_in) => signed_in,
         Err(error @ (Error::InvalidCredentials | Error::AccountDisabled)) => {
-            let (status, problem) = (http::status(&error), Some(error.message()));
-            return Ok(Reply::Form(login_page(
-                status, csrf, None, values, errors, problem,
-            )));
+            let mut shown = FormPage::new(layout(), &form, errors);
+            shown.problem = Some(error.message());
+            return Ok(shown.render(http::status(&error), "auth/login"));
         }
         Err(other) => return Err(other.into()),
     };
     set_cookies(jar, &signed_in.tokens, &app.settings);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
-    let next = Redirect::to(local_path(&next).to_owned());
-    Ok(Reply::Done(Flash::success(next, greeting)))
+    Ok(Reply::done(local_path(&form.next).to_owned(), greeting))
 }
 
 #[post("/logout", data = "<_form>")]
@@ -262,8 +198,8 @@ async fn logout(
     jar: &CookieJar<'_>,
     signed_in: SignedIn,
     _form: CsrfForm<Token>,
-) -> Result<Flash<Redirect>, PageError> {
-    crate::auth::logout(app, &signed_in.0, false).await?;
+) -> Result<Reply, PageError> {
+    crate::auth::logout(app, &signed_in, false).await?;
     clear_cookies(jar, &app.settings);
-    Ok(Flash::success(Redirect::to("/"), "You have signed out."))
+    Ok(Reply::done(uri!("/"), "You have signed out."))
 }

@@ -2,8 +2,7 @@
 
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, FromForm, Route, State};
+use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
 use crate::app::App;
@@ -12,8 +11,8 @@ use crate::error::Error;
 use crate::error::FieldErrors;
 use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::PageError;
-use crate::web::layout::{field_errors, page, Layout, Page, Reply};
+use crate::web::failure::{form_problems, PageError};
+use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::session::SignedIn;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -108,12 +107,11 @@ async fn create(
     let name = form.0.name;
     match bucketlists::create(app, signed_in.0.user.id, &name).await {
         Ok(summary) => {
-            let to = format!("/bucketlists/{}", summary.list.public_id);
             let message = format!("Created “{}”.", summary.list.name);
-            Ok(Reply::Done(Flash::success(Redirect::to(to), message)))
+            Ok(Reply::done(uri!(show(&summary.list.public_id)), message))
         }
         Err(error) => {
-            let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
+            let errors = form_problems(&error)?;
             let page =
                 index_page(app, &signed_in, http::status(&error), None, name, errors).await?;
             Ok(Reply::Form(page))
@@ -196,7 +194,7 @@ async fn problem(
     error: Error,
     typed: String,
 ) -> Result<Reply, PageError> {
-    let errors = field_errors(&error).ok_or_else(|| PageError::from(error.clone()))?;
+    let errors = form_problems(&error)?;
     let page = show_page(
         app,
         signed_in,
@@ -210,9 +208,9 @@ async fn problem(
     Ok(Reply::Form(page))
 }
 
+/// Back to the list's page, with a message.
 fn back(id: &str, message: &str) -> Reply {
-    let to = Redirect::to(format!("/bucketlists/{id}"));
-    Reply::Done(Flash::success(to, message.to_owned()))
+    Reply::done(uri!(show(id)), message)
 }
 
 #[post("/bucketlists/<id>/rename", data = "<form>")]
@@ -235,12 +233,9 @@ async fn delete(
     signed_in: SignedIn,
     id: &str,
     _form: CsrfForm<Token>,
-) -> Result<Flash<Redirect>, PageError> {
+) -> Result<Reply, PageError> {
     bucketlists::delete(app, signed_in.0.user.id, id).await?;
-    Ok(Flash::success(
-        Redirect::to("/bucketlists"),
-        "List deleted.",
-    ))
+    Ok(Reply::done(uri!(index), "List deleted."))
 }
 
 #[post("/bucketlists/<id>/items", data = "<form>")]

@@ -1,6 +1,7 @@
 //! What every page shares: the base layout's values (who is signed in, the CSRF token for
 //! the forms, a flash message), the page and form-reply types, and safe `next` targets.
 
+use rocket::http::uri::Reference;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect, Responder};
@@ -9,7 +10,6 @@ use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::auth::Actor;
-use crate::error::{Error, FieldErrors};
 use crate::web::session;
 
 /// What the base layout needs on every page.
@@ -86,6 +86,21 @@ pub(crate) enum Reply {
     Away(Redirect),
 }
 
+impl Reply {
+    /// Done: on to `to`, with a message shown there.
+    pub(crate) fn done(to: impl TryInto<Reference<'static>>, message: impl Into<String>) -> Self {
+        Reply::Done(Flash::success(Redirect::to(to), message.into()))
+    }
+
+    /// Done, but with something the user should look at (a skipped item, an empty choice).
+    pub(crate) fn warning(
+        to: impl TryInto<Reference<'static>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Reply::Done(Flash::warning(Redirect::to(to), message.into()))
+    }
+}
+
 pub(crate) fn page(status: Status, name: &'static str, context: impl Serialize) -> Page {
     (status, Template::render(name, context))
 }
@@ -101,18 +116,6 @@ pub(crate) fn local_path(next: &str) -> &str {
         next
     } else {
         "/"
-    }
-}
-
-/// The problems of a form-level error to show beside its fields, if it has any.
-pub(crate) fn field_errors(error: &Error) -> Option<FieldErrors> {
-    match error {
-        Error::Validation(fields) => Some(fields.clone()),
-        Error::Taken(field) => Some(FieldErrors::from([(
-            field.to_string(),
-            vec!["is already taken".to_owned()],
-        )])),
-        _ => None,
     }
 }
 

@@ -1,11 +1,13 @@
-//! How pages show values: moments in time at the precisions the templates need, and short
-//! forms of ids. Formatting happens here, with `time`'s format descriptions, so templates
+//! How pages show values: moments in time at the precisions the templates need, sessions,
+//! and short forms of ids. Formatting happens here, with `time`'s format descriptions, so templates
 //! never cut strings (which breaks on an unexpected value).
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
+
+use crate::auth::sessions::Session;
 
 /// A moment (UTC) in every form a page shows it.
 #[derive(Serialize)]
@@ -32,6 +34,31 @@ impl From<PrimitiveDateTime> for When {
             )),
         }
     }
+}
+
+#[derive(Serialize)]
+pub(crate) struct SessionRow {
+    id: String,
+    started: When,
+    last_seen: When,
+    user_agent: String,
+    ip: String,
+    current: bool,
+}
+
+/// Sessions as listed on the account and admin pages, marking the viewer's own.
+pub(crate) fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
+    sessions
+        .iter()
+        .map(|s| SessionRow {
+            id: s.public_id.clone(),
+            started: s.created_at.into(),
+            last_seen: s.last_seen_at.into(),
+            user_agent: s.user_agent.clone().unwrap_or_default(),
+            ip: s.ip.clone().unwrap_or_default(),
+            current: s.id == viewer.id,
+        })
+        .collect()
 }
 
 /// The first characters of a long id, enough to tell ids apart on a page.

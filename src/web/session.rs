@@ -29,6 +29,33 @@ impl Deref for SignedIn {
     }
 }
 
+/// A signed-in admin on a page; built on the page guard, so a demotion bites at once.
+pub(crate) struct AdminPage(pub Actor);
+
+impl Deref for AdminPage {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminPage {
+    type Error = Failure;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Failure> {
+        match SignedIn::from_request(req).await {
+            Outcome::Success(SignedIn(current)) if current.user.is_admin() => {
+                Outcome::Success(AdminPage(current))
+            }
+            Outcome::Success(_) => http::fail(req, Error::forbidden("This page is for admins.")),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(f) => Outcome::Forward(f),
+        }
+    }
+}
+
 /// The outcome of the page guard, kept for the rest of the request (CSRF checks, layout).
 struct PageAuth(Result<Actor, Failure>);
 

@@ -419,6 +419,10 @@ async fn bulk_actions_confirm_first_and_skip_the_last_admin() {
         listing.html()
     );
     assert!(listing.html().contains("last active admin"));
+    assert!(
+        listing.html().contains("Changed: ann, ben."),
+        "the report names who changed"
+    );
     assert_eq!(ann.get("/api/me").await.code(), "token_revoked");
     let mut activate = ids[..2].to_vec();
     activate.push(("action", "activate"));
@@ -438,6 +442,17 @@ async fn bulk_actions_confirm_first_and_skip_the_last_admin() {
         .html()
         .contains("Deleted 2 account(s)."));
     assert_eq!(t.login("ben", PASSWORD).await.status, Status::Unauthorized);
+    browser
+        .submit_on("/admin/users", "/admin/users/bulk/apply", &delete)
+        .await;
+    let again = browser.page("/admin/users").await;
+    assert!(
+        again
+            .html()
+            .contains("Deleted 0 account(s). 2 no longer existed."),
+        "ids that went meanwhile are counted, not silently dropped: {}",
+        again.html()
+    );
     let none = browser
         .submit_on("/admin/users", "/admin/users/bulk", &[("action", "delete")])
         .await;

@@ -10,10 +10,10 @@ use crate::accounts::model::User;
 use crate::app::App;
 use crate::audit::{self, AuditEvent, Event, Kind, LoginFailure, Via};
 use crate::params::AuditParams;
-use crate::web::admin::AdminPage;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Page};
 use crate::web::present::{short_id, When};
+use crate::web::session::AdminPage;
 
 const PER_PAGE: i64 = 50;
 

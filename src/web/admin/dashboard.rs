@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::reports::{self, Day};
-use crate::web::admin::AdminPage;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Page};
+use crate::web::session::AdminPage;
 
 /// Chart geometry, in SVG user units.
 const CHART_HEIGHT: f64 = 160.0;

@@ -1,0 +1,376 @@
+//! One user in the console: new users, the user's page (profile, role, active, password,
+//! sessions, lock-out) and deletion with a confirmation step.
+
+use rocket::http::Status;
+use rocket::request::FlashMessage;
+use rocket::{get, post, routes, uri, FromForm, Route, State};
+use serde::Serialize;
+
+use crate::accounts::model::User;
+use crate::accounts::{self, AccountChanges, NewAccount, Origin};
+use crate::app::App;
+use crate::auth;
+use crate::error::{Error, FieldErrors};
+use crate::http;
+use crate::web::csrf::{CsrfForm, Token};
+use crate::web::failure::{field_errors, form_problems, PageError};
+use crate::web::layout::{page, Layout, Page, Reply};
+use crate::web::present::{session_rows, SessionRow};
+use crate::web::session::AdminPage;
+
+use super::row::Row;
+
+pub(super) fn routes() -> Vec<Route> {
+    routes![
+        new_form,
+        create,
+        show,
+        update,
+        set_password,
+        end_session,
+        unlock,
+        delete_confirm,
+        delete
+    ]
+}
+
+/// An account's fields as the edit form sends them, and as the page shows them again.
+#[derive(FromForm, Serialize)]
+struct AccountForm {
+    #[field(default = String::new())]
+    username: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    name: String,
+    #[field(default = String::new())]
+    role: String,
+    #[field(default = false)]
+    active: bool,
+}
+
+impl From<&User> for AccountForm {
+    fn from(user: &User) -> Self {
+        AccountForm {
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.name.clone().unwrap_or_default(),
+            role: user.role.as_str().to_owned(),
+            active: user.active,
+        }
+    }
+}
+
+impl AccountForm {
+    fn changes(&self) -> AccountChanges {
+        AccountChanges {
+            username: Some(self.username.clone()),
+            email: Some(self.email.clone()),
+            name: Some(self.name.clone()),
+            role: Some(self.role.clone()),
+            active: Some(self.active),
+            ..AccountChanges::default()
+        }
+    }
+}
+
+/// The new-user form: an account's fields and a first password (never shown again).
+#[derive(FromForm, Serialize)]
+struct NewUserForm {
+    #[field(default = String::new())]
+    username: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    name: String,
+    #[field(default = String::new())]
+    #[serde(skip)]
+    password: String,
+    #[field(default = String::from("user"))]
+    role: String,
+    #[field(default = false)]
+    active: bool,
+}
+
+impl Default for NewUserForm {
+    /// A blank form: an active member.
+    fn default() -> Self {
+        NewUserForm {
+            username: String::new(),
+            email: String::new(),
+            name: String::new(),
+            password: String::new(),
+            role: "user".into(),
+            active: true,
+        }
+    }
+}
+
+impl NewUserForm {
+    fn account(&self) -> NewAccount {
+        NewAccount {
+            username: self.username.clone(),
+            email: self.email.clone(),
+            password: self.password.clone(),
+            name: Some(self.name.clone()),
+            role: Some(self.role.clone()),
+            active: Some(self.active),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct NewUserPage<'a> {
+    #[serde(flatten)]
+    layout: Layout,
+    values: &'a NewUserForm,
+    errors: FieldErrors,
+}
+
+#[get("/admin/users/new")]
+fn new_form(admin: AdminPage) -> Page {
+    let context = NewUserPage {
+        layout: Layout::signed_in(&admin, None),
+        values: &NewUserForm::default(),
+        errors: FieldErrors::new(),
+    };
+    page(Status::Ok, "admin/new_user", context)
+}
+
+#[post("/admin/users/new", data = "<form>")]
+async fn create(
+    app: &State<App>,
+    admin: AdminPage,
+    form: CsrfForm<NewUserForm>,
+) -> Result<Reply, PageError> {
+    let form = form.0;
+    let origin = Origin::Admin(&admin.user);
+    match accounts::create(app, form.account(), origin, &admin.source).await {
+        Ok(user) => {
+            let message = format!("Created {}.", user.username);
+            Ok(Reply::done(uri!(show(&user.public_id)), message))
+        }
+        Err(error) => {
+            let context = NewUserPage {
+                layout: Layout::signed_in(&admin, None),
+                values: &form,
+                errors: form_problems(&error)?,
+            };
+            let status = http::status(&error);
+            Ok(Reply::Form(page(status, "admin/new_user", context)))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UserPage {
+    #[serde(flatten)]
+    layout: Layout,
+    user: Row,
+    is_self: bool,
+    values: AccountForm,
+    errors: FieldErrors,
+    password_errors: FieldErrors,
+    /// A refusal of the whole change (the last admin).
+    problem: Option<String>,
+    sessions: Vec<SessionRow>,
+    /// Seconds left on a login lock-out.
+    locked_for: Option<i64>,
+}
+
+/// What a re-shown user page carries besides the user.
+#[derive(Default)]
+struct Shown {
+    values: Option<AccountForm>,
+    errors: FieldErrors,
+    password_errors: FieldErrors,
+    problem: Option<String>,
+}
+
+async fn user_page(
+    app: &App,
+    admin: &AdminPage,
+    user: &User,
+    status: Status,
+    flash: Option<FlashMessage<'_>>,
+    shown: Shown,
+) -> Result<Page, PageError> {
+    let sessions = auth::sessions(app, admin, user).await?;
+    let locked_for = auth::lockouts::lockout(app, user).await?;
+    let context = UserPage {
+        layout: Layout::signed_in(admin, flash),
+        is_self: user.id == admin.user.id,
+        user: Row::from(user),
+        values: shown.values.unwrap_or_else(|| AccountForm::from(user)),
+        errors: shown.errors,
+        password_errors: shown.password_errors,
+        problem: shown.problem,
+        sessions: session_rows(&sessions, &admin.session),
+        locked_for,
+    };
+    Ok(page(status, "admin/user", context))
+}
+
+#[get("/admin/users/<id>")]
+async fn show(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    flash: Option<FlashMessage<'_>>,
+) -> Result<Page, PageError> {
+    let user = accounts::find(app, id).await?;
+    user_page(app, &admin, &user, Status::Ok, flash, Shown::default()).await
+}
+
+/// Saves username, email, name, role and active in one change.
+#[post("/admin/users/<id>", data = "<form>")]
+async fn update(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    form: CsrfForm<AccountForm>,
+) -> Result<Reply, PageError> {
+    let form = form.0;
+    let user = accounts::find(app, id).await?;
+    let error = match accounts::update(app, &admin, &user, form.changes()).await {
+        Ok(saved) => return Ok(back_to(id, format!("Saved {}.", saved.username))),
+        Err(error) => error,
+    };
+    let mut shown = Shown {
+        values: Some(form),
+        ..Shown::default()
+    };
+    match (&error, field_errors(&error)) {
+        (_, Some(errors)) => shown.errors = errors,
+        (Error::Conflict(message), None) => shown.problem = Some(message.clone()),
+        _ => return Err(error.into()),
+    }
+    let page = user_page(app, &admin, &user, http::status(&error), None, shown).await?;
+    Ok(Reply::Form(page))
+}
+
+#[derive(FromForm)]
+struct PasswordForm {
+    #[field(default = String::new())]
+    new_password: String,
+    #[field(default = String::new())]
+    new_password_confirm: String,
+    /// Only asked when admins reset their own password.
+    #[field(default = String::new())]
+    current_password: String,
+}
+
+/// Sets a new password; every session of that user ends (but the admin's own current one).
+#[post("/admin/users/<id>/password", data = "<form>")]
+async fn set_password(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    form: CsrfForm<PasswordForm>,
+) -> Result<Reply, PageError> {
+    let form = form.0;
+    let user = accounts::find(app, id).await?;
+    let result = if form.new_password != form.new_password_confirm {
+        let problem = vec!["does not match the new password".to_owned()];
+        Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
+    } else {
+        let changes = AccountChanges {
+            password: Some(form.new_password),
+            current_password: Some(form.current_password).filter(|p| !p.is_empty()),
+            ..AccountChanges::default()
+        };
+        accounts::update(app, &admin, &user, changes).await
+    };
+    let error = match result {
+        Ok(saved) => {
+            let message = format!("New password set for {}.", saved.username);
+            return Ok(back_to(id, message));
+        }
+        Err(error) => error,
+    };
+    let mut errors = form_problems(&error)?;
+    if let Some(problems) = errors.remove("password") {
+        errors.insert("new_password".into(), problems);
+    }
+    let shown = Shown {
+        password_errors: errors,
+        ..Shown::default()
+    };
+    let page = user_page(app, &admin, &user, http::status(&error), None, shown).await?;
+    Ok(Reply::Form(page))
+}
+
+#[post("/admin/users/<id>/sessions/<sid>/end", data = "<_form>")]
+async fn end_session(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    sid: &str,
+    _form: CsrfForm<Token>,
+) -> Result<Reply, PageError> {
+    let user = accounts::find(app, id).await?;
+    auth::end_session(app, &admin, &user, sid).await?;
+    Ok(back_to(id, "That session has ended."))
+}
+
+#[post("/admin/users/<id>/unlock", data = "<_form>")]
+async fn unlock(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Result<Reply, PageError> {
+    let user = accounts::find(app, id).await?;
+    auth::lockouts::clear_lockout(app, &admin, &user).await?;
+    Ok(back_to(id, "The login lock-out is cleared."))
+}
+
+#[derive(Serialize)]
+struct DeletePage {
+    #[serde(flatten)]
+    layout: Layout,
+    user: Row,
+    problem: Option<String>,
+}
+
+/// The confirmation step of a deletion.
+#[get("/admin/users/<id>/delete")]
+async fn delete_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Result<Page, PageError> {
+    let user = accounts::find(app, id).await?;
+    let context = DeletePage {
+        layout: Layout::signed_in(&admin, None),
+        user: Row::from(&user),
+        problem: None,
+    };
+    Ok(page(Status::Ok, "admin/delete", context))
+}
+
+#[post("/admin/users/<id>/delete", data = "<_form>")]
+async fn delete(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Result<Reply, PageError> {
+    let user = accounts::find(app, id).await?;
+    match accounts::delete(app, &admin, &user).await {
+        Ok(()) => Ok(Reply::done(
+            uri!("/admin/users"),
+            format!("Deleted {}.", user.username),
+        )),
+        Err(Error::Conflict(message)) => {
+            let context = DeletePage {
+                layout: Layout::signed_in(&admin, None),
+                user: Row::from(&user),
+                problem: Some(message),
+            };
+            Ok(Reply::Form(page(Status::Conflict, "admin/delete", context)))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Back to the user's page, with a message.
+fn back_to(id: &str, message: impl Into<String>) -> Reply {
+    Reply::done(uri!(show(id)), message)
+}
