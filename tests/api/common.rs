@@ -111,6 +111,14 @@ impl Reply {
         self.body.as_str().unwrap_or("")
     }
 
+    /// The `Set-Cookie` header that sets `name`, as sent.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        let prefix = format!("{name}=");
+        self.all("Set-Cookie")
+            .into_iter()
+            .find(|c| c.starts_with(&prefix))
+    }
+
     /// Where a redirect goes.
     pub fn location(&self) -> &str {
         self.header("Location").unwrap_or("")

@@ -1,5 +1,7 @@
 //! Registration, login, profile, password and the users collection.
 
+mod validation;
+
 use rocket::futures::future::join_all;
 use rocket::http::{Method, Status};
 use serde_json::{json, Value};

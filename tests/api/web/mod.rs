@@ -1,0 +1,9 @@
+//! The HTML pages through Rocket's local client, each browser with its own cookies.
+
+mod account;
+mod admin;
+mod auth;
+mod browser;
+mod csrf;
+mod pages;
+mod users;

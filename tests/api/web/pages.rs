@@ -1,0 +1,121 @@
+//! What every page shares: the landing page and forms, the login redirect for protected
+//! pages, escaping, and the security headers.
+
+use rocket::http::Status;
+
+use crate::common::{TestApp, PASSWORD};
+
+#[rocket::async_test]
+async fn anonymous_visitors_see_the_landing_page_and_the_forms() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    let landing = browser.page("/").await;
+    assert_eq!(landing.status, Status::Ok);
+    assert!(landing.html().contains("href=\"/signup\""));
+    for path in ["/signup", "/login"] {
+        let page = browser.page(path).await;
+        assert_eq!(page.status, Status::Ok, "{path}");
+        assert!(!page.csrf().is_empty(), "{path} carries a CSRF token");
+        assert!(
+            page.html().contains("<label for=\"username\""),
+            "{path} labels its inputs"
+        );
+        assert!(page.html().contains("/static/pico.min.css"));
+    }
+    let css = browser.page("/static/pico.min.css").await;
+    assert_eq!(css.header("Content-Type"), Some("text/css; charset=utf-8"));
+    assert!(css.header("Cache-Control").unwrap().contains("max-age"));
+}
+
+#[rocket::async_test]
+async fn protected_pages_send_anonymous_visitors_to_login_and_back() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    let api_user = t.member("bob").await;
+    for path in [
+        "/users",
+        "/users?q=b&page=1",
+        "/account",
+        &format!("/users/{}", api_user.id),
+    ] {
+        let reply = browser.page(path).await;
+        assert_eq!(reply.status, Status::SeeOther, "{path}");
+        let to = reply.location();
+        assert!(to.starts_with("/login?next="), "{path} -> {to}");
+        let next = to.trim_start_matches("/login?next=");
+        let decoded: String = form_urlencoded::parse(format!("next={next}").as_bytes())
+            .next()
+            .unwrap()
+            .1
+            .into_owned();
+        assert_eq!(decoded, path);
+    }
+    let form = browser.page("/login?next=%2Fusers").await;
+    let reply = browser
+        .submit(
+            "/login",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("username", "bob"),
+                ("password", PASSWORD),
+                ("next", "/users"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.location()),
+        (Status::SeeOther, "/users")
+    );
+    assert_eq!(browser.page("/users").await.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn pages_carry_the_security_headers() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    for path in ["/", "/login", "/nowhere"] {
+        let page = browser.page(path).await;
+        let csp = page.header("Content-Security-Policy").unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(page.header("X-Content-Type-Options"), Some("nosniff"));
+        assert!(page.header("Referrer-Policy").is_some());
+        assert!(
+            !page.html().contains("<script"),
+            "{path}: pages need no JavaScript"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn names_are_escaped_everywhere() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    let account = browser.page("/account").await;
+    let evil = "<script>alert(1)</script>{{ 7*7 }}";
+    let reply = browser
+        .submit(
+            "/account/profile",
+            &[
+                ("csrf_token", &account.csrf()),
+                ("username", "alice"),
+                ("email", "alice@example.com"),
+                ("name", evil),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, Status::SeeOther);
+    for path in ["/", "/users", "/account"] {
+        let html = browser.page(path).await.body.as_str().unwrap().to_owned();
+        assert!(!html.contains("<script>"), "{path}");
+        assert!(
+            html.contains("{{ 7*7 }}"),
+            "{path}: shown as typed, never evaluated"
+        );
+        assert!(
+            html.contains("&lt;script&gt;"),
+            "{path} shows the name, escaped"
+        );
+    }
+}
