@@ -13,6 +13,7 @@ use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::{form_problems, PageError};
 use crate::web::layout::{page, Layout, Page, Reply};
+use crate::web::present::{ItemRow, ListRow};
 use crate::web::session::SignedIn;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -27,13 +28,6 @@ pub(crate) fn routes() -> Vec<Route> {
         rename_item,
         delete_item
     ]
-}
-
-#[derive(Serialize)]
-struct ListRow {
-    id: String,
-    name: String,
-    items_count: i64,
 }
 
 #[derive(Serialize)]
@@ -61,14 +55,7 @@ async fn index_page(
     let (lists, _) = bucketlists::lists(app, signed_in.0.user.id, query).await?;
     let context = IndexPage {
         layout: Layout::signed_in(&signed_in.0, flash),
-        lists: lists
-            .iter()
-            .map(|s| ListRow {
-                id: s.list.public_id.clone(),
-                name: s.list.name.clone(),
-                items_count: s.items_count,
-            })
-            .collect(),
+        lists: lists.iter().map(ListRow::from).collect(),
         name,
         errors,
     };
@@ -120,13 +107,6 @@ async fn create(
 }
 
 #[derive(Serialize)]
-struct ItemRow {
-    id: String,
-    name: String,
-    done: bool,
-}
-
-#[derive(Serialize)]
 struct ShowPage {
     #[serde(flatten)]
     layout: Layout,
@@ -153,14 +133,7 @@ async fn show_page(
         id: summary.list.public_id,
         name: summary.list.name,
         done_count: items.iter().filter(|i| i.done).count(),
-        items: items
-            .into_iter()
-            .map(|i| ItemRow {
-                id: i.public_id,
-                name: i.name,
-                done: i.done,
-            })
-            .collect(),
+        items: items.into_iter().map(ItemRow::from).collect(),
         errors,
         new_item,
     };

@@ -1,5 +1,5 @@
-//! How pages show values: moments in time at the precisions the templates need, sessions,
-//! and short forms of ids. Formatting happens here, with `time`'s format descriptions, so templates
+//! How pages show values: the rows of users, members, sessions and bucket lists, moments
+//! in time at the precisions the templates need, and short forms of ids. Formatting happens here, with `time`'s format descriptions, so templates
 //! never cut strings (which breaks on an unexpected value).
 
 use serde::Serialize;
@@ -7,7 +7,9 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
+use crate::accounts::model::User;
 use crate::auth::sessions::Session;
+use crate::bucketlists::{Item, Summary};
 
 /// A moment (UTC) in every form a page shows it.
 #[derive(Serialize)]
@@ -59,6 +61,92 @@ pub(crate) fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<Sessio
             current: s.id == viewer.id,
         })
         .collect()
+}
+
+/// What the directory and profiles show of a member (never the email).
+#[derive(Serialize)]
+pub(crate) struct Member {
+    id: String,
+    username: String,
+    name: Option<String>,
+    role: String,
+    joined: When,
+}
+
+impl From<&User> for Member {
+    fn from(user: &User) -> Self {
+        Member {
+            id: user.public_id.clone(),
+            username: user.username.clone(),
+            name: user.name.clone(),
+            role: user.role.as_str().to_owned(),
+            joined: user.created_at.into(),
+        }
+    }
+}
+
+/// A user as the admin console's lists and pages show it.
+#[derive(Serialize)]
+pub(crate) struct UserRow {
+    id: String,
+    username: String,
+    email: String,
+    name: String,
+    role: &'static str,
+    active: bool,
+    created: When,
+    last_login: Option<When>,
+}
+
+impl From<&User> for UserRow {
+    fn from(user: &User) -> Self {
+        UserRow {
+            id: user.public_id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.name.clone().unwrap_or_default(),
+            role: user.role.as_str(),
+            active: user.active,
+            created: user.created_at.into(),
+            last_login: user.last_login_at.map(When::from),
+        }
+    }
+}
+
+/// A bucket list in the index of lists.
+#[derive(Serialize)]
+pub(crate) struct ListRow {
+    id: String,
+    name: String,
+    items_count: i64,
+}
+
+impl From<&Summary> for ListRow {
+    fn from(summary: &Summary) -> Self {
+        ListRow {
+            id: summary.list.public_id.clone(),
+            name: summary.list.name.clone(),
+            items_count: summary.items_count,
+        }
+    }
+}
+
+/// An item on a list's page.
+#[derive(Serialize)]
+pub(crate) struct ItemRow {
+    id: String,
+    name: String,
+    done: bool,
+}
+
+impl From<Item> for ItemRow {
+    fn from(item: Item) -> Self {
+        ItemRow {
+            id: item.public_id,
+            name: item.name,
+            done: item.done,
+        }
+    }
 }
 
 /// The first characters of a long id, enough to tell ids apart on a page.

@@ -11,35 +11,13 @@ use crate::app::App;
 use crate::error::Error;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Page};
-use crate::web::present::When;
+use crate::web::present::Member;
 use crate::web::session::SignedIn;
 
 const PER_PAGE: i64 = 20;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![directory, profile]
-}
-
-/// What the directory and profiles show of a member (never the email).
-#[derive(Serialize)]
-struct Member {
-    id: String,
-    username: String,
-    name: Option<String>,
-    role: String,
-    joined: When,
-}
-
-impl From<&User> for Member {
-    fn from(user: &User) -> Self {
-        Member {
-            id: user.public_id.clone(),
-            username: user.username.clone(),
-            name: user.name.clone(),
-            role: user.role.as_str().to_owned(),
-            joined: user.created_at.into(),
-        }
-    }
 }
 
 #[derive(Serialize)]

@@ -11,9 +11,8 @@ use crate::error::Error;
 use crate::web::csrf::CsrfForm;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Reply};
+use crate::web::present::UserRow;
 use crate::web::session::AdminPage;
-
-use super::row::Row;
 
 pub(super) fn routes() -> Vec<Route> {
     routes![bulk_confirm, bulk_apply]
@@ -43,7 +42,7 @@ struct BulkPage {
     layout: Layout,
     action: String,
     verb: &'static str,
-    rows: Vec<Row>,
+    rows: Vec<UserRow>,
 }
 
 /// The confirmation step: nothing changes until the admin confirms on this page.
@@ -63,7 +62,7 @@ async fn bulk_confirm(
     }
     let mut rows = Vec::with_capacity(ids.len());
     for id in &ids {
-        rows.push(Row::from(&accounts::find(app, id).await?));
+        rows.push(UserRow::from(&accounts::find(app, id).await?));
     }
     let context = BulkPage {
         layout: Layout::signed_in(&admin, None),

@@ -15,10 +15,9 @@ use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::{field_errors, form_problems, PageError};
 use crate::web::layout::{page, Layout, Page, Reply};
+use crate::web::present::UserRow;
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::session::AdminPage;
-
-use super::row::Row;
 
 pub(super) fn routes() -> Vec<Route> {
     routes![
@@ -166,7 +165,7 @@ async fn create(
 struct UserPage {
     #[serde(flatten)]
     layout: Layout,
-    user: Row,
+    user: UserRow,
     is_self: bool,
     values: AccountForm,
     errors: FieldErrors,
@@ -200,7 +199,7 @@ async fn user_page(
     let context = UserPage {
         layout: Layout::signed_in(admin, flash),
         is_self: user.id == admin.user.id,
-        user: Row::from(user),
+        user: UserRow::from(user),
         values: shown.values.unwrap_or_else(|| AccountForm::from(user)),
         errors: shown.errors,
         password_errors: shown.password_errors,
@@ -329,7 +328,7 @@ async fn unlock(
 struct DeletePage {
     #[serde(flatten)]
     layout: Layout,
-    user: Row,
+    user: UserRow,
     problem: Option<String>,
 }
 
@@ -339,7 +338,7 @@ async fn delete_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Result<
     let user = accounts::find(app, id).await?;
     let context = DeletePage {
         layout: Layout::signed_in(&admin, None),
-        user: Row::from(&user),
+        user: UserRow::from(&user),
         problem: None,
     };
     Ok(page(Status::Ok, "admin/delete", context))
@@ -361,7 +360,7 @@ async fn delete(
         Err(Error::Conflict(message)) => {
             let context = DeletePage {
                 layout: Layout::signed_in(&admin, None),
-                user: Row::from(&user),
+                user: UserRow::from(&user),
                 problem: Some(message),
             };
             Ok(Reply::Form(page(Status::Conflict, "admin/delete", context)))

@@ -10,9 +10,8 @@ use crate::app::App;
 use crate::params::ListParams;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Page};
+use crate::web::present::UserRow;
 use crate::web::session::AdminPage;
-
-use super::row::Row;
 
 const PER_PAGE: i64 = 50;
 
@@ -32,7 +31,7 @@ struct Filters<'a> {
 struct ListPage<'a> {
     #[serde(flatten)]
     layout: Layout,
-    rows: Vec<Row>,
+    rows: Vec<UserRow>,
     filters: Filters<'a>,
     page: i64,
     pages: i64,
@@ -51,7 +50,7 @@ async fn list(
     let (users, total) = app.db.run(move |c| User::list(c, &query)).await?;
     let context = ListPage {
         layout: Layout::signed_in(&admin, flash),
-        rows: users.iter().map(Row::from).collect(),
+        rows: users.iter().map(UserRow::from).collect(),
         filters: Filters {
             q: params.q.unwrap_or_default(),
             role: params.role.unwrap_or_default(),

@@ -4,7 +4,6 @@
 mod bulk;
 mod edit;
 mod list;
-mod row;
 
 use rocket::Route;
 
