@@ -5,7 +5,8 @@
 
 use std::sync::Mutex;
 
-use rocket::http::Status;
+use rocket::data::{Data, Limits};
+use rocket::http::{ContentType, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use rocket::State;
@@ -17,6 +18,21 @@ use crate::error::{AuthFailure, Error};
 /// Base names of the cookies that carry the tokens (see [`cookie_name`]).
 pub(crate) const ACCESS_COOKIE: &str = "access_token";
 pub(crate) const REFRESH_COOKIE: &str = "refresh_token";
+
+/// Makes guards that wrap the checked `auth::Actor` (`struct CurrentUser(pub Actor)`)
+/// read as that actor, so handlers write `current.user` and pass `&current` to the domain.
+macro_rules! reads_as_actor {
+    ($($guard:ident),+) => {$(
+        impl std::ops::Deref for $guard {
+            type Target = crate::auth::Actor;
+
+            fn deref(&self) -> &crate::auth::Actor {
+                &self.0
+            }
+        }
+    )+};
+}
+pub(crate) use reads_as_actor;
 
 /// Longest user agent kept with a session.
 const USER_AGENT_MAX: usize = 255;
@@ -177,6 +193,35 @@ impl<'r> FromRequest<'r> for Source {
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         Outcome::Success(source(req))
     }
+}
+
+/// A request body of the expected kind (`json` or `form`, also the name of its size limit),
+/// read whole: 415 for another content type, 413 over the limit, 400 when unreadable.
+pub async fn read_body(
+    req: &Request<'_>,
+    data: Data<'_>,
+    kind: &'static str,
+) -> Result<String, Failure> {
+    let (expected, default_limit) = match kind {
+        "json" => (ContentType::JSON, Limits::JSON),
+        _ => (ContentType::Form, Limits::FORM),
+    };
+    if !req
+        .content_type()
+        .is_some_and(|ct| ct.media_type() == expected.media_type())
+    {
+        return Err(Failure::UnsupportedMediaType);
+    }
+    let limit = req.limits().get(kind).unwrap_or(default_limit);
+    let body = data
+        .open(limit)
+        .into_string()
+        .await
+        .map_err(|_| Failure::BadRequest("The request body could not be read.".into()))?;
+    if !body.is_complete() {
+        return Err(Failure::PayloadTooLarge);
+    }
+    Ok(body.into_inner())
 }
 
 /// A cookie's name: `__Host-` prefixed when cookies are Secure, which stops a sibling

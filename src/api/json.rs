@@ -2,7 +2,7 @@
 //! wrong with the documented error: 415 for another content type, 413 over the `json` limit,
 //! 400 for malformed JSON, and 422 naming the field for wrong types or unknown fields.
 
-use rocket::data::{self, Data, FromData, Limits};
+use rocket::data::{self, Data, FromData};
 use rocket::outcome::Outcome;
 use rocket::request::Request;
 use serde::de::DeserializeOwned;
@@ -29,20 +29,9 @@ impl<'r, T: DeserializeOwned> FromData<'r> for Json<T> {
 }
 
 async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<T, Failure> {
-    if !req.content_type().is_some_and(|ct| ct.is_json()) {
-        return Err(Failure::UnsupportedMediaType);
-    }
-    let limit = req.limits().get("json").unwrap_or(Limits::JSON);
-    let bytes = data
-        .open(limit)
-        .into_bytes()
-        .await
-        .map_err(|_| Failure::BadRequest("The request body could not be read.".into()))?;
-    if !bytes.is_complete() {
-        return Err(Failure::PayloadTooLarge);
-    }
+    let body = http::read_body(req, data, "json").await?;
     // Syntax first, for the whole body, so that malformed JSON is always a 400; then types.
-    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| malformed(&e))?;
+    let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| malformed(&e))?;
     serde_path_to_error::deserialize(json).map_err(|e| explain(e).into())
 }
 

@@ -4,8 +4,6 @@
 //! A failing guard leaves its failure for the catcher that Rocket calls next
 //! ([`http::fail`]), which answers with the precise code.
 
-use std::ops::Deref;
-
 use rocket::http::Method;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
@@ -23,21 +21,7 @@ pub(crate) struct CurrentUser(pub Actor);
 #[derive(Debug, Clone)]
 pub(crate) struct Admin(pub Actor);
 
-impl Deref for CurrentUser {
-    type Target = Actor;
-
-    fn deref(&self) -> &Actor {
-        &self.0
-    }
-}
-
-impl Deref for Admin {
-    type Target = Actor;
-
-    fn deref(&self) -> &Actor {
-        &self.0
-    }
-}
+http::reads_as_actor!(CurrentUser, Admin);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for CurrentUser {

@@ -1,6 +1,6 @@
 //! The account page: edit the profile, change the password, see and end sessions.
 
-use rocket::http::{CookieJar, Status};
+use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
@@ -11,9 +11,9 @@ use crate::app::App;
 use crate::auth;
 use crate::auth::Actor;
 use crate::error::FieldErrors;
-use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::{form_problems, PageError};
+use crate::web::failure::PageError;
+use crate::web::form::Showing;
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::session::{clear_cookies, SignedIn};
@@ -38,33 +38,39 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
 }
 
-/// What a re-shown account page carries besides the account itself.
-#[derive(Default)]
-struct Problems {
-    profile: Option<(ProfileForm, FieldErrors)>,
-    password: FieldErrors,
+/// Which of the page's forms is shown again with its problems.
+enum Again {
+    Nothing,
+    Profile(ProfileForm),
+    Password,
 }
 
 async fn account_page(
     app: &App,
     current: &Actor,
-    status: Status,
-    flash: Option<FlashMessage<'_>>,
-    problems: Problems,
+    shown: Showing<'_, Again>,
 ) -> Result<Page, PageError> {
     let sessions = auth::sessions(app, current, &current.user).await?;
-    let sessions = session_rows(&sessions, &current.session);
-    let (profile, profile_errors) = problems
-        .profile
-        .unwrap_or_else(|| (ProfileForm::from(&current.user), FieldErrors::new()));
+    let (mut profile_errors, mut password_errors) = (FieldErrors::new(), FieldErrors::new());
+    let profile = match shown.values {
+        Again::Profile(form) => {
+            profile_errors = shown.errors;
+            form
+        }
+        Again::Password => {
+            password_errors = shown.errors;
+            ProfileForm::from(&current.user)
+        }
+        Again::Nothing => ProfileForm::from(&current.user),
+    };
     let context = AccountPage {
-        layout: Layout::signed_in(current, flash),
+        layout: Layout::signed_in(current, shown.flash),
         profile,
         profile_errors,
-        password_errors: problems.password,
-        sessions,
+        password_errors,
+        sessions: session_rows(&sessions, &current.session),
     };
-    Ok(page(status, "account/account", context))
+    Ok(page(shown.status, "account/account", context))
 }
 
 #[get("/account")]
@@ -73,7 +79,7 @@ async fn show(
     signed_in: SignedIn,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Page, PageError> {
-    account_page(app, &signed_in.0, Status::Ok, flash, Problems::default()).await
+    account_page(app, &signed_in, Showing::first(flash, Again::Nothing)).await
 }
 
 /// The profile form, and the values it shows again after a problem.
@@ -114,13 +120,8 @@ async fn update_profile(
     match accounts::update(app, current, &current.user, changes).await {
         Ok(_) => Ok(Reply::done(uri!(show), "Your profile is saved.")),
         Err(error) => {
-            let errors = form_problems(&error)?;
-            let problems = Problems {
-                profile: Some((form, errors)),
-                ..Problems::default()
-            };
-            let page = account_page(app, current, http::status(&error), None, problems).await?;
-            Ok(Reply::Form(page))
+            let shown = Showing::again(&error, Again::Profile(form))?;
+            Ok(Reply::Form(account_page(app, current, shown).await?))
         }
     }
 }
@@ -156,13 +157,8 @@ async fn change_password(
             "Your password is changed; other sessions have ended.",
         )),
         Err(error) => {
-            let password = form_problems(&error)?;
-            let problems = Problems {
-                password,
-                ..Problems::default()
-            };
-            let page = account_page(app, current, http::status(&error), None, problems).await?;
-            Ok(Reply::Form(page))
+            let shown = Showing::again(&error, Again::Password)?;
+            Ok(Reply::Form(account_page(app, current, shown).await?))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Sign-up, login and logout pages.
 
-use rocket::http::{CookieJar, Status};
+use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
@@ -12,7 +12,8 @@ use crate::audit::Source;
 use crate::error::{Error, FieldErrors};
 use crate::http;
 use crate::web::csrf::{anonymous_token, CsrfForm, Token};
-use crate::web::failure::{form_problems, PageError};
+use crate::web::failure::PageError;
+use crate::web::form::Showing;
 use crate::web::layout::{local_path, page, Layout, Reply};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
 
@@ -32,19 +33,20 @@ struct FormPage<'a, V: Serialize> {
     problem: Option<String>,
 }
 
-impl<'a, V: Serialize> FormPage<'a, V> {
-    fn new(layout: Layout, values: &'a V, errors: FieldErrors) -> Self {
-        FormPage {
-            layout,
-            values,
-            errors,
-            problem: None,
-        }
-    }
-
-    fn render(self, status: Status, template: &'static str) -> Reply {
-        Reply::Form(page(status, template, self))
-    }
+/// The sign-up or login page of a browser that is not signed in.
+fn form_page<V: Serialize>(
+    template: &'static str,
+    csrf: String,
+    shown: Showing<'_, &V>,
+    problem: Option<String>,
+) -> Reply {
+    let context = FormPage {
+        layout: Layout::anonymous(csrf, shown.flash),
+        values: shown.values,
+        errors: shown.errors,
+        problem,
+    };
+    Reply::Form(page(shown.status, template, context))
 }
 
 #[derive(FromForm, Serialize, Default)]
@@ -86,9 +88,9 @@ fn signup_form(
     if signed_in.is_some() {
         return Reply::Away(Redirect::to(uri!("/")));
     }
-    let layout = Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), flash);
-    FormPage::new(layout, &SignupForm::default(), FieldErrors::new())
-        .render(Status::Ok, "auth/signup")
+    let csrf = anonymous_token(jar, app.settings.cookie_secure);
+    let blank = SignupForm::default();
+    form_page("auth/signup", csrf, Showing::first(flash, &blank), None)
 }
 
 /// Creates the account and signs it in; on a problem, the form again with what was typed.
@@ -100,23 +102,21 @@ async fn signup(
     form: CsrfForm<SignupForm>,
 ) -> Result<Reply, PageError> {
     let form = form.0;
-    let layout = || Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), None);
+    let csrf = anonymous_token(jar, app.settings.cookie_secure);
     if form.password != form.password_confirm {
         let mut errors = accounts::validate_new(&app.settings, &form.account())
             .err()
             .unwrap_or_default();
         let problem = vec!["does not match the password".into()];
         errors.insert("password_confirm".into(), problem);
-        return Ok(FormPage::new(layout(), &form, errors)
-            .render(Status::UnprocessableEntity, "auth/signup"));
+        let shown = Showing::refused(errors, &form);
+        return Ok(form_page("auth/signup", csrf, shown, None));
     }
     let user = match accounts::create(app, form.account(), Origin::SignUp, &source).await {
         Ok(user) => user,
         Err(error) => {
-            let errors = form_problems(&error)?;
-            return Ok(
-                FormPage::new(layout(), &form, errors).render(http::status(&error), "auth/signup")
-            );
+            let shown = Showing::again(&error, &form)?;
+            return Ok(form_page("auth/signup", csrf, shown, None));
         }
     };
     let signed_in = crate::auth::start(app, user, None, &source).await?;
@@ -148,12 +148,12 @@ fn login_form(
     if signed_in.is_some() {
         return Reply::Away(Redirect::to(local_path(&next).to_owned()));
     }
-    let layout = Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), flash);
+    let csrf = anonymous_token(jar, app.settings.cookie_secure);
     let form = LoginForm {
         next,
         ..LoginForm::default()
     };
-    FormPage::new(layout, &form, FieldErrors::new()).render(Status::Ok, "auth/login")
+    form_page("auth/login", csrf, Showing::first(flash, &form), None)
 }
 
 /// Signs in with a username or an email; one message for every failure, so the page
@@ -166,7 +166,7 @@ async fn login(
     form: CsrfForm<LoginForm>,
 ) -> Result<Reply, PageError> {
     let form = form.0;
-    let layout = || Layout::anonymous(anonymous_token(jar, app.settings.cookie_secure), None);
+    let csrf = anonymous_token(jar, app.settings.cookie_secure);
     let mut errors = FieldErrors::new();
     for (field, value) in [("username", &form.username), ("password", &form.password)] {
         if value.trim().is_empty() {
@@ -174,16 +174,19 @@ async fn login(
         }
     }
     if !errors.is_empty() {
-        return Ok(FormPage::new(layout(), &form, errors)
-            .render(Status::UnprocessableEntity, "auth/login"));
+        let shown = Showing::refused(errors, &form);
+        return Ok(form_page("auth/login", csrf, shown, None));
     }
     let password = form.password.clone();
     let signed_in = match crate::auth::login(app, form.username.trim(), password, &source).await {
         Ok(signed_in) => signed_in,
         Err(error @ (Error::InvalidCredentials | Error::AccountDisabled)) => {
-            let mut shown = FormPage::new(layout(), &form, errors);
-            shown.problem = Some(error.message());
-            return Ok(shown.render(http::status(&error), "auth/login"));
+            // One sentence for the whole form, the same whatever was wrong.
+            let shown = Showing {
+                status: http::status(&error),
+                ..Showing::first(None, &form)
+            };
+            return Ok(form_page("auth/login", csrf, shown, Some(error.message())));
         }
         Err(other) => return Err(other.into()),
     };

@@ -1,6 +1,5 @@
 //! `/bucketlists`: the signed-in user's own lists; add, tick, rename and remove items.
 
-use rocket::http::Status;
 use rocket::request::FlashMessage;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
@@ -9,9 +8,9 @@ use crate::app::App;
 use crate::bucketlists::{self, ItemChanges, ListQuery};
 use crate::error::Error;
 use crate::error::FieldErrors;
-use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::{form_problems, PageError};
+use crate::web::failure::PageError;
+use crate::web::form::Showing;
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{ItemRow, ListRow};
 use crate::web::session::SignedIn;
@@ -39,13 +38,11 @@ struct IndexPage {
     errors: FieldErrors,
 }
 
+/// The index of lists, with the new-list form showing `name`.
 async fn index_page(
     app: &App,
     signed_in: &SignedIn,
-    status: Status,
-    flash: Option<FlashMessage<'_>>,
-    name: String,
-    errors: FieldErrors,
+    shown: Showing<'_, String>,
 ) -> Result<Page, PageError> {
     let query = ListQuery {
         search: None,
@@ -54,12 +51,12 @@ async fn index_page(
     };
     let (lists, _) = bucketlists::lists(app, signed_in.0.user.id, query).await?;
     let context = IndexPage {
-        layout: Layout::signed_in(&signed_in.0, flash),
+        layout: Layout::signed_in(&signed_in.0, shown.flash),
         lists: lists.iter().map(ListRow::from).collect(),
-        name,
-        errors,
+        name: shown.values,
+        errors: shown.errors,
     };
-    Ok(page(status, "bucketlists/index", context))
+    Ok(page(shown.status, "bucketlists/index", context))
 }
 
 #[get("/bucketlists")]
@@ -68,15 +65,7 @@ async fn index(
     signed_in: SignedIn,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Page, PageError> {
-    index_page(
-        app,
-        &signed_in,
-        Status::Ok,
-        flash,
-        String::new(),
-        FieldErrors::new(),
-    )
-    .await
+    index_page(app, &signed_in, Showing::first(flash, String::new())).await
 }
 
 #[derive(FromForm)]
@@ -98,10 +87,8 @@ async fn create(
             Ok(Reply::done(uri!(show(&summary.list.public_id)), message))
         }
         Err(error) => {
-            let errors = form_problems(&error)?;
-            let page =
-                index_page(app, &signed_in, http::status(&error), None, name, errors).await?;
-            Ok(Reply::Form(page))
+            let shown = Showing::again(&error, name)?;
+            Ok(Reply::Form(index_page(app, &signed_in, shown).await?))
         }
     }
 }
@@ -118,26 +105,24 @@ struct ShowPage {
     new_item: String,
 }
 
+/// A list's page, with the new-item form showing `new_item`.
 async fn show_page(
     app: &App,
     signed_in: &SignedIn,
     id: &str,
-    status: Status,
-    flash: Option<FlashMessage<'_>>,
-    new_item: String,
-    errors: FieldErrors,
+    shown: Showing<'_, String>,
 ) -> Result<Page, PageError> {
     let (summary, items) = bucketlists::get(app, signed_in.0.user.id, id).await?;
     let context = ShowPage {
-        layout: Layout::signed_in(&signed_in.0, flash),
+        layout: Layout::signed_in(&signed_in.0, shown.flash),
         id: summary.list.public_id,
         name: summary.list.name,
         done_count: items.iter().filter(|i| i.done).count(),
         items: items.into_iter().map(ItemRow::from).collect(),
-        errors,
-        new_item,
+        errors: shown.errors,
+        new_item: shown.values,
     };
-    Ok(page(status, "bucketlists/show", context))
+    Ok(page(shown.status, "bucketlists/show", context))
 }
 
 #[get("/bucketlists/<id>")]
@@ -147,16 +132,7 @@ async fn show(
     id: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Page, PageError> {
-    show_page(
-        app,
-        &signed_in,
-        id,
-        Status::Ok,
-        flash,
-        String::new(),
-        FieldErrors::new(),
-    )
-    .await
+    show_page(app, &signed_in, id, Showing::first(flash, String::new())).await
 }
 
 /// Re-shows the list page with the problem beside the field, or fails the page.
@@ -167,18 +143,8 @@ async fn problem(
     error: Error,
     typed: String,
 ) -> Result<Reply, PageError> {
-    let errors = form_problems(&error)?;
-    let page = show_page(
-        app,
-        signed_in,
-        id,
-        http::status(&error),
-        None,
-        typed,
-        errors,
-    )
-    .await?;
-    Ok(Reply::Form(page))
+    let shown = Showing::again(&error, typed)?;
+    Ok(Reply::Form(show_page(app, signed_in, id, shown).await?))
 }
 
 /// Back to the list's page, with a message.

@@ -6,7 +6,7 @@
 //! form POST that Rocket reinterprets as PUT or DELETE through `_method` is checked the same.
 
 use rand::distr::{Alphanumeric, SampleString};
-use rocket::data::{self, Data, FromData, Limits};
+use rocket::data::{self, Data, FromData};
 use rocket::form::Form;
 use rocket::http::{Cookie, CookieJar, RawStr, SameSite};
 use rocket::outcome::Outcome;
@@ -43,18 +43,7 @@ async fn parse<T>(req: &Request<'_>, data: Data<'_>) -> Result<T, Failure>
 where
     T: for<'a> rocket::form::FromForm<'a> + 'static,
 {
-    if !req.content_type().is_some_and(|ct| ct.is_form()) {
-        return Err(Failure::UnsupportedMediaType);
-    }
-    let limit = req.limits().get("form").unwrap_or(Limits::FORM);
-    let body = data
-        .open(limit)
-        .into_string()
-        .await
-        .map_err(|_| Failure::BadRequest("The form could not be read.".into()))?;
-    if !body.is_complete() {
-        return Err(Failure::PayloadTooLarge);
-    }
+    let body = http::read_body(req, data, "form").await?;
     let body = RawStr::new(body.as_str());
     let sent = Form::<Token>::parse_encoded(body)
         .map(|t| t.csrf_token)

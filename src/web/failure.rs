@@ -9,7 +9,7 @@ use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::{Error, FieldErrors};
+use crate::error::Error;
 use crate::http::{self, Failure};
 use crate::web::layout::{page, Layout};
 
@@ -33,24 +33,6 @@ impl From<diesel::result::Error> for PageError {
 impl From<Failure> for PageError {
     fn from(failure: Failure) -> Self {
         PageError(failure)
-    }
-}
-
-/// The problems of an error to show beside a form's fields; an error that belongs to no
-/// field (forbidden, unavailable …) becomes the error page instead.
-pub(crate) fn form_problems(error: &Error) -> Result<FieldErrors, PageError> {
-    field_errors(error).ok_or_else(|| PageError::from(error.clone()))
-}
-
-/// The problems of a form-level error to show beside its fields, if it has any.
-pub(crate) fn field_errors(error: &Error) -> Option<FieldErrors> {
-    match error {
-        Error::Validation(fields) => Some(fields.clone()),
-        Error::Taken(field) => Some(FieldErrors::from([(
-            field.to_string(),
-            vec!["is already taken".to_owned()],
-        )])),
-        _ => None,
     }
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod bucketlists;
 mod csrf;
 mod failure;
+mod form;
 mod layout;
 mod present;
 mod session;

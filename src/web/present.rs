@@ -149,6 +149,24 @@ impl From<Item> for ItemRow {
     }
 }
 
+/// Where a paged listing is: this page, how many there are, how many items in all.
+#[derive(Serialize)]
+pub(crate) struct Paging {
+    page: i64,
+    pages: i64,
+    total: i64,
+}
+
+impl Paging {
+    pub(crate) fn new(page: i64, per_page: i64, total: i64) -> Self {
+        Paging {
+            page,
+            pages: (total + per_page - 1) / per_page.max(1),
+            total,
+        }
+    }
+}
+
 /// The first characters of a long id, enough to tell ids apart on a page.
 pub(crate) fn short_id(id: &str) -> String {
     id.chars().take(8).collect()

@@ -1,8 +1,6 @@
 //! Browser sessions: the token pair in HttpOnly cookies, and the `SignedIn` page guard that
 //! checks them on every request and renews them silently through the refresh cookie.
 
-use std::ops::Deref;
-
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
@@ -21,24 +19,10 @@ use crate::settings::Settings;
 #[derive(Debug, Clone)]
 pub(crate) struct SignedIn(pub Actor);
 
-impl Deref for SignedIn {
-    type Target = Actor;
-
-    fn deref(&self) -> &Actor {
-        &self.0
-    }
-}
+http::reads_as_actor!(SignedIn, AdminPage);
 
 /// A signed-in admin on a page; built on the page guard, so a demotion bites at once.
 pub(crate) struct AdminPage(pub Actor);
-
-impl Deref for AdminPage {
-    type Target = Actor;
-
-    fn deref(&self) -> &Actor {
-        &self.0
-    }
-}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AdminPage {

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::error::Error;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Page};
-use crate::web::present::Member;
+use crate::web::present::{Member, Paging};
 use crate::web::session::SignedIn;
 
 const PER_PAGE: i64 = 20;
@@ -26,9 +26,8 @@ struct Directory {
     layout: Layout,
     members: Vec<Member>,
     q: String,
-    page: i64,
-    pages: i64,
-    total: i64,
+    #[serde(flatten)]
+    paging: Paging,
 }
 
 /// Active members, searchable by username and name, 20 to a page.
@@ -63,9 +62,7 @@ async fn directory(
         layout: Layout::signed_in(&signed_in.0, flash),
         members: users.iter().map(Member::from).collect(),
         q,
-        page: page_number,
-        pages: (total + PER_PAGE - 1) / PER_PAGE,
-        total,
+        paging: Paging::new(page_number, PER_PAGE, total),
     };
     Ok(self::page(Status::Ok, "users/directory", directory))
 }

@@ -12,7 +12,7 @@ use crate::audit::{self, AuditEvent, Event, Kind, LoginFailure, Via};
 use crate::params::AuditParams;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Page};
-use crate::web::present::{short_id, When};
+use crate::web::present::{short_id, Paging, When};
 use crate::web::session::AdminPage;
 
 const PER_PAGE: i64 = 50;
@@ -47,9 +47,8 @@ struct AuditPage {
     rows: Vec<Row>,
     events: Vec<&'static str>,
     filters: Filters,
-    page: i64,
-    pages: i64,
-    total: i64,
+    #[serde(flatten)]
+    paging: Paging,
 }
 
 /// Filters: event type, user (a username, an email or an id), and a range of days.
@@ -85,9 +84,7 @@ async fn audit_log(
             from: text(params.from),
             to: text(params.to),
         },
-        page: page_number,
-        pages: (total + per_page - 1) / per_page,
-        total,
+        paging: Paging::new(page_number, per_page, total),
     };
     Ok(page(Status::Ok, "admin/audit", context))
 }

@@ -143,17 +143,7 @@ async fn admins_clear_a_lockout_through_the_api_and_the_console() {
     assert_eq!(audit.body["total"], 1);
 
     lock().await;
-    let form = browser.page("/login").await;
-    browser
-        .submit(
-            "/login",
-            &[
-                ("csrf_token", &form.csrf()),
-                ("username", "root"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    browser.login(&admin).await;
     let page = format!("/admin/users/{}", alice.id);
     let shown = browser.page(&page).await;
     assert!(shown.html().contains("Logins are locked for"));
@@ -182,15 +172,11 @@ async fn the_login_page_says_when_to_retry() {
             )
             .await;
     }
-    let form = browser.page("/login").await;
     let page = browser
-        .submit(
+        .submit_on(
             "/login",
-            &[
-                ("csrf_token", &form.csrf()),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
+            "/login",
+            &[("username", "alice"), ("password", PASSWORD)],
         )
         .await;
     assert_eq!(page.status, Status::TooManyRequests);

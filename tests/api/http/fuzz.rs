@@ -90,17 +90,7 @@ async fn target() -> Target {
     let browser = t.browser();
     let admin = t.admin("root").await;
     let victim = t.member("victim").await;
-    let form = browser.page("/login").await;
-    browser
-        .submit(
-            "/login",
-            &[
-                ("csrf_token", &form.csrf()),
-                ("username", "root"),
-                ("password", crate::common::PASSWORD),
-            ],
-        )
-        .await;
+    browser.login(&admin).await;
     let csrf = browser.page("/account").await.csrf();
     let list = admin
         .post("/api/bucketlists", serde_json::json!({"name": "L"}))

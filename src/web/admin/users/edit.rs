@@ -11,9 +11,9 @@ use crate::accounts::{self, AccountChanges, NewAccount, Origin};
 use crate::app::App;
 use crate::auth;
 use crate::error::{Error, FieldErrors};
-use crate::http;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::{field_errors, form_problems, PageError};
+use crate::web::failure::PageError;
+use crate::web::form::Showing;
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::UserRow;
 use crate::web::present::{session_rows, SessionRow};
@@ -126,14 +126,19 @@ struct NewUserPage<'a> {
     errors: FieldErrors,
 }
 
-#[get("/admin/users/new")]
-fn new_form(admin: AdminPage) -> Page {
+fn new_user_page(admin: &AdminPage, shown: Showing<'_, &NewUserForm>) -> Reply {
     let context = NewUserPage {
-        layout: Layout::signed_in(&admin, None),
-        values: &NewUserForm::default(),
-        errors: FieldErrors::new(),
+        layout: Layout::signed_in(admin, shown.flash),
+        values: shown.values,
+        errors: shown.errors,
     };
-    page(Status::Ok, "admin/new_user", context)
+    Reply::Form(page(shown.status, "admin/new_user", context))
+}
+
+#[get("/admin/users/new")]
+fn new_form(admin: AdminPage) -> Reply {
+    let blank = NewUserForm::default();
+    new_user_page(&admin, Showing::first(None, &blank))
 }
 
 #[post("/admin/users/new", data = "<form>")]
@@ -149,15 +154,7 @@ async fn create(
             let message = format!("Created {}.", user.username);
             Ok(Reply::done(uri!(show(&user.public_id)), message))
         }
-        Err(error) => {
-            let context = NewUserPage {
-                layout: Layout::signed_in(&admin, None),
-                values: &form,
-                errors: form_problems(&error)?,
-            };
-            let status = http::status(&error);
-            Ok(Reply::Form(page(status, "admin/new_user", context)))
-        }
+        Err(error) => Ok(new_user_page(&admin, Showing::again(&error, &form)?)),
     }
 }
 
@@ -177,37 +174,51 @@ struct UserPage {
     locked_for: Option<i64>,
 }
 
-/// What a re-shown user page carries besides the user.
-#[derive(Default)]
-struct Shown {
-    values: Option<AccountForm>,
-    errors: FieldErrors,
-    password_errors: FieldErrors,
-    problem: Option<String>,
+/// Which of the page's forms is shown again with its problems.
+enum Again {
+    Nothing,
+    Account(AccountForm),
+    /// The whole change refused (the last admin), with what was typed.
+    Refused(AccountForm, String),
+    Password,
 }
 
 async fn user_page(
     app: &App,
     admin: &AdminPage,
     user: &User,
-    status: Status,
-    flash: Option<FlashMessage<'_>>,
-    shown: Shown,
+    shown: Showing<'_, Again>,
 ) -> Result<Page, PageError> {
     let sessions = auth::sessions(app, admin, user).await?;
     let locked_for = auth::lockouts::lockout(app, user).await?;
+    let (mut errors, mut password_errors, mut problem) = (FieldErrors::new(), None, None);
+    let values = match shown.values {
+        Again::Account(form) => {
+            errors = shown.errors;
+            form
+        }
+        Again::Refused(form, why) => {
+            problem = Some(why);
+            form
+        }
+        Again::Password => {
+            password_errors = Some(shown.errors);
+            AccountForm::from(user)
+        }
+        Again::Nothing => AccountForm::from(user),
+    };
     let context = UserPage {
-        layout: Layout::signed_in(admin, flash),
+        layout: Layout::signed_in(admin, shown.flash),
         is_self: user.id == admin.user.id,
         user: UserRow::from(user),
-        values: shown.values.unwrap_or_else(|| AccountForm::from(user)),
-        errors: shown.errors,
-        password_errors: shown.password_errors,
-        problem: shown.problem,
+        values,
+        errors,
+        password_errors: password_errors.unwrap_or_default(),
+        problem,
         sessions: session_rows(&sessions, &admin.session),
         locked_for,
     };
-    Ok(page(status, "admin/user", context))
+    Ok(page(shown.status, "admin/user", context))
 }
 
 #[get("/admin/users/<id>")]
@@ -218,7 +229,7 @@ async fn show(
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Page, PageError> {
     let user = accounts::find(app, id).await?;
-    user_page(app, &admin, &user, Status::Ok, flash, Shown::default()).await
+    user_page(app, &admin, &user, Showing::first(flash, Again::Nothing)).await
 }
 
 /// Saves username, email, name, role and active in one change.
@@ -235,17 +246,14 @@ async fn update(
         Ok(saved) => return Ok(back_to(id, format!("Saved {}.", saved.username))),
         Err(error) => error,
     };
-    let mut shown = Shown {
-        values: Some(form),
-        ..Shown::default()
+    let shown = match error {
+        Error::Conflict(why) => Showing {
+            status: Status::Conflict,
+            ..Showing::first(None, Again::Refused(form, why))
+        },
+        error => Showing::again(&error, Again::Account(form))?,
     };
-    match (&error, field_errors(&error)) {
-        (_, Some(errors)) => shown.errors = errors,
-        (Error::Conflict(message), None) => shown.problem = Some(message.clone()),
-        _ => return Err(error.into()),
-    }
-    let page = user_page(app, &admin, &user, http::status(&error), None, shown).await?;
-    Ok(Reply::Form(page))
+    Ok(Reply::Form(user_page(app, &admin, &user, shown).await?))
 }
 
 #[derive(FromForm)]
@@ -287,16 +295,11 @@ async fn set_password(
         }
         Err(error) => error,
     };
-    let mut errors = form_problems(&error)?;
-    if let Some(problems) = errors.remove("password") {
-        errors.insert("new_password".into(), problems);
+    let mut shown = Showing::again(&error, Again::Password)?;
+    if let Some(problems) = shown.errors.remove("password") {
+        shown.errors.insert("new_password".into(), problems);
     }
-    let shown = Shown {
-        password_errors: errors,
-        ..Shown::default()
-    };
-    let page = user_page(app, &admin, &user, http::status(&error), None, shown).await?;
-    Ok(Reply::Form(page))
+    Ok(Reply::Form(user_page(app, &admin, &user, shown).await?))
 }
 
 #[post("/admin/users/<id>/sessions/<sid>/end", data = "<_form>")]

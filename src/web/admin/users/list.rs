@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::params::ListParams;
 use crate::web::failure::PageError;
 use crate::web::layout::{page, Layout, Page};
-use crate::web::present::UserRow;
+use crate::web::present::{Paging, UserRow};
 use crate::web::session::AdminPage;
 
 const PER_PAGE: i64 = 50;
@@ -33,9 +33,8 @@ struct ListPage<'a> {
     layout: Layout,
     rows: Vec<UserRow>,
     filters: Filters<'a>,
-    page: i64,
-    pages: i64,
-    total: i64,
+    #[serde(flatten)]
+    paging: Paging,
 }
 
 #[get("/admin/users?<params..>")]
@@ -57,9 +56,7 @@ async fn list(
             active: params.active.unwrap_or_default(),
             sort: params.sort.unwrap_or("username"),
         },
-        page: page_number,
-        pages: (total + per_page - 1) / per_page,
-        total,
+        paging: Paging::new(page_number, per_page, total),
     };
     Ok(page(Status::Ok, "admin/users", context))
 }

@@ -1,0 +1,64 @@
+//! The one pattern of a form page: shown the first time (200, the flash message left by the
+//! last redirect), or shown again after a problem (the problem's status, what was typed,
+//! the problems beside each field). A form that breaks no field rule is the error page.
+
+use rocket::http::Status;
+use rocket::request::FlashMessage;
+
+use crate::error::{Error, FieldErrors};
+use crate::http;
+use crate::web::failure::PageError;
+
+/// How a form page is shown, with `values` in its fields.
+pub(crate) struct Showing<'r, V> {
+    pub(crate) status: Status,
+    pub(crate) flash: Option<FlashMessage<'r>>,
+    pub(crate) values: V,
+    pub(crate) errors: FieldErrors,
+}
+
+impl<'r, V> Showing<'r, V> {
+    /// The first time, with the flash message of the redirect that led here.
+    pub(crate) fn first(flash: Option<FlashMessage<'r>>, values: V) -> Self {
+        Showing {
+            status: Status::Ok,
+            flash,
+            values,
+            errors: FieldErrors::new(),
+        }
+    }
+
+    /// Again, refused by checks of the page itself (two passwords that differ, a field left
+    /// empty), with what was typed.
+    pub(crate) fn refused(errors: FieldErrors, values: V) -> Self {
+        Showing {
+            status: Status::UnprocessableEntity,
+            flash: None,
+            values,
+            errors,
+        }
+    }
+
+    /// Again after `error`, with what was typed; an error that belongs to no field (not
+    /// allowed, not found, unavailable …) is the error page instead.
+    pub(crate) fn again(error: &Error, values: V) -> Result<Self, PageError> {
+        Ok(Showing {
+            status: http::status(error),
+            flash: None,
+            values,
+            errors: field_errors(error).ok_or_else(|| PageError::from(error.clone()))?,
+        })
+    }
+}
+
+/// The problems of an error to show beside a form's fields, if it has any.
+fn field_errors(error: &Error) -> Option<FieldErrors> {
+    match error {
+        Error::Validation(fields) => Some(fields.clone()),
+        Error::Taken(field) => Some(FieldErrors::from([(
+            field.to_string(),
+            vec!["is already taken".to_owned()],
+        )])),
+        _ => None,
+    }
+}
