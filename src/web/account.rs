@@ -12,7 +12,7 @@ use crate::auth;
 use crate::auth::Actor;
 use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::form::Showing;
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
@@ -45,11 +45,7 @@ enum Again {
     Password,
 }
 
-async fn account_page(
-    app: &App,
-    current: &Actor,
-    shown: Showing<'_, Again>,
-) -> Result<Page, PageError> {
+async fn account_page(app: &App, current: &Actor, shown: Showing<'_, Again>) -> Served<Page> {
     let sessions = auth::sessions(app, current, &current.user).await?;
     let (mut profile_errors, mut password_errors) = (FieldErrors::new(), FieldErrors::new());
     let profile = match shown.values {
@@ -78,7 +74,7 @@ async fn show(
     app: &State<App>,
     signed_in: SignedIn,
     flash: Option<FlashMessage<'_>>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     account_page(app, &signed_in, Showing::first(flash, Again::Nothing)).await
 }
 
@@ -108,7 +104,7 @@ async fn update_profile(
     app: &State<App>,
     signed_in: SignedIn,
     form: CsrfForm<ProfileForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let form = form.0;
     let changes = AccountChanges {
         username: Some(form.username.clone()),
@@ -142,7 +138,7 @@ async fn change_password(
     app: &State<App>,
     signed_in: SignedIn,
     form: CsrfForm<PasswordForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let form = form.0;
     let current = &signed_in.0;
     let result = if form.new_password != form.new_password_confirm {
@@ -171,7 +167,7 @@ async fn end_session(
     signed_in: SignedIn,
     id: &str,
     _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let current = &signed_in.0;
     auth::end_session(app, current, &current.user, id).await?;
     if id == current.session.public_id {
@@ -187,7 +183,7 @@ async fn logout_everywhere(
     jar: &CookieJar<'_>,
     signed_in: SignedIn,
     _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+) -> Served {
     crate::auth::logout(app, &signed_in.0, true).await?;
     clear_cookies(jar, &app.settings);
     Ok(Reply::done(uri!("/"), "You have signed out everywhere."))

@@ -12,7 +12,7 @@ use crate::audit::Source;
 use crate::error::{Error, FieldErrors};
 use crate::http;
 use crate::web::csrf::{anonymous_token, CsrfForm, Token};
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::form::Showing;
 use crate::web::layout::{local_path, page, Layout, Reply};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
@@ -100,7 +100,7 @@ async fn signup(
     jar: &CookieJar<'_>,
     source: Source,
     form: CsrfForm<SignupForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let form = form.0;
     let csrf = anonymous_token(jar, app.settings.cookie_secure);
     if form.password != form.password_confirm {
@@ -164,7 +164,7 @@ async fn login(
     jar: &CookieJar<'_>,
     source: Source,
     form: CsrfForm<LoginForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let form = form.0;
     let csrf = anonymous_token(jar, app.settings.cookie_secure);
     let mut errors = FieldErrors::new();
@@ -201,7 +201,7 @@ async fn logout(
     jar: &CookieJar<'_>,
     signed_in: SignedIn,
     _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+) -> Served {
     crate::auth::logout(app, &signed_in, false).await?;
     clear_cookies(jar, &app.settings);
     Ok(Reply::done(uri!("/"), "You have signed out."))

@@ -9,7 +9,7 @@ use crate::bucketlists::{self, ItemChanges, ListQuery};
 use crate::error::Error;
 use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::form::Showing;
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{ItemRow, ListRow};
@@ -39,11 +39,7 @@ struct IndexPage {
 }
 
 /// The index of lists, with the new-list form showing `name`.
-async fn index_page(
-    app: &App,
-    signed_in: &SignedIn,
-    shown: Showing<'_, String>,
-) -> Result<Page, PageError> {
+async fn index_page(app: &App, signed_in: &SignedIn, shown: Showing<'_, String>) -> Served<Page> {
     let query = ListQuery {
         search: None,
         page: 1,
@@ -64,7 +60,7 @@ async fn index(
     app: &State<App>,
     signed_in: SignedIn,
     flash: Option<FlashMessage<'_>>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     index_page(app, &signed_in, Showing::first(flash, String::new())).await
 }
 
@@ -75,11 +71,7 @@ struct NameForm {
 }
 
 #[post("/bucketlists", data = "<form>")]
-async fn create(
-    app: &State<App>,
-    signed_in: SignedIn,
-    form: CsrfForm<NameForm>,
-) -> Result<Reply, PageError> {
+async fn create(app: &State<App>, signed_in: SignedIn, form: CsrfForm<NameForm>) -> Served {
     let name = form.0.name;
     match bucketlists::create(app, signed_in.0.user.id, &name).await {
         Ok(summary) => {
@@ -111,7 +103,7 @@ async fn show_page(
     signed_in: &SignedIn,
     id: &str,
     shown: Showing<'_, String>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     let (summary, items) = bucketlists::get(app, signed_in.0.user.id, id).await?;
     let context = ShowPage {
         layout: Layout::signed_in(&signed_in.0, shown.flash),
@@ -131,18 +123,12 @@ async fn show(
     signed_in: SignedIn,
     id: &str,
     flash: Option<FlashMessage<'_>>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     show_page(app, &signed_in, id, Showing::first(flash, String::new())).await
 }
 
 /// Re-shows the list page with the problem beside the field, or fails the page.
-async fn problem(
-    app: &App,
-    signed_in: &SignedIn,
-    id: &str,
-    error: Error,
-    typed: String,
-) -> Result<Reply, PageError> {
+async fn problem(app: &App, signed_in: &SignedIn, id: &str, error: Error, typed: String) -> Served {
     let shown = Showing::again(&error, typed)?;
     Ok(Reply::Form(show_page(app, signed_in, id, shown).await?))
 }
@@ -158,7 +144,7 @@ async fn rename(
     signed_in: SignedIn,
     id: &str,
     form: CsrfForm<NameForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let name = form.0.name;
     match bucketlists::rename(app, signed_in.0.user.id, id, &name).await {
         Ok(_) => Ok(back(id, "List renamed.")),
@@ -167,12 +153,7 @@ async fn rename(
 }
 
 #[post("/bucketlists/<id>/delete", data = "<_form>")]
-async fn delete(
-    app: &State<App>,
-    signed_in: SignedIn,
-    id: &str,
-    _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+async fn delete(app: &State<App>, signed_in: SignedIn, id: &str, _form: CsrfForm<Token>) -> Served {
     bucketlists::delete(app, signed_in.0.user.id, id).await?;
     Ok(Reply::done(uri!(index), "List deleted."))
 }
@@ -183,7 +164,7 @@ async fn add_item(
     signed_in: SignedIn,
     id: &str,
     form: CsrfForm<NameForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let name = form.0.name;
     match bucketlists::add_item(app, signed_in.0.user.id, id, &name).await {
         Ok(_) => Ok(back(id, "Item added.")),
@@ -204,7 +185,7 @@ async fn toggle_item(
     id: &str,
     item: &str,
     form: CsrfForm<ToggleForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let changes = ItemChanges {
         name: None,
         done: Some(form.0.done),
@@ -225,7 +206,7 @@ async fn rename_item(
     id: &str,
     item: &str,
     form: CsrfForm<NameForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let changes = ItemChanges {
         name: Some(form.0.name),
         done: None,
@@ -243,7 +224,7 @@ async fn delete_item(
     id: &str,
     item: &str,
     _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+) -> Served {
     bucketlists::delete_item(app, signed_in.0.user.id, id, item).await?;
     Ok(back(id, "Item removed."))
 }

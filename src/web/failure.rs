@@ -13,6 +13,12 @@ use crate::error::Error;
 use crate::http::{self, Failure};
 use crate::web::layout::{page, Layout};
 
+/// What a page handler answers: a page, or (by default) a form's [`Reply`], or the
+/// failure page.
+///
+/// [`Reply`]: crate::web::layout::Reply
+pub(crate) type Served<T = crate::web::layout::Reply> = Result<T, PageError>;
+
 /// A failure met while serving a page.
 #[derive(Debug)]
 pub(crate) struct PageError(pub Failure);

@@ -9,7 +9,7 @@ use crate::accounts::model::{SortKey, User, UserQuery};
 use crate::accounts::{self, policy};
 use crate::app::App;
 use crate::error::Error;
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::layout::{page, Layout, Page};
 use crate::web::present::{Member, Paging};
 use crate::web::session::SignedIn;
@@ -38,7 +38,7 @@ async fn directory(
     q: Option<String>,
     page: Option<&str>,
     flash: Option<FlashMessage<'_>>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     let q = q.unwrap_or_default().trim().to_owned();
     if q.chars().any(char::is_control) {
         return Err(Error::field("q", "must not contain control characters").into());
@@ -76,7 +76,7 @@ struct Profile {
 }
 
 #[get("/users/<id>")]
-async fn profile(app: &State<App>, signed_in: SignedIn, id: &str) -> Result<Page, PageError> {
+async fn profile(app: &State<App>, signed_in: SignedIn, id: &str) -> Served<Page> {
     let user = accounts::find(app, id).await?;
     let viewer = &signed_in.0.user;
     if !policy::visible_to(&user, viewer) {

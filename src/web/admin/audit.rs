@@ -10,7 +10,7 @@ use crate::accounts::model::User;
 use crate::app::App;
 use crate::audit::{self, AuditEvent, Event, Kind, LoginFailure, Via};
 use crate::params::AuditParams;
-use crate::web::failure::PageError;
+use crate::web::failure::{PageError, Served};
 use crate::web::layout::{page, Layout, Page};
 use crate::web::present::{short_id, Paging, When};
 use crate::web::session::AdminPage;
@@ -53,11 +53,7 @@ struct AuditPage {
 
 /// Filters: event type, user (a username, an email or an id), and a range of days.
 #[get("/admin/audit?<params..>")]
-async fn audit_log(
-    app: &State<App>,
-    admin: AdminPage,
-    params: AuditParams<'_>,
-) -> Result<Page, PageError> {
+async fn audit_log(app: &State<App>, admin: AdminPage, params: AuditParams<'_>) -> Served<Page> {
     let typed_user = params.user.map(str::trim).unwrap_or_default().to_owned();
     let user_id = resolve_user(app, &typed_user).await?;
     let query = AuditParams {

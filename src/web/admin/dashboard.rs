@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::reports::{self, Day};
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::layout::{page, Layout, Page};
 use crate::web::session::AdminPage;
 
@@ -59,7 +59,7 @@ async fn dashboard(
     app: &State<App>,
     admin: AdminPage,
     flash: Option<FlashMessage<'_>>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     let now = app.clock.now();
     let report = app.db.run(move |c| reports::dashboard(c, now)).await?;
     let peak = report

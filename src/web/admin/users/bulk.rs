@@ -9,7 +9,7 @@ use crate::accounts::{self, AccountChanges};
 use crate::app::App;
 use crate::error::Error;
 use crate::web::csrf::CsrfForm;
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::layout::{page, Layout, Reply};
 use crate::web::present::UserRow;
 use crate::web::session::AdminPage;
@@ -47,11 +47,7 @@ struct BulkPage {
 
 /// The confirmation step: nothing changes until the admin confirms on this page.
 #[post("/admin/users/bulk", data = "<form>")]
-async fn bulk_confirm(
-    app: &State<App>,
-    admin: AdminPage,
-    form: CsrfForm<BulkForm>,
-) -> Result<Reply, PageError> {
+async fn bulk_confirm(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkForm>) -> Served {
     let BulkForm { ids, action } = form.0;
     let verb = bulk_verb(&action)?;
     if ids.is_empty() {
@@ -104,11 +100,7 @@ impl Outcome {
 /// Applies a confirmed bulk action user by user; those that break a rule (the last admin)
 /// are skipped, and the message names exactly who changed and who did not.
 #[post("/admin/users/bulk/apply", data = "<form>")]
-async fn bulk_apply(
-    app: &State<App>,
-    admin: AdminPage,
-    form: CsrfForm<BulkForm>,
-) -> Result<Reply, PageError> {
+async fn bulk_apply(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkForm>) -> Served {
     let BulkForm { ids, action } = form.0;
     let verb = bulk_verb(&action)?;
     let mut outcome = Outcome::default();

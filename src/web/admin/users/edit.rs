@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth;
 use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{CsrfForm, Token};
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::form::Showing;
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::UserRow;
@@ -142,11 +142,7 @@ fn new_form(admin: AdminPage) -> Reply {
 }
 
 #[post("/admin/users/new", data = "<form>")]
-async fn create(
-    app: &State<App>,
-    admin: AdminPage,
-    form: CsrfForm<NewUserForm>,
-) -> Result<Reply, PageError> {
+async fn create(app: &State<App>, admin: AdminPage, form: CsrfForm<NewUserForm>) -> Served {
     let form = form.0;
     let origin = Origin::Admin(&admin.user);
     match accounts::create(app, form.account(), origin, &admin.source).await {
@@ -188,7 +184,7 @@ async fn user_page(
     admin: &AdminPage,
     user: &User,
     shown: Showing<'_, Again>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     let sessions = auth::sessions(app, admin, user).await?;
     let locked_for = auth::lockouts::lockout(app, user).await?;
     let (mut errors, mut password_errors, mut problem) = (FieldErrors::new(), None, None);
@@ -227,7 +223,7 @@ async fn show(
     admin: AdminPage,
     id: &str,
     flash: Option<FlashMessage<'_>>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     let user = accounts::find(app, id).await?;
     user_page(app, &admin, &user, Showing::first(flash, Again::Nothing)).await
 }
@@ -239,7 +235,7 @@ async fn update(
     admin: AdminPage,
     id: &str,
     form: CsrfForm<AccountForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let form = form.0;
     let user = accounts::find(app, id).await?;
     let error = match accounts::update(app, &admin, &user, form.changes()).await {
@@ -274,7 +270,7 @@ async fn set_password(
     admin: AdminPage,
     id: &str,
     form: CsrfForm<PasswordForm>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let form = form.0;
     let user = accounts::find(app, id).await?;
     let result = if form.new_password != form.new_password_confirm {
@@ -309,19 +305,14 @@ async fn end_session(
     id: &str,
     sid: &str,
     _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+) -> Served {
     let user = accounts::find(app, id).await?;
     auth::end_session(app, &admin, &user, sid).await?;
     Ok(back_to(id, "That session has ended."))
 }
 
 #[post("/admin/users/<id>/unlock", data = "<_form>")]
-async fn unlock(
-    app: &State<App>,
-    admin: AdminPage,
-    id: &str,
-    _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+async fn unlock(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<Token>) -> Served {
     let user = accounts::find(app, id).await?;
     auth::lockouts::clear_lockout(app, &admin, &user).await?;
     Ok(back_to(id, "The login lock-out is cleared."))
@@ -337,7 +328,7 @@ struct DeletePage {
 
 /// The confirmation step of a deletion.
 #[get("/admin/users/<id>/delete")]
-async fn delete_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Result<Page, PageError> {
+async fn delete_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Served<Page> {
     let user = accounts::find(app, id).await?;
     let context = DeletePage {
         layout: Layout::signed_in(&admin, None),
@@ -348,12 +339,7 @@ async fn delete_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Result<
 }
 
 #[post("/admin/users/<id>/delete", data = "<_form>")]
-async fn delete(
-    app: &State<App>,
-    admin: AdminPage,
-    id: &str,
-    _form: CsrfForm<Token>,
-) -> Result<Reply, PageError> {
+async fn delete(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<Token>) -> Served {
     let user = accounts::find(app, id).await?;
     match accounts::delete(app, &admin, &user).await {
         Ok(()) => Ok(Reply::done(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::accounts::model::User;
 use crate::app::App;
 use crate::params::ListParams;
-use crate::web::failure::PageError;
+use crate::web::failure::Served;
 use crate::web::layout::{page, Layout, Page};
 use crate::web::present::{Paging, UserRow};
 use crate::web::session::AdminPage;
@@ -43,7 +43,7 @@ async fn list(
     admin: AdminPage,
     params: ListParams<'_>,
     flash: Option<FlashMessage<'_>>,
-) -> Result<Page, PageError> {
+) -> Served<Page> {
     let query = params.user_query(&admin.user, Some(PER_PAGE))?;
     let (page_number, per_page) = (query.page, query.per_page);
     let (users, total) = app.db.run(move |c| User::list(c, &query)).await?;
