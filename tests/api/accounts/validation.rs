@@ -1,9 +1,9 @@
-//! Confusable and invisible identifiers, and the TLS header.
+//! Confusable and invisible identifiers.
 
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::common::{send, TestApp, PASSWORD};
+use crate::common::{TestApp, PASSWORD};
 
 #[rocket::async_test]
 async fn usernames_are_one_name_across_case_and_compatibility_forms() {
@@ -73,19 +73,4 @@ async fn names_refuse_direction_and_invisible_characters() {
         )
         .await;
     assert_eq!(fine.status, Status::Ok);
-}
-
-#[rocket::async_test]
-async fn hsts_is_sent_only_when_served_over_tls() {
-    let plain = TestApp::new().await;
-    assert!(send(plain.client.get("/"))
-        .await
-        .header("Strict-Transport-Security")
-        .is_none());
-    let tls = TestApp::with(|f| f.merge(("cookie_secure", true))).await;
-    for path in ["/", "/api/nope"] {
-        let reply = send(tls.client.get(path)).await;
-        let hsts = reply.header("Strict-Transport-Security").unwrap_or("");
-        assert!(hsts.contains("max-age=31536000"), "{path}: {hsts}");
-    }
 }

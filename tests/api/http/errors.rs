@@ -1,5 +1,5 @@
 //! The error contract of API.md §3 for Rocket's own failures and for bad bodies, plus the
-//! headers on every response.
+//! headers on every response (HSTS only over TLS).
 
 use rocket::http::{ContentType, Header, Method, Status};
 use serde_json::json;
@@ -208,4 +208,19 @@ async fn healthz_reports_the_database() {
         (reply.status, reply.body.clone()),
         (Status::Ok, json!({"status": "ok"}))
     );
+}
+
+#[rocket::async_test]
+async fn hsts_is_sent_only_when_served_over_tls() {
+    let plain = TestApp::new().await;
+    assert!(send(plain.client.get("/"))
+        .await
+        .header("Strict-Transport-Security")
+        .is_none());
+    let tls = TestApp::with(|f| f.merge(("cookie_secure", true))).await;
+    for path in ["/", "/api/nope"] {
+        let reply = send(tls.client.get(path)).await;
+        let hsts = reply.header("Strict-Transport-Security").unwrap_or("");
+        assert!(hsts.contains("max-age=31536000"), "{path}: {hsts}");
+    }
 }
