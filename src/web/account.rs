@@ -13,7 +13,7 @@ use crate::auth::Actor;
 use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::Showing;
+use crate::web::form::{Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::session::{clear_cookies, SignedIn};
@@ -81,20 +81,17 @@ async fn show(
 /// The profile form, and the values it shows again after a problem.
 #[derive(FromForm, Serialize)]
 struct ProfileForm {
-    #[field(default = String::new())]
-    username: String,
-    #[field(default = String::new())]
-    email: String,
-    #[field(default = String::new())]
-    name: String,
+    username: Text,
+    email: Text,
+    name: Text,
 }
 
 impl From<&User> for ProfileForm {
     fn from(user: &User) -> Self {
         ProfileForm {
-            username: user.username.clone(),
-            email: user.email.clone(),
-            name: user.name.clone().unwrap_or_default(),
+            username: user.username.clone().into(),
+            email: user.email.clone().into(),
+            name: user.name.clone().unwrap_or_default().into(),
         }
     }
 }
@@ -107,9 +104,9 @@ async fn update_profile(
 ) -> Served {
     let form = form.0;
     let changes = AccountChanges {
-        username: Some(form.username.clone()),
-        email: Some(form.email.clone()),
-        name: Some(form.name.clone()),
+        username: Some(form.username.to_string()),
+        email: Some(form.email.to_string()),
+        name: Some(form.name.to_string()),
         ..AccountChanges::default()
     };
     let current = &signed_in.0;
@@ -124,12 +121,9 @@ async fn update_profile(
 
 #[derive(FromForm)]
 struct PasswordForm {
-    #[field(default = String::new())]
-    current_password: String,
-    #[field(default = String::new())]
-    new_password: String,
-    #[field(default = String::new())]
-    new_password_confirm: String,
+    current_password: Text,
+    new_password: Text,
+    new_password_confirm: Text,
 }
 
 /// Changes the password; every other session of the account ends, this one goes on.
@@ -145,7 +139,9 @@ async fn change_password(
         let problem = vec!["does not match the new password".to_owned()];
         Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
     } else {
-        accounts::change_own_password(app, current, form.current_password, form.new_password).await
+        let (current_password, new_password) =
+            (form.current_password.into(), form.new_password.into());
+        accounts::change_own_password(app, current, current_password, new_password).await
     };
     match result {
         Ok(()) => Ok(Reply::done(

@@ -13,7 +13,7 @@ use crate::error::{Error, FieldErrors};
 use crate::http;
 use crate::web::csrf::{anonymous_token, CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::Showing;
+use crate::web::form::{Showing, Text};
 use crate::web::layout::{local_path, page, Layout, Reply};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
 
@@ -51,27 +51,22 @@ fn form_page<V: Serialize>(
 
 #[derive(FromForm, Serialize, Default)]
 struct SignupForm {
-    #[field(default = String::new())]
-    username: String,
-    #[field(default = String::new())]
-    email: String,
-    #[field(default = String::new())]
-    name: String,
-    #[field(default = String::new())]
+    username: Text,
+    email: Text,
+    name: Text,
     #[serde(skip)]
-    password: String,
-    #[field(default = String::new())]
+    password: Text,
     #[serde(skip)]
-    password_confirm: String,
+    password_confirm: Text,
 }
 
 impl SignupForm {
     fn account(&self) -> NewAccount {
         NewAccount {
-            username: self.username.clone(),
-            email: self.email.clone(),
-            password: self.password.clone(),
-            name: Some(self.name.clone()),
+            username: self.username.to_string(),
+            email: self.email.to_string(),
+            password: self.password.to_string(),
+            name: Some(self.name.to_string()),
             role: None,
             active: None,
         }
@@ -127,13 +122,10 @@ async fn signup(
 
 #[derive(FromForm, Serialize, Default)]
 struct LoginForm {
-    #[field(default = String::new())]
-    username: String,
-    #[field(default = String::new())]
+    username: Text,
     #[serde(skip)]
-    password: String,
-    #[field(default = String::new())]
-    next: String,
+    password: Text,
+    next: Text,
 }
 
 #[get("/login?<next>")]
@@ -150,7 +142,7 @@ fn login_form(
     }
     let csrf = anonymous_token(jar, app.settings.cookie_secure);
     let form = LoginForm {
-        next,
+        next: next.into(),
         ..LoginForm::default()
     };
     form_page("auth/login", csrf, Showing::first(flash, &form), None)
@@ -177,7 +169,7 @@ async fn login(
         let shown = Showing::refused(errors, &form);
         return Ok(form_page("auth/login", csrf, shown, None));
     }
-    let password = form.password.clone();
+    let password = form.password.to_string();
     let signed_in = match crate::auth::login(app, form.username.trim(), password, &source).await {
         Ok(signed_in) => signed_in,
         Err(error @ (Error::InvalidCredentials | Error::AccountDisabled)) => {

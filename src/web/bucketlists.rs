@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::Showing;
+use crate::web::form::{Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{ItemRow, ListRow};
 use crate::web::session::SignedIn;
@@ -39,7 +39,7 @@ struct IndexPage {
 }
 
 /// The index of lists, with the new-list form showing `name`.
-async fn index_page(app: &App, signed_in: &SignedIn, shown: Showing<'_, String>) -> Served<Page> {
+async fn index_page(app: &App, signed_in: &SignedIn, shown: Showing<'_, Text>) -> Served<Page> {
     let query = ListQuery {
         search: None,
         page: 1,
@@ -49,7 +49,7 @@ async fn index_page(app: &App, signed_in: &SignedIn, shown: Showing<'_, String>)
     let context = IndexPage {
         layout: Layout::signed_in(&signed_in.0, shown.flash),
         lists: lists.iter().map(ListRow::from).collect(),
-        name: shown.values,
+        name: shown.values.into(),
         errors: shown.errors,
     };
     Ok(page(shown.status, "bucketlists/index", context))
@@ -61,13 +61,12 @@ async fn index(
     signed_in: SignedIn,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
-    index_page(app, &signed_in, Showing::first(flash, String::new())).await
+    index_page(app, &signed_in, Showing::first(flash, Text::default())).await
 }
 
 #[derive(FromForm)]
 struct NameForm {
-    #[field(default = String::new())]
-    name: String,
+    name: Text,
 }
 
 #[post("/bucketlists", data = "<form>")]
@@ -102,7 +101,7 @@ async fn show_page(
     app: &App,
     signed_in: &SignedIn,
     id: &str,
-    shown: Showing<'_, String>,
+    shown: Showing<'_, Text>,
 ) -> Served<Page> {
     let (summary, items) = bucketlists::get(app, signed_in.0.user.id, id).await?;
     let context = ShowPage {
@@ -112,7 +111,7 @@ async fn show_page(
         done_count: items.iter().filter(|i| i.done).count(),
         items: items.into_iter().map(ItemRow::from).collect(),
         errors: shown.errors,
-        new_item: shown.values,
+        new_item: shown.values.into(),
     };
     Ok(page(shown.status, "bucketlists/show", context))
 }
@@ -124,11 +123,11 @@ async fn show(
     id: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
-    show_page(app, &signed_in, id, Showing::first(flash, String::new())).await
+    show_page(app, &signed_in, id, Showing::first(flash, Text::default())).await
 }
 
 /// Re-shows the list page with the problem beside the field, or fails the page.
-async fn problem(app: &App, signed_in: &SignedIn, id: &str, error: Error, typed: String) -> Served {
+async fn problem(app: &App, signed_in: &SignedIn, id: &str, error: Error, typed: Text) -> Served {
     let shown = Showing::again(&error, typed)?;
     Ok(Reply::Form(show_page(app, signed_in, id, shown).await?))
 }
@@ -148,7 +147,7 @@ async fn rename(
     let name = form.0.name;
     match bucketlists::rename(app, signed_in.0.user.id, id, &name).await {
         Ok(_) => Ok(back(id, "List renamed.")),
-        Err(error) => problem(app, &signed_in, id, error, String::new()).await,
+        Err(error) => problem(app, &signed_in, id, error, Text::default()).await,
     }
 }
 
@@ -174,7 +173,6 @@ async fn add_item(
 
 #[derive(FromForm)]
 struct ToggleForm {
-    #[field(default = false)]
     done: bool,
 }
 
@@ -208,12 +206,12 @@ async fn rename_item(
     form: CsrfForm<NameForm>,
 ) -> Served {
     let changes = ItemChanges {
-        name: Some(form.0.name),
+        name: Some(form.0.name.into()),
         done: None,
     };
     match bucketlists::update_item(app, signed_in.0.user.id, id, item, changes).await {
         Ok(_) => Ok(back(id, "Item renamed.")),
-        Err(error) => problem(app, &signed_in, id, error, String::new()).await,
+        Err(error) => problem(app, &signed_in, id, error, Text::default()).await,
     }
 }
 

@@ -2,8 +2,12 @@
 //! last redirect), or shown again after a problem (the problem's status, what was typed,
 //! the problems beside each field). A form that breaks no field rule is the error page.
 
+use std::ops::Deref;
+
+use rocket::form::{self, FromFormField, ValueField};
 use rocket::http::Status;
 use rocket::request::FlashMessage;
+use serde::Serialize;
 
 use crate::error::{Error, FieldErrors};
 use crate::http;
@@ -60,5 +64,42 @@ fn field_errors(error: &Error) -> Option<FieldErrors> {
             vec!["is already taken".to_owned()],
         )])),
         _ => None,
+    }
+}
+
+/// A text field of a page's form. A browser may leave a field out (a form from an older
+/// page, a field the user's tools removed): it then reads as empty, so the form is shown
+/// again with "is required" beside it instead of failing as unreadable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Text(String);
+
+impl<'v> FromFormField<'v> for Text {
+    fn from_value(field: ValueField<'v>) -> form::Result<'v, Self> {
+        Ok(Text(field.value.to_owned()))
+    }
+
+    fn default() -> Option<Self> {
+        Some(Text(String::new()))
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text(text)
+    }
+}
+
+impl From<Text> for String {
+    fn from(text: Text) -> Self {
+        text.0
     }
 }

@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::error::Error;
 use crate::web::csrf::CsrfForm;
 use crate::web::failure::Served;
+use crate::web::form::Text;
 use crate::web::layout::{page, Layout, Reply};
 use crate::web::present::UserRow;
 use crate::web::session::AdminPage;
@@ -22,8 +23,7 @@ pub(super) fn routes() -> Vec<Route> {
 struct BulkForm {
     #[field(default = Vec::new())]
     ids: Vec<String>,
-    #[field(default = String::new())]
-    action: String,
+    action: Text,
 }
 
 /// What a bulk action does, in words.
@@ -62,7 +62,7 @@ async fn bulk_confirm(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkFor
     }
     let context = BulkPage {
         layout: Layout::signed_in(&admin, None),
-        action,
+        action: action.to_string(),
         verb,
         rows,
     };
@@ -113,11 +113,11 @@ async fn bulk_apply(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkForm>
             }
             Err(other) => return Err(other.into()),
         };
-        let result = match action.as_str() {
+        let result = match &*action {
             "delete" => accounts::delete(app, &admin, &user).await,
             _ => {
                 let changes = AccountChanges {
-                    active: Some(action == "activate"),
+                    active: Some(&*action == "activate"),
                     ..AccountChanges::default()
                 };
                 let updated = accounts::update(app, &admin, &user, changes).await;

@@ -13,7 +13,7 @@ use crate::auth;
 use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::Showing;
+use crate::web::form::{Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::UserRow;
 use crate::web::present::{session_rows, SessionRow};
@@ -36,25 +36,20 @@ pub(super) fn routes() -> Vec<Route> {
 /// An account's fields as the edit form sends them, and as the page shows them again.
 #[derive(FromForm, Serialize)]
 struct AccountForm {
-    #[field(default = String::new())]
-    username: String,
-    #[field(default = String::new())]
-    email: String,
-    #[field(default = String::new())]
-    name: String,
-    #[field(default = String::new())]
-    role: String,
-    #[field(default = false)]
+    username: Text,
+    email: Text,
+    name: Text,
+    role: Text,
     active: bool,
 }
 
 impl From<&User> for AccountForm {
     fn from(user: &User) -> Self {
         AccountForm {
-            username: user.username.clone(),
-            email: user.email.clone(),
-            name: user.name.clone().unwrap_or_default(),
-            role: user.role.as_str().to_owned(),
+            username: user.username.clone().into(),
+            email: user.email.clone().into(),
+            name: user.name.clone().unwrap_or_default().into(),
+            role: user.role.as_str().to_owned().into(),
             active: user.active,
         }
     }
@@ -63,10 +58,10 @@ impl From<&User> for AccountForm {
 impl AccountForm {
     fn changes(&self) -> AccountChanges {
         AccountChanges {
-            username: Some(self.username.clone()),
-            email: Some(self.email.clone()),
-            name: Some(self.name.clone()),
-            role: Some(self.role.clone()),
+            username: Some(self.username.to_string()),
+            email: Some(self.email.to_string()),
+            name: Some(self.name.to_string()),
+            role: Some(self.role.to_string()),
             active: Some(self.active),
             ..AccountChanges::default()
         }
@@ -76,18 +71,13 @@ impl AccountForm {
 /// The new-user form: an account's fields and a first password (never shown again).
 #[derive(FromForm, Serialize)]
 struct NewUserForm {
-    #[field(default = String::new())]
-    username: String,
-    #[field(default = String::new())]
-    email: String,
-    #[field(default = String::new())]
-    name: String,
-    #[field(default = String::new())]
+    username: Text,
+    email: Text,
+    name: Text,
     #[serde(skip)]
-    password: String,
+    password: Text,
     #[field(default = String::from("user"))]
     role: String,
-    #[field(default = false)]
     active: bool,
 }
 
@@ -95,10 +85,10 @@ impl Default for NewUserForm {
     /// A blank form: an active member.
     fn default() -> Self {
         NewUserForm {
-            username: String::new(),
-            email: String::new(),
-            name: String::new(),
-            password: String::new(),
+            username: Text::default(),
+            email: Text::default(),
+            name: Text::default(),
+            password: Text::default(),
             role: "user".into(),
             active: true,
         }
@@ -108,11 +98,11 @@ impl Default for NewUserForm {
 impl NewUserForm {
     fn account(&self) -> NewAccount {
         NewAccount {
-            username: self.username.clone(),
-            email: self.email.clone(),
-            password: self.password.clone(),
-            name: Some(self.name.clone()),
-            role: Some(self.role.clone()),
+            username: self.username.to_string(),
+            email: self.email.to_string(),
+            password: self.password.to_string(),
+            name: Some(self.name.to_string()),
+            role: Some(self.role.to_string()),
             active: Some(self.active),
         }
     }
@@ -254,13 +244,10 @@ async fn update(
 
 #[derive(FromForm)]
 struct PasswordForm {
-    #[field(default = String::new())]
-    new_password: String,
-    #[field(default = String::new())]
-    new_password_confirm: String,
+    new_password: Text,
+    new_password_confirm: Text,
     /// Only asked when admins reset their own password.
-    #[field(default = String::new())]
-    current_password: String,
+    current_password: Text,
 }
 
 /// Sets a new password; every session of that user ends (but the admin's own current one).
@@ -278,8 +265,8 @@ async fn set_password(
         Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
     } else {
         let changes = AccountChanges {
-            password: Some(form.new_password),
-            current_password: Some(form.current_password).filter(|p| !p.is_empty()),
+            password: Some(form.new_password.into()),
+            current_password: Some(form.current_password.into()).filter(|p: &String| !p.is_empty()),
             ..AccountChanges::default()
         };
         accounts::update(app, &admin, &user, changes).await
