@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::audit::Source;
 use crate::error::{Error, FieldErrors};
 use crate::http;
-use crate::web::csrf::{anonymous_token, CsrfForm, Token};
+use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{Showing, Text};
 use crate::web::layout::{local_path, page, Layout, Reply};
@@ -36,12 +36,12 @@ struct FormPage<'a, V: Serialize> {
 /// The sign-up or login page of a browser that is not signed in.
 fn form_page<V: Serialize>(
     template: &'static str,
-    csrf: String,
+    csrf: AnonymousToken,
     shown: Showing<'_, &V>,
     problem: Option<String>,
 ) -> Reply {
     let context = FormPage {
-        layout: Layout::anonymous(csrf, shown.flash),
+        layout: Layout::anonymous(csrf.0, shown.flash),
         values: shown.values,
         errors: shown.errors,
         problem,
@@ -75,15 +75,13 @@ impl SignupForm {
 
 #[get("/signup")]
 fn signup_form(
-    app: &State<App>,
-    jar: &CookieJar<'_>,
     signed_in: Option<SignedIn>,
+    csrf: AnonymousToken,
     flash: Option<FlashMessage<'_>>,
 ) -> Reply {
     if signed_in.is_some() {
         return Reply::Away(Redirect::to(uri!("/")));
     }
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
     let blank = SignupForm::default();
     form_page("auth/signup", csrf, Showing::first(flash, &blank), None)
 }
@@ -94,10 +92,10 @@ async fn signup(
     app: &State<App>,
     jar: &CookieJar<'_>,
     source: Source,
+    csrf: AnonymousToken,
     form: CsrfForm<SignupForm>,
 ) -> Served {
     let form = form.0;
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
     if form.password != form.password_confirm {
         let mut errors = accounts::validate_new(&app.settings, &form.account())
             .err()
@@ -130,17 +128,15 @@ struct LoginForm {
 
 #[get("/login?<next>")]
 fn login_form(
-    app: &State<App>,
-    jar: &CookieJar<'_>,
     next: Option<&str>,
     signed_in: Option<SignedIn>,
+    csrf: AnonymousToken,
     flash: Option<FlashMessage<'_>>,
 ) -> Reply {
     let next = next.unwrap_or("/").to_owned();
     if signed_in.is_some() {
         return Reply::Away(Redirect::to(local_path(&next).to_owned()));
     }
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
     let form = LoginForm {
         next: next.into(),
         ..LoginForm::default()
@@ -155,10 +151,10 @@ async fn login(
     app: &State<App>,
     jar: &CookieJar<'_>,
     source: Source,
+    csrf: AnonymousToken,
     form: CsrfForm<LoginForm>,
 ) -> Served {
     let form = form.0;
-    let csrf = anonymous_token(jar, app.settings.cookie_secure);
     let mut errors = FieldErrors::new();
     for (field, value) in [("username", &form.username), ("password", &form.password)] {
         if value.trim().is_empty() {

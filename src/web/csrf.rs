@@ -10,7 +10,7 @@ use rocket::data::{self, Data, FromData};
 use rocket::form::Form;
 use rocket::http::{Cookie, CookieJar, RawStr, SameSite};
 use rocket::outcome::Outcome;
-use rocket::request::Request;
+use rocket::request::{self, FromRequest, Request};
 
 use crate::auth::tokens::constant_time_eq;
 use crate::http::{self, app_state, cookie_name, Failure};
@@ -78,8 +78,26 @@ async fn expected_token(req: &Request<'_>) -> Result<String, Failure> {
         .unwrap_or_default())
 }
 
+/// This browser's anonymous token, for the forms shown before sign-in (sign-up, login).
+pub(crate) struct AnonymousToken(pub(crate) String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AnonymousToken {
+    type Error = Failure;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Failure> {
+        match app_state(req).await {
+            Ok(app) => {
+                let token = anonymous_token(req.cookies(), app.settings.cookie_secure);
+                Outcome::Success(AnonymousToken(token))
+            }
+            Err(failure) => http::fail(req, failure),
+        }
+    }
+}
+
 /// The anonymous token for a form shown before sign-in, created on first use.
-pub(crate) fn anonymous_token(jar: &CookieJar<'_>, secure: bool) -> String {
+fn anonymous_token(jar: &CookieJar<'_>, secure: bool) -> String {
     let name = cookie_name(ANONYMOUS_COOKIE, secure);
     if let Some(cookie) = jar.get_private(&name) {
         return cookie.value().to_owned();
