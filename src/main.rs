@@ -37,6 +37,12 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Let an account (by username or email) try to log in again at once: clears every
+    /// login lock-out that can keep it out, and audits that the operator did.
+    Unlock {
+        /// The account's username or email.
+        username: String,
+    },
     /// Add a new JWT signing key and make it the signer. Tokens signed by the older keys keep
     /// working until they expire; running instances pick the new key up within a minute.
     RotateKeys,
@@ -74,6 +80,17 @@ async fn run(command: Command) -> Result<(), StartError> {
             print_notes(&prepared.notes);
             let (kid, keys) = prepared.app.rotate_keys()?;
             println!("New signing key {kid} ({keys} keys in the ring; older tokens stay valid).");
+        }
+        Command::Unlock { username } => {
+            let prepared = App::prepare(figment)?;
+            print_notes(&prepared.notes);
+            let user = gatehouse::auth::lockouts::unlock_by_name(&prepared.app, &username)
+                .await
+                .map_err(|error| match error {
+                    Error::NotFound => StartError(format!("no account is called {username}")),
+                    other => explain(other),
+                })?;
+            println!("{} may log in again.", user.username);
         }
         Command::CreateAdmin {
             username,

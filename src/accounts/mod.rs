@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::audit::{self, Created, Event, Record, Source, Via};
 use crate::auth::sessions::Session;
-use crate::auth::throttle::{self, Limit};
+use crate::auth::throttle::{self, Limit, Reserved};
 use crate::auth::Actor;
 use crate::db::DbConn;
 use crate::error::{Checker, Error, FieldErrors, Result};
@@ -104,7 +104,9 @@ pub enum Origin<'a> {
     CommandLine,
 }
 
-/// Creates an account and audits it.
+/// Creates an account and audits it. A sign-up first reserves one of its address's sign-ups
+/// (atomically, so parallel sign-ups never pass the limit), given back if the account is not
+/// created after all.
 pub async fn create(
     app: &App,
     input: NewAccount,
@@ -112,15 +114,38 @@ pub async fn create(
     source: &Source,
 ) -> Result<User> {
     let now = app.clock.now();
-    if matches!(origin, Origin::SignUp) && (input.role.is_some() || input.active.is_some()) {
+    let signing_up = matches!(origin, Origin::SignUp);
+    if signing_up && (input.role.is_some() || input.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
     }
     let valid = validate_new(&app.settings, &input)?;
-    let signup_key = throttle::signup_key(source.ip());
-    if matches!(origin, Origin::SignUp) {
-        let key = signup_key.clone();
-        app.db.run(move |c| throttle::check(c, &[key], now)).await?;
+    let Some(key) = signing_up.then(|| throttle::signup_key(source.ip())) else {
+        return insert(app, valid, input, origin, source).await;
+    };
+    let (reserving, limit) = (key.clone(), Limit::signup(&app.settings));
+    let reserved = app
+        .db
+        .run(move |c| throttle::reserve(c, &reserving, limit, now))
+        .await?;
+    if let Reserved::Locked(seconds) = reserved {
+        return Err(Error::TooManyRequests(seconds));
     }
+    let created = insert(app, valid, input, origin, source).await;
+    if created.is_err() {
+        app.db.run(move |c| throttle::give_back(c, &key)).await?;
+    }
+    created
+}
+
+/// Hashes the password and writes the account and its audit event.
+async fn insert(
+    app: &App,
+    valid: ValidAccount,
+    input: NewAccount,
+    origin: Origin<'_>,
+    source: &Source,
+) -> Result<User> {
+    let now = app.clock.now();
     let hash = app.hasher.hash(input.password).await?;
     let ValidAccount {
         username,
@@ -138,12 +163,12 @@ pub async fn create(
             Source::Http { .. } => Via::Http,
         },
     };
-    let event = match origin {
-        Origin::SignUp => Event::Signup(created),
-        _ => Event::UserCreated(created),
-    };
     let signing_up = matches!(origin, Origin::SignUp);
-    let signup_limit = Limit::signup(&app.settings);
+    let event = if signing_up {
+        Event::Signup(created)
+    } else {
+        Event::UserCreated(created)
+    };
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
@@ -163,9 +188,6 @@ pub async fn create(
                         password_changed_at: now,
                     },
                 )?;
-                if signing_up {
-                    throttle::count(c, &signup_key, signup_limit, now)?;
-                }
                 let actor = if signing_up {
                     Some(user.public_id.as_str())
                 } else {

@@ -79,7 +79,9 @@ async fn login(
             return Err(Error::field("username", problem).into());
         }
     };
-    let signed_in = crate::auth::login(app, &identifier, password, &source).await?;
+    // Programs are known by their address alone: they keep no device cookie.
+    let device = crate::auth::Device::default();
+    let signed_in = crate::auth::login(app, &identifier, password, &source, &device).await?;
     Ok(JsonBody(signed_in.into()))
 }
 

@@ -1,38 +1,72 @@
-//! Login lock-outs of accounts, as admins see and clear them (the counting is in `throttle`).
+//! Login lock-outs of accounts, as admins and the operator see and clear them (the counting
+//! is in `throttle`).
 
 use diesel::Connection;
 
 use crate::accounts::model::User;
 use crate::app::App;
-use crate::audit::{self, Event, Record};
+use crate::audit::{self, Event, Record, Source};
 use crate::auth::throttle;
 use crate::auth::Actor;
+use crate::db::DbConn;
 use crate::error::{Error, Result};
 
-/// Seconds left on an account's login lock-out, if it is locked.
+/// Every key that can lock `user` out: the identifiers strangers type for it (username and
+/// email) and its known devices.
+fn account_keys(conn: &mut DbConn, user: &User) -> diesel::QueryResult<Vec<String>> {
+    let mut keys = vec![
+        throttle::typed_key(&user.username),
+        throttle::typed_key(&user.email),
+    ];
+    keys.extend(throttle::device_keys(conn, &user.public_id)?);
+    Ok(keys)
+}
+
+/// Seconds left on an account's longest login lock-out, if any is on.
 pub(crate) async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
     let now = app.clock.now();
-    let key = throttle::account_key(Some(&user.public_id), "");
+    let user = user.clone();
     app.db
-        .run(move |c| Ok::<_, Error>(throttle::locked_for(c, &key, now)?))
+        .run(move |c| {
+            let keys = account_keys(c, &user)?;
+            Ok::<_, Error>(throttle::locked_for(c, &keys, now)?)
+        })
         .await
 }
 
 /// Lets a locked-out account try again at once (admins only).
 pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target: &User) -> Result<()> {
-    let now = app.clock.now();
     if !admin.user.is_admin() {
         return Err(Error::forbidden("Only an admin may clear a lock-out."));
     }
-    let target = target.clone();
-    let (actor, source) = (admin.user.public_id.clone(), admin.source.clone());
+    unlock(app, Some(&admin.user), &admin.source, target).await
+}
+
+/// `gatehouse unlock USERNAME`: the operator lets an account (found by username or email)
+/// try again at once.
+pub async fn unlock_by_name(app: &App, identifier: &str) -> Result<User> {
+    let typed = crate::accounts::validation::normalize_username(identifier);
+    let found = app
+        .db
+        .run(move |c| Ok::<_, Error>(User::find_by_login(c, &typed)?))
+        .await?;
+    let user = found.ok_or(Error::NotFound)?;
+    unlock(app, None, &Source::CommandLine, &user).await?;
+    Ok(user)
+}
+
+async fn unlock(app: &App, by: Option<&User>, source: &Source, target: &User) -> Result<()> {
+    let now = app.clock.now();
+    let actor = by.map(|user| user.public_id.clone());
+    let (target, source) = (target.clone(), source.clone());
     app.db
         .run(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                throttle::clear(c, &throttle::account_key(Some(&target.public_id), ""))?;
+                let keys = account_keys(c, &target)?;
+                throttle::clear(c, &keys)?;
                 let record = Record::new(
                     Event::LockoutCleared,
-                    Some(&actor),
+                    actor.as_deref(),
                     Some(&target.public_id),
                     &source,
                 );

@@ -2,7 +2,7 @@
 //! session row on every request (the API's request guards are in `guard`).
 
 pub(crate) mod guard;
-pub(crate) mod lockouts;
+pub mod lockouts;
 pub(crate) mod sessions;
 pub(crate) mod throttle;
 pub mod tokens;
@@ -19,7 +19,7 @@ use crate::db::DbConn;
 use crate::error::{AuthFailure, Error, Result};
 
 use self::sessions::{NewSession, Session};
-use self::throttle::Limit;
+use self::throttle::{Limit, Reserved};
 use self::tokens::{fingerprint, TokenError, TokenPair, TokenType};
 
 /// How long a just-retired refresh token is answered with a plain refusal (tabs racing each
@@ -50,62 +50,70 @@ impl From<TokenError> for Error {
     }
 }
 
+/// What a client proves about itself at login. A browser shows its device id and the
+/// accounts it has signed in to (a signed cookie set at each successful login); an API client
+/// proves nothing, and is known by its address alone.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Device {
+    pub(crate) id: Option<String>,
+    pub(crate) accounts: Vec<String>,
+}
+
 /// Checks a username-or-email and password and opens a session.
+///
+/// Before bcrypt runs, one attempt is reserved against the client's address and against the
+/// account as this client knows it: a device (browser or address) that has signed in to the
+/// account before has its own counter, so strangers guessing cannot lock the owner out;
+/// strangers count under the identifier they typed, whether or not an account has it, so a
+/// lock-out tells nothing about which accounts exist.
 pub(crate) async fn login(
     app: &App,
     identifier: &str,
     password: String,
     source: &Source,
+    device: &Device,
 ) -> Result<SignedIn> {
+    if identifier.chars().any(char::is_control) {
+        // No account has such a name, and no key is built from it: refused like a wrong
+        // password, after the same bcrypt work, counted nowhere.
+        app.hasher.verify(password, None).await?;
+        return Err(Error::InvalidCredentials);
+    }
     let now = app.clock.now();
-    // Locked accounts and addresses are refused before bcrypt runs: guesses cost us nothing.
     let typed = crate::accounts::validation::normalize_username(identifier);
-    let ip = source.ip().map(str::to_owned);
-    let (found, keys) = app
+    let (ip, device) = (source.ip().map(str::to_owned), device.clone());
+    let limits = (Limit::login(&app.settings), Limit::address(&app.settings));
+    let (found, account_key, address_key) = app
         .db
         .run(move |c| {
             let found = User::find_by_login(c, &typed)?;
+            let known = match &found {
+                Some(user) => known_device(c, user, &device, ip.as_deref())?,
+                None => None,
+            };
+            let account_key = known.unwrap_or_else(|| throttle::typed_key(&typed));
+            let address_key = throttle::address_key(ip.as_deref());
             let keys = [
-                throttle::account_key(found.as_ref().map(|u| u.public_id.as_str()), &typed),
-                throttle::address_key(ip.as_deref()),
+                (account_key.as_str(), limits.0),
+                (address_key.as_str(), limits.1),
             ];
-            throttle::check(c, &keys, now)?;
-            Ok::<_, Error>((found, keys))
+            if let Reserved::Locked(seconds) = throttle::reserve_all(c, &keys, now)? {
+                return Err(Error::TooManyRequests(seconds));
+            }
+            Ok((found, account_key, address_key))
         })
         .await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let matches = app.hasher.verify(password.clone(), stored).await?;
     let user = match found {
         Some(user) if matches && user.active => user,
-        other => {
-            let disabled = matches && other.is_some();
-            let subject = other.map(|u| u.public_id);
-            let source = source.clone();
-            let reason = if disabled {
-                LoginFailure::Disabled
-            } else {
-                LoginFailure::Credentials
-            };
-            let (account, address) = (Limit::login(&app.settings), Limit::address(&app.settings));
-            app.db
-                .run(move |c| {
-                    throttle::count(c, &keys[0], account, now)?;
-                    throttle::count(c, &keys[1], address, now)?;
-                    let event = Event::LoginFailed { reason };
-                    let record = Record::new(event, None, subject.as_deref(), &source);
-                    audit::record(c, now, &record)
-                })
-                .await?;
-            return Err(if disabled {
-                Error::AccountDisabled
-            } else {
-                Error::InvalidCredentials
-            });
-        }
+        other => return Err(failed(app, other, matches, source).await),
     };
-    let account_key = keys[0].clone();
     app.db
-        .run(move |c| throttle::clear(c, &account_key))
+        .run(move |c| {
+            throttle::clear(c, &[account_key])?;
+            throttle::give_back(c, &address_key)
+        })
         .await?;
     let rehashed = if app.hasher.needs_rehash(&user.password_hash) {
         Some(app.hasher.hash(password).await?)
@@ -113,6 +121,53 @@ pub(crate) async fn login(
         None
     };
     start(app, user, rehashed, source).await
+}
+
+/// The throttle key of `user` as this client knows it, if the client has signed in to it
+/// before: by the browser's device cookie, else by its address.
+fn known_device(
+    conn: &mut DbConn,
+    user: &User,
+    device: &Device,
+    ip: Option<&str>,
+) -> diesel::QueryResult<Option<String>> {
+    if let Some(id) = device.id.as_deref() {
+        if device.accounts.contains(&user.public_id) {
+            let key = throttle::device_key(&user.public_id, &format!("device:{id}"));
+            return Ok(Some(key));
+        }
+    }
+    match ip {
+        Some(ip) if Session::seen_from(conn, user.id, ip)? => Ok(Some(throttle::device_key(
+            &user.public_id,
+            &format!("ip:{ip}"),
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// Audits a failed login (its attempt stays counted) and says why it failed.
+async fn failed(app: &App, found: Option<User>, matches: bool, source: &Source) -> Error {
+    let disabled = matches && found.is_some();
+    let reason = if disabled {
+        LoginFailure::Disabled
+    } else {
+        LoginFailure::Credentials
+    };
+    let (subject, source, now) = (found.map(|u| u.public_id), source.clone(), app.clock.now());
+    let audited = app
+        .db
+        .run(move |c| {
+            let event = Event::LoginFailed { reason };
+            let record = Record::new(event, None, subject.as_deref(), &source);
+            audit::record(c, now, &record)
+        })
+        .await;
+    match audited {
+        Err(error) => Error::from(error),
+        Ok(()) if disabled => Error::AccountDisabled,
+        Ok(()) => Error::InvalidCredentials,
+    }
 }
 
 /// Opens a session for an account that has just proved who it is (a login, or a sign-up),

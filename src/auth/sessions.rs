@@ -80,6 +80,16 @@ impl Session {
             .map(|_| ())
     }
 
+    /// Whether the user has signed in from this address before (any session, ended or not).
+    pub(crate) fn seen_from(conn: &mut DbConn, user_id: i64, ip: &str) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::ip.eq(ip)),
+        ))
+        .get_result(conn)
+    }
+
     /// Live sessions of a user, newest first.
     pub(crate) fn list_live(
         conn: &mut DbConn,

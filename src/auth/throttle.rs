@@ -1,20 +1,29 @@
 //! Throttling of logins and sign-ups, counted in the database so every instance sees the same
-//! numbers. Failed logins count against the account (unknown names too, under the name typed,
-//! so a lock-out reveals nothing about which accounts exist) and against the client address;
-//! past a limit the key is locked for a while that doubles with each lock-out, up to a day.
+//! numbers. Past a limit a key is locked for a while that doubles with each lock-out, up to a
+//! day.
+//!
+//! An attempt is *reserved* before the password is checked: one transaction that first takes
+//! the key's row for writing (`INSERT … ON CONFLICT … DO UPDATE … RETURNING`: the row lock on
+//! PostgreSQL, the write lock on SQLite), so parallel reservations of one key run one after
+//! another and N parallel guesses never check more than the limit. A locked key is not
+//! counted further, so each lock-out period escalates at most once. A successful attempt
+//! gives its reservation back.
+//!
+//! Which keys a login counts against is `auth::login`'s choice (see the README's lock-out
+//! model): strangers by the identifier they typed, known devices by account and device, and
+//! every attempt by its client address.
 
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 use time::{Duration, PrimitiveDateTime};
 
 use crate::db::schema::login_throttle;
-use crate::db::{is_unique_violation, DbConn};
+use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
 /// The longest lock-out.
 const MAX_LOCKOUT: i64 = 86_400;
-/// Attempts at a contended counter before giving up (another request counted meanwhile).
-const TRIES: usize = 5;
 
 /// How many events a key may see in a window, and how long it is locked after.
 #[derive(Debug, Clone, Copy)]
@@ -52,8 +61,9 @@ impl Limit {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = login_throttle)]
+#[diesel(treat_none_as_null = true)]
 struct Counter {
     key: String,
     failures: i32,
@@ -62,21 +72,25 @@ struct Counter {
     lockouts: i32,
 }
 
-/// The key of an account: its id when it exists, else the name as typed (lower case, without
-/// control characters, which PostgreSQL refuses, and cut at an email's longest length).
-pub(crate) fn account_key(public_id: Option<&str>, typed: &str) -> String {
-    match public_id {
-        Some(id) => format!("account:{id}"),
-        None => {
-            let typed: String = typed
-                .trim()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(254)
-                .collect();
-            format!("account:?{}", typed.to_lowercase())
-        }
-    }
+/// What a reservation got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reserved {
+    /// The attempt may go ahead; it counts unless given back.
+    Allowed,
+    /// The key is locked for this many more seconds; nothing was counted.
+    Locked(i64),
+}
+
+/// The key of an identifier as a stranger typed it (normalised as it is looked up), whether
+/// or not an account has it: strangers get the same answers for every identifier.
+pub(crate) fn typed_key(identifier: &str) -> String {
+    format!("login:{}", identifier.to_lowercase())
+}
+
+/// The key of an account as one known device (a browser or an address that has signed in
+/// to it before) uses it.
+pub(crate) fn device_key(account: &str, device: &str) -> String {
+    format!("account:{account}:{device}")
 }
 
 pub(crate) fn address_key(ip: Option<&str>) -> String {
@@ -87,65 +101,115 @@ pub(crate) fn signup_key(ip: Option<&str>) -> String {
     format!("signup:{}", ip.unwrap_or("unknown"))
 }
 
-/// Refuses with 429 while any of `keys` is locked, saying for how long.
-pub(crate) fn check(conn: &mut DbConn, keys: &[String], now: PrimitiveDateTime) -> Result<()> {
-    let until: Option<PrimitiveDateTime> = login_throttle::table
-        .filter(login_throttle::key.eq_any(keys))
-        .filter(login_throttle::locked_until.gt(now))
-        .select(diesel::dsl::max(login_throttle::locked_until))
-        .first::<Option<PrimitiveDateTime>>(conn)?;
-    match until {
-        Some(until) => Err(Error::TooManyRequests(retry_after(until, now))),
-        None => Ok(()),
-    }
-}
-
-/// Seconds until a key is unlocked, if it is locked.
-pub(crate) fn locked_for(
-    conn: &mut DbConn,
-    key: &str,
-    now: PrimitiveDateTime,
-) -> QueryResult<Option<i64>> {
-    let until = login_throttle::table
-        .find(key)
-        .select(login_throttle::locked_until)
-        .first::<Option<PrimitiveDateTime>>(conn)
-        .optional()?
-        .flatten();
-    Ok(until.filter(|u| *u > now).map(|u| retry_after(u, now)))
-}
-
-/// Counts one event against `key`, locking it when the limit is reached. Written as a
-/// compare-and-swap, retried a few times; a count that still loses the race is dropped
-/// (issue 12 replaces this with one atomic statement).
-pub(crate) fn count(
+/// Reserves one attempt against `key`: counted at once, atomically, before the attempt is
+/// made; refused without counting while the key is locked.
+pub(crate) fn reserve(
     conn: &mut DbConn,
     key: &str,
     limit: Limit,
     now: PrimitiveDateTime,
-) -> QueryResult<()> {
-    for _ in 0..TRIES {
-        let current = login_throttle::table
-            .find(key)
-            .select(Counter::as_select())
-            .first(conn)
-            .optional()?;
-        let done = match current {
-            None => insert(conn, &next(None, key, limit, now))?,
-            Some(old) => swap(conn, &old, &next(Some(&old), key, limit, now))?,
-        };
-        if done {
-            return Ok(());
+) -> Result<Reserved> {
+    conn.transaction::<_, Error, _>(|c| {
+        let current = lock_row(c, key, now)?;
+        if let Some(seconds) = locked(&current, now) {
+            return Ok(Reserved::Locked(seconds));
         }
-    }
-    Ok(())
+        let counted = next(Some(&current), key, limit, now);
+        diesel::update(login_throttle::table.find(key))
+            .set(&counted)
+            .execute(c)?;
+        Ok(Reserved::Allowed)
+    })
 }
 
-/// Forgets a key (a successful login, or an admin clearing a lock-out).
-pub(crate) fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
-    diesel::delete(login_throttle::table.find(key))
+/// Reserves one attempt against every key, or none: when one is locked, the others' are
+/// given back and the longest wait is returned.
+pub(crate) fn reserve_all(
+    conn: &mut DbConn,
+    keys: &[(&str, Limit)],
+    now: PrimitiveDateTime,
+) -> Result<Reserved> {
+    let mut reserved = Vec::new();
+    let mut wait = 0;
+    for (key, limit) in keys {
+        match reserve(conn, key, *limit, now)? {
+            Reserved::Allowed => reserved.push(*key),
+            Reserved::Locked(seconds) => wait = wait.max(seconds),
+        }
+    }
+    if wait == 0 {
+        return Ok(Reserved::Allowed);
+    }
+    for key in reserved {
+        give_back(conn, key)?;
+    }
+    Ok(Reserved::Locked(wait))
+}
+
+/// Gives a reserved attempt back (it succeeded, or never took place).
+pub(crate) fn give_back(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    diesel::update(login_throttle::table.find(key))
+        .filter(login_throttle::failures.gt(0))
+        .set(login_throttle::failures.eq(login_throttle::failures - 1))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Takes `key`'s row for writing, creating it when missing, and returns it as it is.
+fn lock_row(conn: &mut DbConn, key: &str, now: PrimitiveDateTime) -> QueryResult<Counter> {
+    let fresh = Counter {
+        key: key.to_owned(),
+        failures: 0,
+        window_start: now,
+        locked_until: None,
+        lockouts: 0,
+    };
+    let upsert = diesel::insert_into(login_throttle::table)
+        .values(&fresh)
+        .on_conflict(login_throttle::key)
+        .do_update()
+        .set(login_throttle::key.eq(excluded(login_throttle::key)))
+        .returning(login_throttle::all_columns);
+    // Diesel writes ON CONFLICT for each backend, not for the two at once.
+    match conn {
+        DbConn::Postgres(pg) => upsert.get_result(pg),
+        DbConn::Sqlite(sqlite) => upsert.get_result(sqlite),
+    }
+}
+
+/// Seconds until the longest lock of `keys` ends, if any is locked.
+pub(crate) fn locked_for(
+    conn: &mut DbConn,
+    keys: &[String],
+    now: PrimitiveDateTime,
+) -> QueryResult<Option<i64>> {
+    let until: Option<PrimitiveDateTime> = login_throttle::table
+        .filter(login_throttle::key.eq_any(keys))
+        .filter(login_throttle::locked_until.gt(now))
+        .select(diesel::dsl::max(login_throttle::locked_until))
+        .first(conn)?;
+    Ok(until.map(|until| retry_after(until, now)))
+}
+
+/// The keys of an account's known devices.
+pub(crate) fn device_keys(conn: &mut DbConn, account: &str) -> QueryResult<Vec<String>> {
+    let prefix = device_key(account, "");
+    login_throttle::table
+        .filter(login_throttle::key.like(format!("{prefix}%")))
+        .select(login_throttle::key)
+        .load(conn)
+}
+
+/// Forgets keys (a successful login, or an admin clearing a lock-out).
+pub(crate) fn clear(conn: &mut DbConn, keys: &[String]) -> QueryResult<()> {
+    diesel::delete(login_throttle::table.filter(login_throttle::key.eq_any(keys)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+fn locked(counter: &Counter, now: PrimitiveDateTime) -> Option<i64> {
+    let until = counter.locked_until.filter(|until| *until > now)?;
+    Some(retry_after(until, now))
 }
 
 fn next(old: Option<&Counter>, key: &str, limit: Limit, now: PrimitiveDateTime) -> Counter {
@@ -181,38 +245,6 @@ fn next(old: Option<&Counter>, key: &str, limit: Limit, now: PrimitiveDateTime) 
         counter.window_start = now;
     }
     counter
-}
-
-fn insert(conn: &mut DbConn, counter: &Counter) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(login_throttle::table)
-        .values((
-            login_throttle::key.eq(&counter.key),
-            login_throttle::failures.eq(counter.failures),
-            login_throttle::window_start.eq(counter.window_start),
-            login_throttle::locked_until.eq(counter.locked_until),
-            login_throttle::lockouts.eq(counter.lockouts),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e) if is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-fn swap(conn: &mut DbConn, old: &Counter, new: &Counter) -> QueryResult<bool> {
-    diesel::update(login_throttle::table.find(&old.key))
-        .filter(login_throttle::failures.eq(old.failures))
-        .filter(login_throttle::window_start.eq(old.window_start))
-        .filter(login_throttle::lockouts.eq(old.lockouts))
-        .set((
-            login_throttle::failures.eq(new.failures),
-            login_throttle::window_start.eq(new.window_start),
-            login_throttle::locked_until.eq(new.locked_until),
-            login_throttle::lockouts.eq(new.lockouts),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
 }
 
 fn retry_after(until: PrimitiveDateTime, now: PrimitiveDateTime) -> i64 {
@@ -280,9 +312,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_are_keyed_as_typed_in_lower_case_without_controls() {
-        assert_eq!(account_key(Some("id-1"), "Alice"), "account:id-1");
-        assert_eq!(account_key(None, " Alice\u{7}"), "account:?alice");
+    fn keys_name_what_they_count() {
+        assert_eq!(typed_key("Alice@Example.com"), "login:alice@example.com");
+        assert_eq!(
+            device_key("id-1", "ip:10.0.0.1"),
+            "account:id-1:ip:10.0.0.1"
+        );
+        assert_eq!(address_key(None), "ip:unknown");
         assert_eq!(
             retry_after(datetime!(2026-01-01 0:01), datetime!(2026-01-01 0:00)),
             60

@@ -15,7 +15,7 @@ use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{Showing, Text};
 use crate::web::layout::{local_path, page, Layout, Reply};
-use crate::web::session::{clear_cookies, set_cookies, SignedIn};
+use crate::web::session::{self, clear_cookies, set_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![signup_form, signup, login_form, login, logout]
@@ -114,6 +114,8 @@ async fn signup(
     };
     let signed_in = crate::auth::start(app, user, None, &source).await?;
     set_cookies(jar, &signed_in.tokens, &app.settings);
+    let device = session::device(jar, &app.settings);
+    session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
     let welcome = format!("Welcome to Gatehouse, {}!", signed_in.user.username);
     Ok(Reply::done(uri!("/"), welcome))
 }
@@ -166,7 +168,9 @@ async fn login(
         return Ok(form_page("auth/login", csrf, shown, None));
     }
     let password = form.password.to_string();
-    let signed_in = match crate::auth::login(app, form.username.trim(), password, &source).await {
+    let device = session::device(jar, &app.settings);
+    let username = form.username.trim();
+    let signed_in = match crate::auth::login(app, username, password, &source, &device).await {
         Ok(signed_in) => signed_in,
         Err(error @ (Error::InvalidCredentials | Error::AccountDisabled)) => {
             // One sentence for the whole form, the same whatever was wrong.
@@ -179,6 +183,7 @@ async fn login(
         Err(other) => return Err(other.into()),
     };
     set_cookies(jar, &signed_in.tokens, &app.settings);
+    session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
     Ok(Reply::done(local_path(&form.next).to_owned(), greeting))
 }

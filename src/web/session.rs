@@ -10,7 +10,7 @@ use crate::accounts::model::User;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::auth::tokens::TokenPair;
-use crate::auth::{check_access, Actor};
+use crate::auth::{check_access, Actor, Device};
 use crate::error::{AuthFailure, Error};
 use crate::http::{self, app_state, cookie_name, Failure, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::settings::Settings;
@@ -149,4 +149,58 @@ pub(crate) fn clear_cookies(jar: &CookieJar<'_>, settings: &Settings) {
         let name = cookie_name(base, settings.cookie_secure);
         jar.remove(Cookie::build(name).path("/").secure(settings.cookie_secure));
     }
+}
+
+/// Base name of the private cookie that makes this browser a known device for the accounts
+/// it has signed in to (see the README's lock-out model).
+const DEVICE_COOKIE: &str = "device";
+/// Most accounts one browser is remembered for.
+const DEVICE_ACCOUNTS: usize = 20;
+/// How long a browser stays known without signing in again (400 days, the most browsers
+/// keep a cookie).
+const DEVICE_DAYS: i64 = 400;
+
+/// What this browser proves about itself: read from a private cookie, which is encrypted
+/// and authenticated with `secret_key`, so it cannot be forged or edited.
+pub(crate) fn device(jar: &CookieJar<'_>, settings: &Settings) -> Device {
+    let name = cookie_name(DEVICE_COOKIE, settings.cookie_secure);
+    let Some(cookie) = jar.get_private(&name) else {
+        return Device::default();
+    };
+    let (id, accounts) = cookie
+        .value()
+        .split_once('|')
+        .unwrap_or((cookie.value(), ""));
+    Device {
+        id: Some(id.to_owned()).filter(|id| !id.is_empty()),
+        accounts: accounts
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// Remembers that this browser signed in to `account`.
+pub(crate) fn remember_device(
+    jar: &CookieJar<'_>,
+    settings: &Settings,
+    mut device: Device,
+    account: &str,
+) {
+    let id = device
+        .id
+        .take()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    device.accounts.retain(|known| known != account);
+    device.accounts.insert(0, account.to_owned());
+    device.accounts.truncate(DEVICE_ACCOUNTS);
+    let value = format!("{id}|{}", device.accounts.join(","));
+    let cookie = Cookie::build((cookie_name(DEVICE_COOKIE, settings.cookie_secure), value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(settings.cookie_secure)
+        .max_age(Duration::days(DEVICE_DAYS));
+    jar.add_private(cookie);
 }

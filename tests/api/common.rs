@@ -301,6 +301,33 @@ impl TestApp {
         self.post("/api/login", body).await
     }
 
+    /// Logs in through the API from the client address `ip`.
+    pub async fn login_from(&self, ip: &str, username: &str, password: &str) -> Reply {
+        let body = json!({"username": username, "password": password});
+        let address = std::net::SocketAddr::new(ip.parse().expect("an IP address"), 40000);
+        let request = self
+            .client
+            .post("/api/login")
+            .header(ContentType::JSON)
+            .remote(address)
+            .body(body.to_string());
+        send(request).await
+    }
+
+    /// Runs the `gatehouse` command line against this instance's database and data
+    /// directory, with `env` added.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command
+            .args(args)
+            .env("ROCKET_DATA_DIR", self.dir.path())
+            .env("DATABASE_URL", self.database_url())
+            .env_remove("ROCKET_DATABASE_URL")
+            .env_remove("ROCKET_JWT_KEYS");
+        command.envs(env.iter().copied());
+        command.output().expect("the command runs")
+    }
+
     /// A member with a live session, made directly in the database (no HTTP, no bcrypt):
     /// email `<username>@example.com`, password [`PASSWORD`].
     pub async fn member(&self, username: &str) -> Tester {

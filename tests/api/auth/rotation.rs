@@ -1,7 +1,5 @@
 //! `gatehouse rotate-keys`: a new signer, nobody logged out, every instance told.
 
-use std::process::Command;
-
 use rocket::http::{Method, Status};
 use serde_json::json;
 
@@ -12,17 +10,7 @@ fn kid(token: &str) -> String {
 }
 
 fn rotate(t: &TestApp, extra: &[(&str, &str)]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    command
-        .arg("rotate-keys")
-        .env("ROCKET_DATA_DIR", t.dir.path())
-        .env("DATABASE_URL", t.database_url())
-        .env_remove("ROCKET_DATABASE_URL")
-        .env_remove("ROCKET_JWT_KEYS");
-    for (key, value) in extra {
-        command.env(key, value);
-    }
-    command.output().unwrap()
+    t.command(&["rotate-keys"], extra)
 }
 
 #[rocket::async_test]
@@ -33,8 +21,10 @@ async fn rotating_keys_logs_nobody_out_and_reaches_running_instances() {
     let out = rotate(&t, &[]);
     assert!(
         out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "{:?}: {} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("New signing key"));
     let ring = t.key_ring().await;
