@@ -90,9 +90,19 @@ fn cross_check(settings: &Settings) -> Result<DatabaseUrl, SettingError> {
 }
 
 impl App {
+    /// Prepares the application for a one-shot command (`migrate`, `create-admin` …).
+    pub fn prepare(figment: Figment) -> Result<Prepared, StartError> {
+        Self::prepare_with(figment, false)
+    }
+
+    /// Prepares the application to serve, keeping a database connection warm.
+    pub(crate) fn prepare_to_serve(figment: Figment) -> Result<Prepared, StartError> {
+        Self::prepare_with(figment, true)
+    }
+
     /// Checks settings, creates the data directory, loads or generates secrets, opens the
     /// database and applies migrations.
-    pub fn prepare(figment: Figment) -> Result<Prepared, StartError> {
+    fn prepare_with(figment: Figment, warm: bool) -> Result<Prepared, StartError> {
         let settings = Settings::from_figment(&figment)?;
         let url = cross_check(&settings)?;
         let mut notes = secrets::Notes::new();
@@ -100,7 +110,7 @@ impl App {
             secrets::ensure_data_dir(&settings.data_dir)?;
         }
         let timeout = Duration::from_secs(settings.database_timeout);
-        let db = Db::connect(&url, settings.database_pool_size, timeout)?;
+        let db = Db::connect(&url, settings.database_pool_size, timeout, warm)?;
         let applied = db.migrate()?;
         if applied > 0 {
             notes.push(format!(

@@ -36,7 +36,7 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
         app,
         figment,
         notes,
-    } = App::prepare(figment)?;
+    } = App::prepare_to_serve(figment)?;
     let hasher = app.hasher.clone();
     let hsts = app.settings.cookie_secure;
     Ok(rocket::custom(figment)

@@ -137,6 +137,16 @@ pub(crate) fn outage(why: &str) -> DieselError {
     )
 }
 
+/// The database cannot be reached, in one line (libpq explains over several).
+fn unreachable(url: &DatabaseUrl, cause: impl fmt::Display) -> Error {
+    let cause = cause.to_string();
+    let cause = cause.split_whitespace().collect::<Vec<_>>().join(" ");
+    Error(format!(
+        "cannot open the database ({}): {cause}",
+        url.describe()
+    ))
+}
+
 /// The pool, kept in Rocket's managed state.
 #[derive(Clone)]
 pub struct Db {
@@ -144,8 +154,16 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects, failing when the database cannot be reached within `timeout`.
-    pub(crate) fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Self, Error> {
+    /// Connects, failing when the database cannot be reached within `timeout`. `warm`: keep
+    /// a connection open and ready (a server); a one-shot command keeps none, so no
+    /// connection is being opened in the background when it exits (libpq's TLS clean-up at
+    /// exit would crash a thread still in its handshake).
+    pub(crate) fn connect(
+        url: &DatabaseUrl,
+        size: u32,
+        timeout: Duration,
+        warm: bool,
+    ) -> Result<Self, Error> {
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -154,22 +172,13 @@ impl Db {
         }
         let pool = Pool::builder()
             .max_size(size)
-            .min_idle(Some(1))
+            .min_idle(Some(u32::from(warm)))
             .connection_timeout(timeout)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build(Manager { url: url.clone() })
-            .map_err(|e| {
-                // libpq explains over several lines; start-up errors are one line.
-                let cause = e
-                    .to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Error(format!(
-                    "cannot open the database ({}): {cause}",
-                    url.describe()
-                ))
-            })?;
+            .map_err(|e| unreachable(url, e))?;
+        // Without a warm connection the pool opens none by itself: open one to know now.
+        pool.get().map_err(|e| unreachable(url, e))?;
         Ok(Self { pool })
     }
 

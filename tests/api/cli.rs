@@ -164,3 +164,14 @@ fn migrate_then_create_admin_from_a_pipe() {
         "secrets are kept, not regenerated"
     );
 }
+
+#[rocket::async_test]
+async fn one_shot_commands_exit_cleanly_again_and_again() {
+    // On PostgreSQL, a command used to keep a connection opening in the background and
+    // crashed at exit (SIGSEGV in libpq's TLS clean-up) about one run in five.
+    let t = crate::common::TestApp::new().await;
+    for _ in 0..12 {
+        let out = t.command(&["migrate"], &[]);
+        assert!(out.status.success(), "{:?}", out.status);
+    }
+}
