@@ -149,10 +149,14 @@ impl AuditParams<'_> {
 }
 
 /// Reads a `YYYY-MM-DD` date; empty means none.
+/// Reads a `YYYY-MM-DD` date between the years 1 and 9999 (what both databases can hold);
+/// empty means none.
 fn day(checker: &mut Checker, field: &str, value: Option<&str>) -> Option<Date> {
     let value = value.map(str::trim).filter(|v| !v.is_empty())?;
     let parsed = Date::parse(value, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| vec!["must be a date like 2026-11-24".to_owned()]);
+        .ok()
+        .filter(|date| (1..=9999).contains(&date.year()))
+        .ok_or_else(|| vec!["must be a date like 2026-11-24".to_owned()]);
     checker.check(field, parsed)
 }
 
@@ -160,6 +164,9 @@ fn day(checker: &mut Checker, field: &str, value: Option<&str>) -> Option<Date> 
 fn given(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.trim().is_empty())
 }
+
+/// The largest page number asked for: beyond it, offsets would overflow.
+pub(crate) const MAX_PAGE: i64 = 1_000_000;
 
 /// Reads `page` (from 1) and `per_page` (1 to 100; larger asks are capped at 100).
 pub(crate) fn pagination(
@@ -183,7 +190,7 @@ fn number(checker: &mut Checker, field: &str, value: Option<&str>, default: i64)
         .trim()
         .parse::<i64>()
         .ok()
-        .filter(|n| *n >= 1 && *n <= 1_000_000);
+        .filter(|n| (1..=MAX_PAGE).contains(n));
     checker.check(
         field,
         parsed.ok_or_else(|| vec!["must be a whole number from 1".to_owned()]),

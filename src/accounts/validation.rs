@@ -35,15 +35,19 @@ pub(crate) fn username(value: &str) -> Result<String, Vec<String>> {
 }
 
 /// Returns the address in lower case, as it is stored and compared.
+/// A bare address (never the `Name <address>` form, which would let a second account carry
+/// another's mailbox), NFKC-normalised and lower-cased as it is stored and compared, so
+/// fullwidth or mathematical letters are the same address as plain ones.
 pub(crate) fn email(value: &str) -> Result<String, Vec<String>> {
-    let value = value.trim();
+    let value: String = value.trim().nfkc().collect::<String>().to_lowercase();
     if value.len() > 254 {
         return Err(vec!["must be at most 254 characters long".to_owned()]);
     }
-    if !EmailAddress::is_valid(value) {
+    let bare = email_address::Options::default().without_display_text();
+    if EmailAddress::parse_with_options(&value, bare).is_err() {
         return Err(vec!["is not a valid email address".to_owned()]);
     }
-    Ok(value.to_lowercase())
+    Ok(value)
 }
 
 /// Trims the name; an empty one means "no name".
@@ -146,6 +150,16 @@ mod tests {
             Some("alice@example.com")
         );
         assert!(email("alice").is_err());
+        assert!(
+            email("root <root@example.com>").is_err(),
+            "display name form"
+        );
+        assert!(email("Root Admin <root@example.com>").is_err());
+        assert_eq!(
+            email("ａｌｉｃｅ@ｅｘａｍｐｌｅ.com").ok().as_deref(),
+            Some("alice@example.com"),
+            "fullwidth letters are the plain address"
+        );
         assert!(email(&format!("{}@example.com", "a".repeat(250))).is_err());
     }
 

@@ -137,7 +137,7 @@ fn login_form(
 ) -> Reply {
     let next = next.unwrap_or("/").to_owned();
     if signed_in.is_some() {
-        return Reply::Away(Redirect::to(local_path(&next).to_owned()));
+        return Reply::Away(Redirect::to(local_path(&next)));
     }
     let form = LoginForm {
         next: next.into(),
@@ -185,7 +185,7 @@ async fn login(
     set_cookies(jar, &signed_in.tokens, &app.settings);
     session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
-    Ok(Reply::done(local_path(&form.next).to_owned(), greeting))
+    Ok(Reply::done(local_path(&form.next), greeting))
 }
 
 #[post("/logout", data = "<_form>")]

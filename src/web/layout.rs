@@ -1,7 +1,7 @@
 //! What every page shares: the base layout's values (who is signed in, the CSRF token for
 //! the forms, a flash message), the page and form-reply types, and safe `next` targets.
 
-use rocket::http::uri::Reference;
+use rocket::http::uri::{Origin, Reference};
 use rocket::http::Status;
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect, Responder};
@@ -106,17 +106,15 @@ pub(crate) fn page(status: Status, name: &'static str, context: impl Serialize) 
 }
 
 /// Where to go after login: `next` only when it is a path on this site (one leading `/`,
-/// no `//`, no backslash, no control character), else the start page.
-pub(crate) fn local_path(next: &str) -> &str {
+/// no `//`, no backslash, no control character) that is a valid URI as it stands (a space
+/// or `é` would fail the redirect after the login succeeded), else the start page.
+pub(crate) fn local_path(next: &str) -> Origin<'static> {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
         && !next.chars().any(char::is_control);
-    if local {
-        next
-    } else {
-        "/"
-    }
+    let parsed = local.then(|| Origin::parse_owned(next.to_owned()).ok());
+    parsed.flatten().unwrap_or(Origin::ROOT)
 }
 
 #[cfg(test)]
@@ -126,7 +124,7 @@ mod tests {
     #[test]
     fn next_targets_stay_on_this_site() {
         for local in ["/", "/account", "/users?q=a&page=2"] {
-            assert_eq!(local_path(local), local);
+            assert_eq!(local_path(local).to_string(), local);
         }
         for foreign in [
             "https://evil.example/",
@@ -135,8 +133,13 @@ mod tests {
             "javascript:alert(1)",
             "/account\nLocation: x",
             "",
+            "/a b",
+            "/caf\u{e9}",
+            "/<script>",
+            "/\"quoted\"",
+            "/a|b",
         ] {
-            assert_eq!(local_path(foreign), "/", "{foreign:?}");
+            assert_eq!(local_path(foreign).to_string(), "/", "{foreign:?}");
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::accounts::model::{SortKey, User, UserQuery};
 use crate::accounts::{self, policy};
 use crate::app::App;
 use crate::error::Error;
+use crate::params::MAX_PAGE;
 use crate::web::failure::Served;
 use crate::web::layout::{page, Layout, Page};
 use crate::web::present::{Member, Paging};
@@ -45,7 +46,7 @@ async fn directory(
     }
     let page_number = page
         .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| *p >= 1)
+        .filter(|p| (1..=MAX_PAGE).contains(p))
         .unwrap_or(1);
     let query = UserQuery {
         search: (!q.is_empty()).then(|| q.clone()),

@@ -74,3 +74,25 @@ async fn names_refuse_direction_and_invisible_characters() {
         .await;
     assert_eq!(fine.status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn emails_are_bare_addresses_and_one_across_compatibility_forms() {
+    let t = TestApp::new().await;
+    let display = json!({"username": "mallory", "email": "root_admin <root@example.com>", "password": PASSWORD});
+    let refused = t.post("/api/register", display).await;
+    assert_eq!(
+        refused.status,
+        Status::UnprocessableEntity,
+        "{:?}",
+        refused.body
+    );
+    assert!(refused.body["error"]["fields"]["email"].is_array());
+
+    t.register("alice").await;
+    let fullwidth =
+        json!({"username": "alice2", "email": "ａｌｉｃｅ@example.com", "password": PASSWORD});
+    let taken = t.post("/api/register", fullwidth).await;
+    assert_eq!(taken.status, Status::Conflict, "{:?}", taken.body);
+    let login = json!({"email": "ＡＬＩＣＥ@ｅｘａｍｐｌｅ.com", "password": PASSWORD});
+    assert_eq!(t.post("/api/login", login).await.status, Status::Ok);
+}

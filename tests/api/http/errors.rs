@@ -224,3 +224,19 @@ async fn hsts_is_sent_only_when_served_over_tls() {
         assert!(hsts.contains("max-age=31536000"), "{path}: {hsts}");
     }
 }
+
+#[rocket::async_test]
+async fn out_of_range_pages_and_dates_are_not_server_errors() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let browser = t.browser();
+    browser.login(&admin).await;
+    // Both answered 500 on PostgreSQL: an offset overflow, a timestamp out of range.
+    let page = browser.page("/users?page=9223372036854775807").await;
+    assert_eq!(page.status, Status::Ok);
+    for from in ["-9999-01-01", "10000-01-01", "0000-01-01"] {
+        let audit = admin.get(&format!("/api/audit?from={from}")).await;
+        assert_eq!(audit.status, Status::UnprocessableEntity, "{from}");
+        assert!(audit.body["error"]["fields"]["from"].is_array(), "{from}");
+    }
+}

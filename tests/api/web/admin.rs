@@ -533,3 +533,23 @@ async fn a_demoted_admin_loses_the_console_on_the_next_page() {
         "renewed as a member"
     );
 }
+
+#[rocket::async_test]
+async fn an_edit_through_another_spelling_of_the_id_returns_to_the_user_page() {
+    let (t, browser, _) = console().await;
+    let bob = t.member("bob").await;
+    let braced = format!("/admin/users/%7B{}%7D", bob.id);
+    let fields = [
+        ("username", "bob"),
+        ("email", "bob@example.com"),
+        ("name", "Bobby"),
+        ("role", "user"),
+        ("active", "on"),
+    ];
+    let saved = browser
+        .submit_on(&format!("/admin/users/{}", bob.id), &braced, &fields)
+        .await;
+    // This saved, then answered 500 building the redirect from the braced id.
+    assert_eq!(saved.status, Status::SeeOther, "{}", saved.html());
+    assert_eq!(saved.location(), format!("/admin/users/{}", bob.id));
+}

@@ -295,3 +295,25 @@ async fn an_expired_access_cookie_is_renewed_silently_but_never_after_logout() {
     .await;
     assert_eq!(garbage.status, Status::SeeOther);
 }
+
+#[rocket::async_test]
+async fn a_next_that_is_no_valid_uri_goes_home_instead_of_failing() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    for next in ["/a b", "/café", "/<x>", "/\"q\"", "/a|b"] {
+        let browser = t.browser();
+        let fields = [
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("next", next),
+        ];
+        let reply = browser.submit_on("/login", "/login", &fields).await;
+        // These answered 500 after the login had succeeded: a session and no cookies.
+        assert_eq!(reply.status, Status::SeeOther, "{next}: {}", reply.html());
+        assert_eq!(reply.location(), "/", "{next}");
+        assert!(reply.set_cookie("access_token").is_some(), "{next}");
+        let again = browser.page("/login?next=/a%20b").await;
+        assert_eq!((again.status, again.location()), (Status::SeeOther, "/"));
+    }
+    assert_eq!(alice.get("/api/me").await.status, Status::Ok);
+}

@@ -229,7 +229,7 @@ async fn update(
     let form = form.0;
     let user = accounts::find(app, id).await?;
     let error = match accounts::update(app, &admin, &user, form.changes()).await {
-        Ok(saved) => return Ok(back_to(id, format!("Saved {}.", saved.username))),
+        Ok(saved) => return Ok(back_to(&saved, format!("Saved {}.", saved.username))),
         Err(error) => error,
     };
     let shown = match error {
@@ -274,7 +274,7 @@ async fn set_password(
     let error = match result {
         Ok(saved) => {
             let message = format!("New password set for {}.", saved.username);
-            return Ok(back_to(id, message));
+            return Ok(back_to(&saved, message));
         }
         Err(error) => error,
     };
@@ -295,14 +295,14 @@ async fn end_session(
 ) -> Served {
     let user = accounts::find(app, id).await?;
     auth::end_session(app, &admin, &user, sid).await?;
-    Ok(back_to(id, "That session has ended."))
+    Ok(back_to(&user, "That session has ended."))
 }
 
 #[post("/admin/users/<id>/unlock", data = "<_form>")]
 async fn unlock(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<Token>) -> Served {
     let user = accounts::find(app, id).await?;
     auth::lockouts::clear_lockout(app, &admin, &user).await?;
-    Ok(back_to(id, "The login lock-out is cleared."))
+    Ok(back_to(&user, "The login lock-out is cleared."))
 }
 
 #[derive(Serialize)]
@@ -345,7 +345,8 @@ async fn delete(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<To
     }
 }
 
-/// Back to the user's page, with a message.
-fn back_to(id: &str, message: impl Into<String>) -> Reply {
-    Reply::done(uri!(show(id)), message)
+/// Back to the user's page (by its canonical id, whatever spelling of it was asked for),
+/// with a message.
+fn back_to(user: &User, message: impl Into<String>) -> Reply {
+    Reply::done(uri!(show(&user.public_id)), message)
 }
