@@ -78,6 +78,8 @@ struct Defaults {
     ip_header: bool,
     /// Rocket's: the largest JSON body and form (Rocket's own defaults are larger).
     limits: BodyLimits,
+    /// Rocket's: no `Server` header naming the framework to every client.
+    ident: bool,
 }
 
 #[derive(Serialize)]
@@ -106,6 +108,7 @@ const DEFAULTS: Defaults = Defaults {
         json: "64 KiB",
         form: "64 KiB",
     },
+    ident: false,
 };
 
 /// A setting that cannot be used, naming its key.

@@ -240,3 +240,44 @@ async fn out_of_range_pages_and_dates_are_not_server_errors() {
         assert!(audit.body["error"]["fields"]["from"].is_array(), "{from}");
     }
 }
+
+#[rocket::async_test]
+async fn duplicate_keys_are_refused_and_problems_named_in_the_users_terms() {
+    let t = TestApp::new().await;
+    let duplicate =
+        r#"{"username": "alice", "username": "root", "email": "a@example.com", "password": "x"}"#;
+    let mut request = t.client.post("/api/register").header(ContentType::JSON);
+    request.set_body(duplicate);
+    let reply = send(request).await;
+    // Last-wins before: the account was made as "root".
+    assert_eq!(
+        reply.status,
+        Status::UnprocessableEntity,
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
+        reply.body["error"]["fields"]["username"][0],
+        "is given more than once"
+    );
+    for body in [
+        json!([1, 2, 3]),
+        json!({"username": 5, "email": "a@example.com", "password": "x"}),
+    ] {
+        let reply = t.post("/api/register", body.clone()).await;
+        assert_eq!(reply.status, Status::UnprocessableEntity, "{body}");
+        let text = reply.body.to_string();
+        for rust in ["struct", "Registration", "u32", "elements"] {
+            assert!(!text.contains(rust), "{rust} in {text}");
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn no_server_header_names_the_framework() {
+    let t = TestApp::new().await;
+    for path in ["/", "/api/me", "/healthz"] {
+        let reply = send(t.client.get(path)).await;
+        assert_eq!(reply.header("Server"), None, "{path}");
+    }
+}
