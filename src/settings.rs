@@ -40,6 +40,8 @@ pub struct Settings {
     pub login_lockout: i64,
     /// Accounts one client address may create per hour.
     pub signups_per_hour: i32,
+    /// Bits of an IPv6 address that name one client for throttling (its network).
+    pub ipv6_prefix: u8,
     /// Signing keys given by the operator (shared by every instance); empty means generated.
     #[serde(default)]
     pub jwt_keys: Vec<SigningKey>,
@@ -73,6 +75,7 @@ struct Defaults {
     login_failure_window: i64,
     login_lockout: i64,
     signups_per_hour: i32,
+    ipv6_prefix: u8,
     /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
     /// recorded for it unless the operator names a header a proxy overwrites.
     ip_header: bool,
@@ -103,6 +106,7 @@ const DEFAULTS: Defaults = Defaults {
     login_failure_window: 900,
     login_lockout: 60,
     signups_per_hour: 20,
+    ipv6_prefix: 64,
     ip_header: false,
     limits: BodyLimits {
         json: "64 KiB",
@@ -229,6 +233,9 @@ impl Settings {
                 "login_failure_window"
             };
             return fail(key, "must be a positive number of seconds".into());
+        }
+        if !(16..=128).contains(&self.ipv6_prefix) {
+            return fail("ipv6_prefix", "must be 16 to 128 bits".into());
         }
         if self.data_dir.as_os_str().is_empty() {
             return fail("data_dir", "must not be empty".into());

@@ -119,7 +119,8 @@ pub async fn create(
         return Err(Error::forbidden("Only an admin may set role or active."));
     }
     let valid = validate_new(&app.settings, &input)?;
-    let Some(key) = signing_up.then(|| throttle::signup_key(source.ip())) else {
+    let v6_prefix = app.settings.ipv6_prefix;
+    let Some(key) = signing_up.then(|| throttle::signup_key(source.ip(), v6_prefix)) else {
         return insert(app, valid, input, origin, source).await;
     };
     let (reserving, limit) = (key.clone(), Limit::signup(&app.settings));

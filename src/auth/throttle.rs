@@ -93,12 +93,28 @@ pub(crate) fn device_key(account: &str, device: &str) -> String {
     format!("account:{account}:{device}")
 }
 
-pub(crate) fn address_key(ip: Option<&str>) -> String {
-    format!("ip:{}", ip.unwrap_or("unknown"))
+/// The key of a client address: IPv4 as it is, IPv6 by its network of `v6_prefix` bits
+/// (one /64 holds 2^64 addresses, one key each would be no limit at all).
+pub(crate) fn address_key(ip: Option<&str>, v6_prefix: u8) -> String {
+    format!("ip:{}", network(ip, v6_prefix))
 }
 
-pub(crate) fn signup_key(ip: Option<&str>) -> String {
-    format!("signup:{}", ip.unwrap_or("unknown"))
+/// The key of sign-ups from a client address, keyed as [`address_key`] is.
+pub(crate) fn signup_key(ip: Option<&str>, v6_prefix: u8) -> String {
+    format!("signup:{}", network(ip, v6_prefix))
+}
+
+fn network(ip: Option<&str>, v6_prefix: u8) -> String {
+    match ip.map(str::parse::<std::net::IpAddr>) {
+        Some(Ok(std::net::IpAddr::V6(v6))) => {
+            let bits = u32::from(v6_prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+            format!("{network}/{bits}")
+        }
+        Some(Ok(v4)) => v4.to_string(),
+        Some(Err(_)) | None => "unknown".to_owned(),
+    }
 }
 
 /// Reserves one attempt against `key`: counted at once, atomically, before the attempt is
@@ -318,7 +334,13 @@ mod tests {
             device_key("id-1", "ip:10.0.0.1"),
             "account:id-1:ip:10.0.0.1"
         );
-        assert_eq!(address_key(None), "ip:unknown");
+        assert_eq!(address_key(None, 64), "ip:unknown");
+        assert_eq!(address_key(Some("192.0.2.7"), 64), "ip:192.0.2.7");
+        let v6 = |ip| address_key(Some(ip), 64);
+        assert_eq!(v6("2001:db8:1:2:aaaa::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(v6("2001:db8:1:2:bbbb::9"), v6("2001:db8:1:2:aaaa::1"));
+        assert_ne!(v6("2001:db8:1:3::1"), v6("2001:db8:1:2::1"));
+        assert_eq!(address_key(Some("2001:db8::1"), 128), "ip:2001:db8::1/128");
         assert_eq!(
             retry_after(datetime!(2026-01-01 0:01), datetime!(2026-01-01 0:00)),
             60

@@ -325,3 +325,24 @@ async fn the_operator_unlocks_an_account_from_the_command_line() {
     assert!(!nobody.status.success());
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("no account is called nobody"));
 }
+
+#[rocket::async_test]
+async fn an_ipv6_network_counts_as_one_client() {
+    let t = throttled(100, 3).await;
+    for host in 1..=3 {
+        let ip = format!("2001:db8:0:7::{host}");
+        let reply = t
+            .login_from(&ip, &format!("guess{host}"), OTHER_PASSWORD)
+            .await;
+        assert_eq!(reply.code(), "invalid_credentials");
+    }
+    // Each address of the /64 counted apart before: 2^64 fresh limits.
+    let same_network = t
+        .login_from("2001:db8:0:7:ffff::9", "guess4", OTHER_PASSWORD)
+        .await;
+    assert_eq!(same_network.status, Status::TooManyRequests);
+    let other_network = t
+        .login_from("2001:db8:0:8::1", "guess5", OTHER_PASSWORD)
+        .await;
+    assert_eq!(other_network.code(), "invalid_credentials");
+}
