@@ -107,7 +107,7 @@ impl App {
         let url = cross_check(&settings)?;
         let mut notes = secrets::Notes::new();
         if matches!(url, DatabaseUrl::Sqlite(_)) {
-            secrets::ensure_data_dir(&settings.data_dir)?;
+            secrets::ensure_data_dir(&settings.data_dir, &mut notes)?;
         }
         let timeout = Duration::from_secs(settings.database_timeout);
         let db = Db::connect(&url, settings.database_pool_size, timeout, warm)?;

@@ -7,7 +7,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -177,13 +177,26 @@ pub struct KeyRing {
 /// What start-up did about secrets, for the log.
 pub(crate) type Notes = Vec<String>;
 
-/// Creates the data directory (mode 0700) when it is missing.
-pub(crate) fn ensure_data_dir(dir: &Path) -> Result<(), String> {
+/// Creates the data directory (mode 0700) when it is missing; notes a warning when an
+/// existing one lets other local users in (it holds the database and the keys).
+pub(crate) fn ensure_data_dir(dir: &Path, notes: &mut Notes) -> Result<(), String> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| format!("cannot create data_dir {}: {e}", dir.display()))
+        .map_err(|e| format!("cannot create data_dir {}: {e}", dir.display()))?;
+    let mode = fs::metadata(dir)
+        .map_err(|e| format!("cannot read data_dir {}: {e}", dir.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        notes.push(format!(
+            "warning: data_dir {} is open to other users (mode {:o}); `chmod 700` it",
+            dir.display(),
+            mode & 0o777
+        ));
+    }
+    Ok(())
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {

@@ -137,6 +137,23 @@ pub(crate) fn outage(why: &str) -> DieselError {
     )
 }
 
+/// Creates the SQLite file readable by its owner only before SQLite opens it (it would
+/// follow the umask, often 0644: hashes, emails and CSRF tokens readable by any local
+/// user); SQLite gives the `-wal` and `-shm` files the database file's mode.
+fn create_private(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
 /// The database cannot be reached, in one line (libpq explains over several).
 fn unreachable(url: &DatabaseUrl, cause: impl fmt::Display) -> Error {
     let cause = cause.to_string();
@@ -169,6 +186,7 @@ impl Db {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
             }
+            create_private(path)?;
         }
         let pool = Pool::builder()
             .max_size(size)

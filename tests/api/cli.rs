@@ -175,3 +175,33 @@ async fn one_shot_commands_exit_cleanly_again_and_again() {
         assert!(out.status.success(), "{:?}", out.status);
     }
 }
+
+#[rocket::async_test]
+async fn the_database_files_are_private_even_in_an_open_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = gatehouse(dir.path(), &["migrate"], &[], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("open to other users"),
+        "{}",
+        text(&out.stderr)
+    );
+    let url = format!("sqlite://{}/live.db", data.display());
+    let t = crate::common::TestApp::with(|f| {
+        f.merge(("data_dir", data.clone()))
+            .merge(("database_url", url))
+    })
+    .await;
+    t.member("alice").await;
+    // They were 0644 before: hashes, emails and CSRF tokens readable by any local user.
+    for file in ["cli.db", "live.db", "live.db-wal", "live.db-shm"] {
+        let mode = std::fs::metadata(data.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+}
