@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::accounts::validation;
 use crate::app::App;
 use crate::db::schema::{bucketlist_items, bucketlists};
-use crate::db::{lower, DbConn};
+use crate::db::{self, lower, DbConn};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -194,7 +194,7 @@ pub(crate) async fn add_item(app: &App, owner: i64, list_id: &str, name: &str) -
     let list_id = list_id.to_owned();
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 let list = owned_list(c, owner, &list_id)?;
                 touch(c, list.id, now)?;
                 Ok(diesel::insert_into(bucketlist_items::table)
@@ -233,7 +233,7 @@ pub(crate) async fn update_item(
     let (list_id, item_id) = (list_id.to_owned(), item_id.to_owned());
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 let update = ItemUpdate {
                     name,
                     done: changes.done,

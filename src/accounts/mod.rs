@@ -15,7 +15,7 @@ use crate::audit::{self, Created, Event, Record, Source, Via};
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit, Reserved};
 use crate::auth::Actor;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::error::{Checker, Error, FieldErrors, Result};
 
 use self::model::{NewUser, Role, User, UserChanges};
@@ -172,7 +172,7 @@ async fn insert(
     };
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 let public_id = Uuid::new_v4().to_string();
                 let user = User::insert(
                     c,
@@ -308,7 +308,7 @@ pub(crate) async fn delete(app: &App, caller: &Actor, target: &User) -> Result<(
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 lock_admins(c)?;
                 User::delete(c, target.id)?;
                 ensure_an_admin_remains(c, &target)?;
@@ -343,7 +343,7 @@ async fn apply(
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 set.updated_at = Some(now);
                 if set.password_hash.is_some() {
                     set.password_changed_at = Some(now);

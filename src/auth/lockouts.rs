@@ -1,14 +1,12 @@
 //! Login lock-outs of accounts, as admins and the operator see and clear them (the counting
 //! is in `throttle`).
 
-use diesel::Connection;
-
 use crate::accounts::model::User;
 use crate::app::App;
 use crate::audit::{self, Event, Record, Source};
 use crate::auth::throttle;
 use crate::auth::Actor;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
 
 /// Every key that can lock `user` out: the identifiers strangers type for it (username and
@@ -61,7 +59,7 @@ async fn unlock(app: &App, by: Option<&User>, source: &Source, target: &User) ->
     let (target, source) = (target.clone(), source.clone());
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 let keys = account_keys(c, &target)?;
                 throttle::clear(c, &keys)?;
                 let record = Record::new(

@@ -7,7 +7,6 @@ pub(crate) mod sessions;
 pub(crate) mod throttle;
 pub mod tokens;
 
-use diesel::Connection;
 use time::{Duration, PrimitiveDateTime};
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ use crate::accounts::model::{User, UserChanges};
 use crate::accounts::policy;
 use crate::app::App;
 use crate::audit::{self, Event, LoginFailure, Record, Source};
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
 
 use self::sessions::{NewSession, Session};
@@ -183,7 +182,7 @@ pub async fn start(
     let (tokens, source) = (app.tokens.clone(), source.clone());
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 let changes = UserChanges {
                     last_login_at: Some(now),
                     password_hash: rehashed,
@@ -260,7 +259,7 @@ pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> 
             if in_grace {
                 return Err(Error::Auth(AuthFailure::InvalidToken));
             }
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 Session::revoke(c, session.id, now)?;
                 let event = Event::RefreshReused {
                     session: session.public_id.clone(),
@@ -283,7 +282,7 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
     } = actor.clone();
     app.db
         .run(move |c| {
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 let event = if everywhere {
                     Session::revoke_all(c, user.id, None, now)?;
                     Event::LogoutAll
@@ -332,7 +331,7 @@ pub(crate) async fn end_session(
                 .into_iter()
                 .find(|s| s.public_id == sid)
                 .ok_or(Error::NotFound)?;
-            c.transaction::<_, Error, _>(|c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
                 Session::revoke(c, session.id, now)?;
                 Ok(audit::record(
                     c,

@@ -18,7 +18,7 @@ use diesel::upsert::excluded;
 use time::{Duration, PrimitiveDateTime};
 
 use crate::db::schema::login_throttle;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
@@ -125,7 +125,7 @@ pub(crate) fn reserve(
     limit: Limit,
     now: PrimitiveDateTime,
 ) -> Result<Reserved> {
-    conn.transaction::<_, Error, _>(|c| {
+    db::write_transaction::<_, Error, _>(conn, |c| {
         let current = lock_row(c, key, now)?;
         if let Some(seconds) = locked(&current, now) {
             return Ok(Reserved::Locked(seconds));

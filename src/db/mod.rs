@@ -309,6 +309,37 @@ impl Db {
     }
 }
 
+/// Runs `work` in a transaction that writes. On SQLite it begins `IMMEDIATE`, holding the
+/// write lock from the start: a deferred transaction that reads first and writes later
+/// fails with "database is locked" when another writer got in between (it cannot wait for
+/// a lock upgrade). On PostgreSQL it is an ordinary transaction. Transactions nested inside
+/// become savepoints, as with `Connection::transaction`.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let result = work(conn);
+    let DbConn::Sqlite(sqlite) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(error) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(error)
+        }
+    }
+}
+
 /// Whether a query failed on a unique index (a taken username or email).
 pub(crate) fn is_unique_violation(error: &DieselError) -> bool {
     matches!(

@@ -390,3 +390,30 @@ async fn the_pages_create_tick_rename_and_delete() {
         .html()
         .contains("No lists yet."));
 }
+
+#[rocket::async_test]
+async fn concurrent_additions_to_one_list_all_succeed() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let (list, _) = sample(&alice).await;
+    let path = format!("/api/bucketlists/{list}/items");
+    let names: Vec<String> = (0..120).map(|i| format!("item {i}")).collect();
+    let additions = names
+        .iter()
+        .map(|name| alice.post(&path, json!({ "name": name })));
+    let replies = rocket::futures::future::join_all(additions).await;
+    // On SQLite 11-16 % answered 500 "database is locked": a transaction that read the
+    // list first could not upgrade its lock while another addition wrote.
+    let failed: Vec<_> = replies
+        .iter()
+        .filter(|r| r.status != Status::Created)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    let shown = alice.get(&format!("/api/bucketlists/{list}")).await;
+    assert_eq!(shown.body["items_count"], 122);
+}
