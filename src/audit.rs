@@ -52,10 +52,11 @@ pub(crate) enum Kind {
     RoleChanged,
     UserDeleted,
     LockoutCleared,
+    PasswordCheckFailed,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 13] = [
+    pub(crate) const ALL: [Kind; 14] = [
         Kind::Signup,
         Kind::Login,
         Kind::LoginFailed,
@@ -69,6 +70,7 @@ impl Kind {
         Kind::RoleChanged,
         Kind::UserDeleted,
         Kind::LockoutCleared,
+        Kind::PasswordCheckFailed,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -86,6 +88,7 @@ impl Kind {
             Kind::RoleChanged => "role_changed",
             Kind::UserDeleted => "user_deleted",
             Kind::LockoutCleared => "lockout_cleared",
+            Kind::PasswordCheckFailed => "password_check_failed",
         }
     }
 
@@ -128,6 +131,8 @@ pub(crate) enum Event {
         username: String,
     },
     LockoutCleared,
+    /// A wrong current password where a change needs it (counted like a failed login).
+    PasswordCheckFailed,
 }
 
 /// The detail of a new account.
@@ -172,6 +177,7 @@ impl Event {
             Event::RoleChanged { .. } => Kind::RoleChanged,
             Event::UserDeleted { .. } => Kind::UserDeleted,
             Event::LockoutCleared => Kind::LockoutCleared,
+            Event::PasswordCheckFailed => Kind::PasswordCheckFailed,
         }
     }
 

@@ -264,7 +264,7 @@ pub(crate) async fn update(
     if let Some(password) = changes.password {
         if is_self {
             let current = changes.current_password.unwrap_or_default();
-            verify_current(app, target, current, "current_password").await?;
+            verify_current(app, caller, current, "current_password").await?;
         }
         set.password_hash = Some(app.hasher.hash(password).await?);
     }
@@ -284,7 +284,7 @@ pub(crate) async fn change_own_password(
     let min = app.settings.password_min_length;
     validation::password(&new_password, min, &words)
         .map_err(|problems| Error::Validation([("new_password".to_owned(), problems)].into()))?;
-    verify_current(app, &caller.user, current_password, "current_password").await?;
+    verify_current(app, caller, current_password, "current_password").await?;
     let set = UserChanges {
         password_hash: Some(app.hasher.hash(new_password).await?),
         ..UserChanges::default()
@@ -407,12 +407,33 @@ fn own_words(user: &User, set: &UserChanges) -> Vec<String> {
     ]
 }
 
-async fn verify_current(app: &App, user: &User, password: String, field: &str) -> Result<()> {
-    let ok = app
-        .hasher
-        .verify(password, Some(user.password_hash.clone()))
+/// Checks `actor`'s current password before a change that needs it. Each check is
+/// reserved like a login attempt (a stolen session cannot guess the password: past the
+/// login limit it gets 429), a wrong one is audited, a right one clears the count.
+async fn verify_current(app: &App, actor: &Actor, password: String, field: &str) -> Result<()> {
+    let now = app.clock.now();
+    let key = throttle::password_key(&actor.user.public_id);
+    let (reserving, limit) = (key.clone(), Limit::login(&app.settings));
+    let reserved = app
+        .db
+        .run(move |c| throttle::reserve(c, &reserving, limit, now))
         .await?;
-    if ok {
+    if let Reserved::Locked(seconds) = reserved {
+        return Err(Error::TooManyRequests(seconds));
+    }
+    let stored = Some(actor.user.password_hash.clone());
+    let right = app.hasher.verify(password, stored, &key).await?;
+    let (user, source) = (actor.user.clone(), actor.source.clone());
+    app.db
+        .run(move |c| {
+            if right {
+                return throttle::clear(c, &[key]);
+            }
+            let record = Record::by(Event::PasswordCheckFailed, &user, &user, &source);
+            audit::record(c, now, &record)
+        })
+        .await?;
+    if right {
         Ok(())
     } else {
         Err(Error::field(field, "is not your current password"))

@@ -1,11 +1,12 @@
 //! Password hashing with bcrypt, always on Rocket's blocking pool: a hash at cost 12 takes a
 //! quarter of a second, which would stall every request sharing an async worker.
 
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rand::distr::{Alphanumeric, SampleString};
-use rocket::tokio::sync::{Semaphore, SemaphorePermit};
+use rocket::tokio::sync::{Mutex as AsyncMutex, Semaphore, SemaphorePermit};
 
 use crate::blocking;
 use crate::error::{Error, Result};
@@ -21,6 +22,9 @@ pub(crate) struct Hasher {
     /// At most one hash per core at a time: more would not hash faster, only leave the
     /// scheduler more CPU-bound threads to starve every other request with.
     slots: Arc<Semaphore>,
+    /// One password check at a time per account: a member sending many at once queues
+    /// behind their own, holding at most one of the slots everyone else's logins need.
+    turns: Arc<Mutex<HashMap<String, Arc<AsyncMutex<()>>>>>,
     /// A hash of a random password, verified against when the account does not exist so that
     /// "no such user" costs the same time as "wrong password".
     dummy: Arc<OnceLock<String>>,
@@ -32,6 +36,7 @@ impl Hasher {
         Self {
             cost,
             slots: Arc::new(Semaphore::new(cores)),
+            turns: Arc::default(),
             dummy: Arc::default(),
         }
     }
@@ -51,8 +56,15 @@ impl Hasher {
         hashed.ok_or(Error::Unavailable)?.map_err(Error::internal)
     }
 
-    /// Checks a password against a stored hash, or against the dummy when there is none.
-    pub(crate) async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
+    /// Checks a password against a stored hash, or against the dummy when there is none,
+    /// in `account`'s turn (see `turns`).
+    pub(crate) async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+        account: &str,
+    ) -> Result<bool> {
+        let _turn = self.turn(account)?.lock_owned().await;
         let _slot = self.slot().await?;
         let this = self.clone();
         let checked = blocking::run(move || {
@@ -66,6 +78,16 @@ impl Hasher {
         })
         .await;
         checked.unwrap_or(Err(Error::Unavailable))
+    }
+
+    /// The lock that orders `account`'s password checks; locks nobody holds are forgotten.
+    fn turn(&self, account: &str) -> Result<Arc<AsyncMutex<()>>> {
+        let mut turns = self
+            .turns
+            .lock()
+            .map_err(|_| Error::internal("the password-check turns are poisoned"))?;
+        turns.retain(|_, turn| Arc::strong_count(turn) > 1);
+        Ok(turns.entry(account.to_owned()).or_default().clone())
     }
 
     /// Waits for a free core: hashes queue here, not in the kernel's run queue.

@@ -10,11 +10,12 @@ use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
 
 /// Every key that can lock `user` out: the identifiers strangers type for it (username and
-/// email) and its known devices.
+/// email), its current-password checks and its known devices.
 fn account_keys(conn: &mut DbConn, user: &User) -> diesel::QueryResult<Vec<String>> {
     let mut keys = vec![
         throttle::typed_key(&user.username),
         throttle::typed_key(&user.email),
+        throttle::password_key(&user.public_id),
     ];
     keys.extend(throttle::device_keys(conn, &user.public_id)?);
     Ok(keys)

@@ -75,7 +75,7 @@ pub(crate) async fn login(
     if identifier.chars().any(char::is_control) {
         // No account has such a name, and no key is built from it: refused like a wrong
         // password, after the same bcrypt work, counted nowhere.
-        app.hasher.verify(password, None).await?;
+        app.hasher.verify(password, None, identifier).await?;
         return Err(Error::InvalidCredentials);
     }
     let now = app.clock.now();
@@ -104,7 +104,10 @@ pub(crate) async fn login(
         })
         .await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let matches = app.hasher.verify(password.clone(), stored).await?;
+    let matches = app
+        .hasher
+        .verify(password.clone(), stored, &account_key)
+        .await?;
     let user = match found {
         Some(user) if matches && user.active => user,
         other => return Err(failed(app, other, matches, source).await),

@@ -93,6 +93,12 @@ pub(crate) fn device_key(account: &str, device: &str) -> String {
     format!("account:{account}:{device}")
 }
 
+/// The key of an account's current-password checks (password and email changes): a
+/// stolen session must not be a way to guess the password.
+pub(crate) fn password_key(account: &str) -> String {
+    format!("password:{account}")
+}
+
 /// The key of a client address: IPv4 as it is, IPv6 by its network of `v6_prefix` bits
 /// (one /64 holds 2^64 addresses, one key each would be no limit at all).
 pub(crate) fn address_key(ip: Option<&str>, v6_prefix: u8) -> String {

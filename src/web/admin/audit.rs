@@ -155,6 +155,7 @@ fn describe(event: &Event) -> String {
         | Event::LogoutAll
         | Event::PasswordChanged
         | Event::LockoutCleared => String::new(),
+        Event::PasswordCheckFailed => "wrong current password".to_owned(),
     }
 }
 

@@ -346,3 +346,35 @@ async fn an_ipv6_network_counts_as_one_client() {
         .await;
     assert_eq!(other_network.code(), "invalid_credentials");
 }
+
+#[rocket::async_test]
+async fn current_password_guesses_are_throttled_and_audited() {
+    let t = throttled(3, 1000).await;
+    let admin = t.admin("root").await;
+    let alice = t.member("alice").await;
+    let change =
+        |current: &str| json!({"current_password": current, "new_password": OTHER_PASSWORD});
+    for _ in 0..3 {
+        let guess = alice
+            .put("/api/me/password", change("not-my-password"))
+            .await;
+        assert_eq!(guess.status, Status::UnprocessableEntity);
+    }
+    // Every guess answered 422 before, and the right one then worked: a stolen session
+    // could guess the password.
+    let right = alice.put("/api/me/password", change(PASSWORD)).await;
+    assert_eq!(right.status, Status::TooManyRequests);
+    let path = format!("/api/users/{}", alice.id);
+    let by_patch = alice
+        .patch(
+            &path,
+            json!({"password": OTHER_PASSWORD, "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(by_patch.status, Status::TooManyRequests);
+    let audit = admin.get("/api/audit?event=password_check_failed").await;
+    assert_eq!(audit.body["total"], 3);
+    t.advance(time::Duration::seconds(61));
+    let later = alice.put("/api/me/password", change(PASSWORD)).await;
+    assert_eq!(later.status, Status::NoContent);
+}
