@@ -2,6 +2,8 @@
 //! the sentences to show beside the field.
 
 use email_address::EmailAddress;
+use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory};
+use icu_properties::{CodePointMapData, CodePointSetData};
 use unicode_normalization::UnicodeNormalization;
 use zxcvbn::Score;
 
@@ -101,15 +103,13 @@ pub(crate) fn password(
     Err(problems)
 }
 
-/// Characters that change text direction or take no space: they let one name pose as another.
+/// Characters that show nothing or change text direction, by Unicode's own tables: every
+/// Default_Ignorable_Code_Point (fillers, joiners, variation selectors, tags …) and every
+/// format character (category Cf, the direction marks and overrides among them). They
+/// let one name pose as another.
 fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}'
-        | '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{FEFF}')
+    CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+        || CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
 }
 
 /// Whether the password contains a word (3+ letters or digits) of the user's own details;
@@ -169,6 +169,24 @@ mod tests {
         assert_eq!(name("   ").ok(), Some(None), "empty means no name");
         assert!(name("Ada\u{202E}").is_err());
         assert!(name("A\u{200B}da").is_err());
+        for hidden in [
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{034F}',
+            '\u{E0041}',
+            '\u{FE0F}',
+            '\u{180B}',
+            '\u{1D173}',
+            '\u{17B4}',
+            '\u{2066}',
+            '\u{00AD}',
+        ] {
+            assert!(name(&format!("root_admin{hidden}")).is_err(), "{hidden:?}");
+        }
+        assert!(
+            name("Zoë Ångström 李").is_ok(),
+            "letters of any script stay"
+        );
         assert!(name(&"x".repeat(101)).is_err());
     }
 

@@ -96,3 +96,38 @@ async fn emails_are_bare_addresses_and_one_across_compatibility_forms() {
     let login = json!({"email": "ＡＬＩＣＥ@ｅｘａｍｐｌｅ.com", "password": PASSWORD});
     assert_eq!(t.post("/api/login", login).await.status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn names_refuse_every_invisible_character_unicode_knows() {
+    let t = TestApp::new().await;
+    for (i, hidden) in [
+        '\u{3164}',
+        '\u{FFA0}',
+        '\u{034F}',
+        '\u{E0041}',
+        '\u{FE0F}',
+        '\u{180B}',
+        '\u{1D173}',
+        '\u{17B4}',
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("root_admin{hidden}");
+        let body = json!({"username": format!("user{i}"), "email": format!("u{i}@example.com"), "password": PASSWORD, "name": name});
+        let reply = t.post("/api/register", body).await;
+        // The hand-kept list let these through: `root_admin\u{3164}` looks like `root_admin`.
+        assert_eq!(reply.status, Status::UnprocessableEntity, "{hidden:?}");
+        assert!(
+            reply.body["error"]["fields"]["name"].is_array(),
+            "{hidden:?}"
+        );
+        let username =
+            json!({"username": name, "email": format!("v{i}@example.com"), "password": PASSWORD});
+        let reply = t.post("/api/register", username).await;
+        assert!(
+            reply.body["error"]["fields"]["username"].is_array(),
+            "{hidden:?}"
+        );
+    }
+}
