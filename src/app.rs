@@ -8,6 +8,7 @@ use std::time::Duration;
 use rocket::figment::Figment;
 
 use crate::accounts::password::{Hasher, BCRYPT_MAX_PASSWORD_BYTES};
+use crate::auth::throttle::Keyer;
 use crate::auth::tokens::Tokens;
 use crate::clock::Clock;
 use crate::db::{DatabaseUrl, Db};
@@ -22,6 +23,8 @@ pub struct App {
     pub(crate) tokens: Arc<Tokens>,
     /// The time every rule is measured with (tests move it forward).
     pub clock: Clock,
+    /// Keys throttle rows of typed identifiers by a keyed hash.
+    pub(crate) keyer: Keyer,
 }
 
 /// Why the application could not start: one line, naming what to fix.
@@ -129,12 +132,17 @@ impl App {
         } else {
             figment.merge(("secret_key", secrets::secret_key(&store, &mut notes)?))
         };
+        let secret_key: String = figment
+            .extract_inner("secret_key")
+            .map_err(|e| StartError(format!("invalid setting `secret_key`: {e}")))?;
+        let keyer = Keyer::new(&secret_key);
         let ring = secrets::key_ring(&settings, &store, &mut notes)?;
         let generated = settings.jwt_keys.is_empty().then_some(store);
         let clock = Clock::default();
         let tokens = Arc::new(Tokens::new(&ring, generated, &settings, clock.clone())?);
         let app = App {
             clock,
+            keyer,
             hasher: Hasher::new(settings.bcrypt_cost),
             settings,
             db,

@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 mod headers;
 mod http;
+pub mod maintenance;
 mod params;
 mod reports;
 pub mod secrets;
@@ -39,6 +40,7 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
     } = App::prepare_to_serve(figment)?;
     let hasher = app.hasher.clone();
     let hsts = app.settings.cookie_secure;
+    let cleaning = (app.db.clone(), app.clock.clone(), app.settings.clone());
     Ok(rocket::custom(figment)
         .manage(app)
         .attach(Template::fairing())
@@ -51,6 +53,19 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
                     log::info!("{note}");
                 }
                 hasher.warm_up().await;
+                rocket::tokio::spawn(clean_up_every_hour(cleaning));
             })
         })))
+}
+
+/// Cleans up once an hour for as long as the server runs (the task ends with the runtime).
+async fn clean_up_every_hour((db, clock, settings): (db::Db, clock::Clock, settings::Settings)) {
+    let mut every = rocket::tokio::time::interval(maintenance::EVERY);
+    loop {
+        every.tick().await;
+        match maintenance::clean(&db, &clock, &settings).await {
+            Ok(cleaned) => log::info!("clean-up: {cleaned:?}"),
+            Err(error) => log::warn!("clean-up failed: {error}"),
+        }
+    }
 }

@@ -42,6 +42,8 @@ pub struct Settings {
     pub signups_per_hour: i32,
     /// Bits of an IPv6 address that name one client for throttling (its network).
     pub ipv6_prefix: u8,
+    /// Days an audit event is kept; 0 keeps them all.
+    pub audit_retention_days: i64,
     /// Signing keys given by the operator (shared by every instance); empty means generated.
     #[serde(default)]
     pub jwt_keys: Vec<SigningKey>,
@@ -76,6 +78,7 @@ struct Defaults {
     login_lockout: i64,
     signups_per_hour: i32,
     ipv6_prefix: u8,
+    audit_retention_days: i64,
     /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
     /// recorded for it unless the operator names a header a proxy overwrites.
     ip_header: bool,
@@ -107,6 +110,7 @@ const DEFAULTS: Defaults = Defaults {
     login_lockout: 60,
     signups_per_hour: 20,
     ipv6_prefix: 64,
+    audit_retention_days: 365,
     ip_header: false,
     limits: BodyLimits {
         json: "64 KiB",
@@ -233,6 +237,12 @@ impl Settings {
                 "login_failure_window"
             };
             return fail(key, "must be a positive number of seconds".into());
+        }
+        if !(0..=36_500).contains(&self.audit_retention_days) {
+            return fail(
+                "audit_retention_days",
+                "must be 0 (keep all) to 36500".into(),
+            );
         }
         if !(16..=128).contains(&self.ipv6_prefix) {
             return fail("ipv6_prefix", "must be 16 to 128 bits".into());

@@ -4,17 +4,17 @@
 use crate::accounts::model::User;
 use crate::app::App;
 use crate::audit::{self, Event, Record, Source};
-use crate::auth::throttle;
+use crate::auth::throttle::{self, Keyer};
 use crate::auth::Actor;
 use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
 
 /// Every key that can lock `user` out: the identifiers strangers type for it (username and
 /// email), its current-password checks and its known devices.
-fn account_keys(conn: &mut DbConn, user: &User) -> diesel::QueryResult<Vec<String>> {
+fn account_keys(conn: &mut DbConn, keyer: &Keyer, user: &User) -> diesel::QueryResult<Vec<String>> {
     let mut keys = vec![
-        throttle::typed_key(&user.username),
-        throttle::typed_key(&user.email),
+        keyer.typed(&user.username),
+        keyer.typed(&user.email),
         throttle::password_key(&user.public_id),
     ];
     keys.extend(throttle::device_keys(conn, &user.public_id)?);
@@ -24,10 +24,10 @@ fn account_keys(conn: &mut DbConn, user: &User) -> diesel::QueryResult<Vec<Strin
 /// Seconds left on an account's longest login lock-out, if any is on.
 pub(crate) async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
     let now = app.clock.now();
-    let user = user.clone();
+    let (user, keyer) = (user.clone(), app.keyer.clone());
     app.db
         .run(move |c| {
-            let keys = account_keys(c, &user)?;
+            let keys = account_keys(c, &keyer, &user)?;
             Ok::<_, Error>(throttle::locked_for(c, &keys, now)?)
         })
         .await
@@ -57,11 +57,11 @@ pub async fn unlock_by_name(app: &App, identifier: &str) -> Result<User> {
 async fn unlock(app: &App, by: Option<&User>, source: &Source, target: &User) -> Result<()> {
     let now = app.clock.now();
     let actor = by.map(|user| user.public_id.clone());
-    let (target, source) = (target.clone(), source.clone());
+    let (target, source, keyer) = (target.clone(), source.clone(), app.keyer.clone());
     app.db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
-                let keys = account_keys(c, &target)?;
+                let keys = account_keys(c, &keyer, &target)?;
                 throttle::clear(c, &keys)?;
                 let record = Record::new(
                     Event::LockoutCleared,

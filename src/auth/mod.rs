@@ -82,6 +82,7 @@ pub(crate) async fn login(
     let typed = crate::accounts::validation::normalize_username(identifier);
     let (ip, device) = (source.ip().map(str::to_owned), device.clone());
     let limits = (Limit::login(&app.settings), Limit::address(&app.settings));
+    let keyer = app.keyer.clone();
     let v6_prefix = app.settings.ipv6_prefix;
     let (found, account_key, address_key) = app
         .db
@@ -91,7 +92,7 @@ pub(crate) async fn login(
                 Some(user) => known_device(c, user, &device, ip.as_deref())?,
                 None => None,
             };
-            let account_key = known.unwrap_or_else(|| throttle::typed_key(&typed));
+            let account_key = known.unwrap_or_else(|| keyer.typed(&typed));
             let address_key = throttle::address_key(ip.as_deref(), v6_prefix);
             let keys = [
                 (account_key.as_str(), limits.0),

@@ -15,6 +15,8 @@
 
 use diesel::prelude::*;
 use diesel::upsert::excluded;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 use time::{Duration, PrimitiveDateTime};
 
 use crate::db::schema::login_throttle;
@@ -81,10 +83,37 @@ pub(crate) enum Reserved {
     Locked(i64),
 }
 
-/// The key of an identifier as a stranger typed it (normalised as it is looked up), whether
-/// or not an account has it: strangers get the same answers for every identifier.
-pub(crate) fn typed_key(identifier: &str) -> String {
-    format!("login:{}", identifier.to_lowercase())
+/// Makes the keys of identifiers as strangers typed them. The key is a keyed hash (HMAC
+/// with a secret derived from `secret_key`), never the text: a user who types their
+/// password into the username box must not leave it in a table.
+#[derive(Clone)]
+pub(crate) struct Keyer {
+    secret: [u8; 32],
+}
+
+impl Keyer {
+    /// A keyer whose secret is derived from the application's `secret_key`.
+    pub(crate) fn new(secret_key: &str) -> Self {
+        let mut digest = Sha256::new();
+        digest.update(b"gatehouse throttle keys\0");
+        digest.update(secret_key.as_bytes());
+        Keyer {
+            secret: digest.finalize().into(),
+        }
+    }
+
+    /// The key of an identifier (normalised as it is looked up, then lower-cased), whether
+    /// or not an account has it: strangers get the same answers for every identifier.
+    pub(crate) fn typed(&self, identifier: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
+            // HMAC takes a key of any length: this never happens.
+            return format!("login:{}", identifier.len());
+        };
+        mac.update(identifier.to_lowercase().as_bytes());
+        let hash = mac.finalize().into_bytes();
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        format!("login:{hex}")
+    }
 }
 
 /// The key of an account as one known device (a browser or an address that has signed in
@@ -335,7 +364,21 @@ mod tests {
 
     #[test]
     fn keys_name_what_they_count() {
-        assert_eq!(typed_key("Alice@Example.com"), "login:alice@example.com");
+        let keyer = Keyer::new("a secret");
+        let typed = keyer.typed("Alice@Example.com");
+        assert_eq!(
+            typed,
+            keyer.typed("alice@example.com"),
+            "case does not matter"
+        );
+        assert!(
+            typed.starts_with("login:") && !typed.contains("alice"),
+            "{typed}"
+        );
+        assert_ne!(
+            typed,
+            Keyer::new("another secret").typed("alice@example.com")
+        );
         assert_eq!(
             device_key("id-1", "ip:10.0.0.1"),
             "account:id-1:ip:10.0.0.1"

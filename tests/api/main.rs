@@ -12,4 +12,5 @@ mod cli;
 mod common;
 mod db;
 mod http;
+mod maintenance;
 mod web;

@@ -378,3 +378,18 @@ async fn current_password_guesses_are_throttled_and_audited() {
     let later = alice.put("/api/me/password", change(PASSWORD)).await;
     assert_eq!(later.status, Status::NoContent);
 }
+
+#[rocket::async_test]
+async fn throttle_rows_never_hold_the_identifier_typed() {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::login_throttle;
+    let t = TestApp::new().await;
+    // A password typed into the username box by mistake.
+    t.login("Hunter2-My-Real-Password", OTHER_PASSWORD).await;
+    let keys: Vec<String> = t
+        .db(|c| login_throttle::table.select(login_throttle::key).load(c))
+        .await;
+    // It was stored as "account:?hunter2-my-real-password" before.
+    assert!(keys.iter().all(|key| !key.contains("hunter2")), "{keys:?}");
+    assert!(keys.iter().any(|key| key.starts_with("login:")), "{keys:?}");
+}
