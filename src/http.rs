@@ -213,10 +213,12 @@ pub async fn read_body(
         return Err(Failure::UnsupportedMediaType);
     }
     let limit = req.limits().get(kind).unwrap_or(default_limit);
-    let body = data
-        .open(limit)
-        .into_string()
+    let seconds = app_state(req).await?.settings.body_timeout;
+    // A body that trickles in holds a connection and a worker: it gets this long in all.
+    let reading = data.open(limit).into_string();
+    let body = rocket::tokio::time::timeout(std::time::Duration::from_secs(seconds), reading)
         .await
+        .map_err(|_| Failure::BadRequest("The request body came too slowly.".into()))?
         .map_err(|_| Failure::BadRequest("The request body could not be read.".into()))?;
     if !body.is_complete() {
         return Err(Failure::PayloadTooLarge);

@@ -44,6 +44,8 @@ pub struct Settings {
     pub ipv6_prefix: u8,
     /// Days an audit event is kept; 0 keeps them all.
     pub audit_retention_days: i64,
+    /// Seconds a request body may take to arrive in all.
+    pub body_timeout: u64,
     /// Signing keys given by the operator (shared by every instance); empty means generated.
     #[serde(default)]
     pub jwt_keys: Vec<SigningKey>,
@@ -79,6 +81,7 @@ struct Defaults {
     signups_per_hour: i32,
     ipv6_prefix: u8,
     audit_retention_days: i64,
+    body_timeout: u64,
     /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
     /// recorded for it unless the operator names a header a proxy overwrites.
     ip_header: bool,
@@ -111,6 +114,7 @@ const DEFAULTS: Defaults = Defaults {
     signups_per_hour: 20,
     ipv6_prefix: 64,
     audit_retention_days: 365,
+    body_timeout: 30,
     ip_header: false,
     limits: BodyLimits {
         json: "64 KiB",
@@ -237,6 +241,9 @@ impl Settings {
                 "login_failure_window"
             };
             return fail(key, "must be a positive number of seconds".into());
+        }
+        if !(1..=3600).contains(&self.body_timeout) {
+            return fail("body_timeout", "must be 1 to 3600 seconds".into());
         }
         if !(0..=36_500).contains(&self.audit_retention_days) {
             return fail(

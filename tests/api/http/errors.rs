@@ -281,3 +281,39 @@ async fn no_server_header_names_the_framework() {
         assert_eq!(reply.header("Server"), None, "{path}");
     }
 }
+
+#[rocket::async_test]
+async fn a_body_that_trickles_in_is_cut_off() {
+    use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use std::time::{Duration, Instant};
+    let t = TestApp::with(|f| f.merge(("body_timeout", 1))).await;
+    let server = t.serve().await;
+    let address = server.base.trim_start_matches("http://");
+    let stream = rocket::tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let head = "POST /api/login HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Type: application/json\r\nContent-Length: 64\r\n\r\n{";
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    // One byte every quarter second: the whole body would take 16 s.
+    let trickle = rocket::tokio::spawn(async move {
+        for _ in 0..63 {
+            rocket::tokio::time::sleep(Duration::from_millis(250)).await;
+            if writer.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut answer = vec![0; 4096];
+    let read = rocket::tokio::time::timeout(Duration::from_secs(12), reader.read(&mut answer));
+    let text = match read.await {
+        Ok(Ok(n)) => String::from_utf8_lossy(&answer[..n]).into_owned(),
+        other => panic!("no answer: {other:?}"),
+    };
+    trickle.abort();
+    // Without a bound the request was read for as long as the client kept sending.
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(12));
+}
