@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::audit::{self, Created, Event, Record, Source, Via};
+use crate::auth::lockouts;
 use crate::auth::sessions::Session;
-use crate::auth::throttle::{self, Limit, Reserved};
+use crate::auth::throttle::{self, Limit};
 use crate::auth::Actor;
 use crate::db::{self, DbConn};
 use crate::error::{Checker, Error, FieldErrors, Result};
@@ -113,7 +114,6 @@ pub async fn create(
     origin: Origin<'_>,
     source: &Source,
 ) -> Result<User> {
-    let now = app.clock.now();
     let signing_up = matches!(origin, Origin::SignUp);
     if signing_up && (input.role.is_some() || input.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
@@ -123,14 +123,7 @@ pub async fn create(
     let Some(key) = signing_up.then(|| throttle::signup_key(source.ip(), v6_prefix)) else {
         return insert(app, valid, input, origin, source).await;
     };
-    let (reserving, limit) = (key.clone(), Limit::signup(&app.settings));
-    let reserved = app
-        .db
-        .run(move |c| throttle::reserve(c, &reserving, limit, now))
-        .await?;
-    if let Reserved::Locked(seconds) = reserved {
-        return Err(Error::TooManyRequests(seconds));
-    }
+    lockouts::reserve(app, &key, Limit::signup(&app.settings)).await?;
     let created = insert(app, valid, input, origin, source).await;
     if created.is_err() {
         app.db.run(move |c| throttle::give_back(c, &key)).await?;
@@ -413,14 +406,7 @@ fn own_words(user: &User, set: &UserChanges) -> Vec<String> {
 async fn verify_current(app: &App, actor: &Actor, password: String, field: &str) -> Result<()> {
     let now = app.clock.now();
     let key = throttle::password_key(&actor.user.public_id);
-    let (reserving, limit) = (key.clone(), Limit::login(&app.settings));
-    let reserved = app
-        .db
-        .run(move |c| throttle::reserve(c, &reserving, limit, now))
-        .await?;
-    if let Reserved::Locked(seconds) = reserved {
-        return Err(Error::TooManyRequests(seconds));
-    }
+    lockouts::reserve(app, &key, Limit::login(&app.settings)).await?;
     let stored = Some(actor.user.password_hash.clone());
     let right = app.hasher.verify(password, stored, &key).await?;
     let (user, source) = (actor.user.clone(), actor.source.clone());

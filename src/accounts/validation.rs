@@ -169,18 +169,10 @@ mod tests {
         assert_eq!(name("   ").ok(), Some(None), "empty means no name");
         assert!(name("Ada\u{202E}").is_err());
         assert!(name("A\u{200B}da").is_err());
-        for hidden in [
-            '\u{3164}',
-            '\u{FFA0}',
-            '\u{034F}',
-            '\u{E0041}',
-            '\u{FE0F}',
-            '\u{180B}',
-            '\u{1D173}',
-            '\u{17B4}',
-            '\u{2066}',
-            '\u{00AD}',
-        ] {
+        for hidden in
+            "\u{3164}\u{FFA0}\u{034F}\u{E0041}\u{FE0F}\u{180B}\u{1D173}\u{17B4}\u{2066}\u{00AD}"
+                .chars()
+        {
             assert!(name(&format!("root_admin{hidden}")).is_err(), "{hidden:?}");
         }
         assert!(

@@ -21,6 +21,19 @@ fn account_keys(conn: &mut DbConn, keyer: &Keyer, user: &User) -> diesel::QueryR
     Ok(keys)
 }
 
+/// Reserves one attempt against `key` now, or refuses with 429 while it is locked.
+pub(crate) async fn reserve(app: &App, key: &str, limit: throttle::Limit) -> Result<()> {
+    let (now, key) = (app.clock.now(), key.to_owned());
+    let reserved = app
+        .db
+        .run(move |c| throttle::reserve(c, &key, limit, now))
+        .await?;
+    match reserved {
+        throttle::Reserved::Allowed => Ok(()),
+        throttle::Reserved::Locked(seconds) => Err(Error::TooManyRequests(seconds)),
+    }
+}
+
 /// Seconds left on an account's longest login lock-out, if any is on.
 pub(crate) async fn lockout(app: &App, user: &User) -> Result<Option<i64>> {
     let now = app.clock.now();

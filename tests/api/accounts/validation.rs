@@ -100,18 +100,9 @@ async fn emails_are_bare_addresses_and_one_across_compatibility_forms() {
 #[rocket::async_test]
 async fn names_refuse_every_invisible_character_unicode_knows() {
     let t = TestApp::new().await;
-    for (i, hidden) in [
-        '\u{3164}',
-        '\u{FFA0}',
-        '\u{034F}',
-        '\u{E0041}',
-        '\u{FE0F}',
-        '\u{180B}',
-        '\u{1D173}',
-        '\u{17B4}',
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, hidden) in "\u{3164}\u{FFA0}\u{034F}\u{E0041}\u{FE0F}\u{180B}\u{1D173}\u{17B4}"
+        .chars()
+        .enumerate()
     {
         let name = format!("root_admin{hidden}");
         let body = json!({"username": format!("user{i}"), "email": format!("u{i}@example.com"), "password": PASSWORD, "name": name});
