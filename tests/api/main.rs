@@ -7,6 +7,8 @@
 mod accounts;
 mod audit;
 mod auth;
+// End to end in headless Chromium, across every feature; heavy, so first in the run.
+mod browser;
 mod bucketlists;
 mod cli;
 mod common;

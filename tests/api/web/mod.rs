@@ -3,7 +3,6 @@
 mod account;
 mod admin;
 mod auth;
-mod browser;
 mod csrf;
 mod pages;
 mod users;
