@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::http::{self, Failure};
 use crate::web::layout::{page, Layout};
+use crate::web::session::SignedIn;
 
 /// What a page handler answers: a page, or (by default) a form's [`Reply`], or the
 /// failure page.
@@ -112,12 +113,15 @@ fn login_url(req: &Request<'_>) -> String {
 }
 
 /// Every failure outside `/api` ends here: the guard's own error when one failed, else the
-/// error that matches Rocket's status.
+/// error that matches Rocket's status. The error page shows the real header: for a request
+/// no page guard ran on (an unknown path), the signed-in check runs here.
 #[catch(default)]
-fn page_failure(status: Status, req: &Request<'_>) -> PageError {
+async fn page_failure(status: Status, req: &Request<'_>) -> PageError {
     if let Some(failure) = http::guard_failure(req) {
         return PageError(failure);
     }
+    // Its outcome is kept for the layout; a visitor who is not signed in sees the anonymous one.
+    let _ = req.guard::<SignedIn>().await;
     PageError(match status.code {
         404 | 413 | 415 | 503 | 500.. => Failure::of_status(status),
         _ => Failure::BadRequest(status.reason_lossy().to_owned()),

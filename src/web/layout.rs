@@ -15,7 +15,9 @@ use crate::web::session;
 /// What the base layout needs on every page.
 #[derive(Serialize)]
 pub(crate) struct Layout {
-    user: Option<NavUser>,
+    /// Who is signed in, for the header. A name of its own, so that no page's values (an
+    /// admin page's `user` is the account it shows) can stand in for it.
+    signed_in: Option<NavUser>,
     /// For the forms on the page, the nav's logout button included.
     csrf_token: String,
     flash: Option<FlashView>,
@@ -37,7 +39,7 @@ struct FlashView {
 impl Layout {
     pub(crate) fn signed_in(current: &Actor, flash: Option<FlashMessage<'_>>) -> Self {
         Layout {
-            user: Some(NavUser {
+            signed_in: Some(NavUser {
                 id: current.user.public_id.clone(),
                 username: current.user.username.clone(),
                 is_admin: current.user.is_admin(),
@@ -49,7 +51,7 @@ impl Layout {
 
     pub(crate) fn anonymous(csrf_token: String, flash: Option<FlashMessage<'_>>) -> Self {
         Layout {
-            user: None,
+            signed_in: None,
             csrf_token,
             flash: flash.map(FlashView::from),
         }

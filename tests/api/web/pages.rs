@@ -118,3 +118,29 @@ async fn names_are_escaped_everywhere() {
         );
     }
 }
+
+#[rocket::async_test]
+async fn the_header_always_shows_who_is_signed_in() {
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    let mem = t.member("mem").await;
+    let browser = t.browser();
+    browser.login(&root).await;
+    // The admin's page about another user showed that user in the header ("Your account
+    // (mem)") and dropped the Admin link: the page's `user` shadowed the signed-in one.
+    for path in [
+        format!("/admin/users/{}", mem.id),
+        format!("/admin/users/{}/delete", mem.id),
+    ] {
+        let page = browser.page(&path).await;
+        assert!(page.html().contains("Your account (root)"), "{path}");
+        assert!(page.html().contains("href=\"/admin\""), "{path}");
+    }
+    // Error pages looked signed out ("Log in / Sign up").
+    let missing = browser.page("/no-such-page").await;
+    assert_eq!(missing.status, Status::NotFound);
+    assert!(missing.html().contains("Your account (root)"));
+    assert!(!missing.html().contains("href=\"/signup\""));
+    let anonymous = t.browser().page("/no-such-page").await;
+    assert!(anonymous.html().contains("href=\"/signup\""));
+}
