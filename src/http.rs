@@ -45,6 +45,9 @@ pub(crate) enum Failure {
     BadRequest(String),
     /// A cookie-authenticated change without the session's CSRF token.
     CsrfFailed,
+    /// A form before sign-in whose browser kept no CSRF cookie while cookies are Secure:
+    /// most likely the site is served over plain HTTP with `cookie_secure` on.
+    CsrfCookieDropped,
     PayloadTooLarge,
     UnsupportedMediaType,
 }
@@ -60,7 +63,7 @@ impl Failure {
         match self {
             Self::Domain(error) => status(error),
             Self::BadRequest(_) => Status::BadRequest,
-            Self::CsrfFailed => Status::Forbidden,
+            Self::CsrfFailed | Self::CsrfCookieDropped => Status::Forbidden,
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::UnsupportedMediaType => Status::UnsupportedMediaType,
         }
@@ -70,7 +73,7 @@ impl Failure {
     pub(crate) fn code(&self) -> &'static str {
         let error = match self {
             Self::BadRequest(_) => return "bad_request",
-            Self::CsrfFailed => return "csrf_failed",
+            Self::CsrfFailed | Self::CsrfCookieDropped => return "csrf_failed",
             Self::PayloadTooLarge => return "payload_too_large",
             Self::UnsupportedMediaType => return "unsupported_media_type",
             Self::Domain(error) => error,
@@ -97,6 +100,12 @@ impl Failure {
         match self {
             Self::Domain(error) => error.message(),
             Self::BadRequest(message) => message.clone(),
+            Self::CsrfCookieDropped => {
+                "The form's security cookie did not come back: this browser \
+                 drops Secure cookies on plain HTTP. Serve the site over HTTPS, or for plain-HTTP \
+                 testing set cookie_secure = false (ROCKET_COOKIE_SECURE=false)."
+                    .into()
+            }
             Self::CsrfFailed => {
                 "The form's security token is missing or wrong; reload and retry.".into()
             }

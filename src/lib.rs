@@ -47,10 +47,20 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
         .attach(headers::SecurityHeaders { hsts })
         .attach(api::stage())
         .attach(web::stage())
-        .attach(AdHoc::on_liftoff("Start-up notes", move |_| {
+        .attach(AdHoc::on_liftoff("Start-up notes", move |rocket| {
+            let config = rocket.config();
+            let plain = hsts && !config.tls_enabled() && !config.address.is_loopback();
+            let address = config.address;
             Box::pin(async move {
                 for note in notes {
                     log::info!("{note}");
+                }
+                if plain {
+                    log::warn!(
+                        "serving plain HTTP on {address} with cookie_secure on: browsers drop \
+                         the Secure cookies, so sign-in and forms fail unless a TLS proxy is in \
+                         front; for plain-HTTP testing set cookie_secure = false"
+                    );
                 }
                 hasher.warm_up().await;
                 rocket::tokio::spawn(clean_up_every_hour(cleaning));

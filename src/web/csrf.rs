@@ -49,6 +49,9 @@ where
         .map(|t| t.csrf_token)
         .unwrap_or_default();
     let expected = expected_token(req).await?;
+    if expected.is_empty() && !sent.is_empty() && app_state(req).await?.settings.cookie_secure {
+        return Err(Failure::CsrfCookieDropped);
+    }
     if expected.is_empty() || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
         return Err(Failure::CsrfFailed);
     }

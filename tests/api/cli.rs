@@ -205,3 +205,47 @@ async fn the_database_files_are_private_even_in_an_open_data_dir() {
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }
+
+#[test]
+fn serving_plain_http_beyond_loopback_with_secure_cookies_warns() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+        .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ROCKET_DATA_DIR", dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/serve.db", dir.path().display()),
+        )
+        .env("ROCKET_ADDRESS", "0.0.0.0")
+        .env("ROCKET_PORT", &port)
+        .env("ROCKET_COOKIE_SECURE", "true")
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .env("ROCKET_BCRYPT_COST", "4")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let _ = child.kill();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let _ = child.wait();
+    assert!(out.contains("plain HTTP on 0.0.0.0"), "{out}");
+}

@@ -121,3 +121,24 @@ async fn method_overrides_cannot_bypass_csrf() {
         "nothing changed"
     );
 }
+
+#[rocket::async_test]
+async fn a_dropped_security_cookie_is_explained() {
+    let t = TestApp::with(|f| f.merge(("cookie_secure", true))).await;
+    let browser = t.browser();
+    let form = browser.page("/signup").await;
+    // A browser on plain HTTP drops the Secure cookie: the form comes back without it.
+    let forgetful = t.browser();
+    let fields = [
+        ("csrf_token", form.csrf()),
+        ("username", "alice".to_owned()),
+        ("email", "alice@example.com".to_owned()),
+        ("password", PASSWORD.to_owned()),
+        ("password_confirm", PASSWORD.to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let reply = forgetful.submit("/signup", &fields).await;
+    assert_eq!(reply.status, Status::Forbidden);
+    // It said only "the form's security token is missing or wrong", forever.
+    assert!(reply.html().contains("cookie_secure"), "{}", reply.html());
+}
