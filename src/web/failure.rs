@@ -2,14 +2,15 @@
 //! redirect to the login page that comes back afterwards.
 
 use rocket::http::uri::fmt::{Query, UriDisplay};
+use rocket::http::uri::Absolute;
 use rocket::http::{Method, Status};
 use rocket::request::Request;
-use rocket::response::{self, Redirect, Responder};
+use rocket::response::{self, Flash, Redirect, Responder};
 use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::error::{AuthFailure, Error};
 use crate::http::{self, Failure};
 use crate::web::layout::{page, Layout};
 use crate::web::session::SignedIn;
@@ -56,8 +57,15 @@ struct ErrorPage {
 impl<'r> Responder<'r, 'static> for PageError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let failure = self.0;
-        if let Failure::Domain(Error::Auth(_)) = failure {
-            return Redirect::to(login_url(req)).respond_to(req);
+        if let Failure::Domain(Error::Auth(why)) = failure {
+            let to = Redirect::to(login_url(req));
+            // No token at all: a visitor who never signed in (or whose cookies ran out).
+            if why == AuthFailure::MissingToken {
+                return to.respond_to(req);
+            }
+            // A browser that was signed in is told why it is asked to sign in again.
+            let ended = "Your session has ended; sign in again.";
+            return Flash::warning(to, ended).respond_to(req);
         }
         let status = failure.status();
         let mut request_id = None;
@@ -102,14 +110,30 @@ fn title(status: Status) -> &'static str {
     }
 }
 
-/// `/login?next=<this page>`; after a failed POST, back to the page the form was on.
+/// `/login?next=<this page>`. `next` only ever names a page to GET: for a form posted after
+/// the session ended, the page the form was on (from `Referer`, path only), or none.
 fn login_url(req: &Request<'_>) -> String {
     let uri = req.uri();
     let here = match (req.method(), uri.query()) {
-        (Method::Get, Some(query)) => format!("{}?{}", uri.path(), query),
-        _ => uri.path().to_string(),
+        (Method::Get, Some(query)) => Some(format!("{}?{}", uri.path(), query)),
+        (Method::Get, None) => Some(uri.path().to_string()),
+        _ => form_page(req),
     };
-    format!("/login?next={}", &here as &dyn UriDisplay<Query>)
+    match here {
+        Some(here) => format!("/login?next={}", &here as &dyn UriDisplay<Query>),
+        None => "/login".to_owned(),
+    }
+}
+
+/// The page a posted form was on: the path and query of the `Referer`.
+fn form_page(req: &Request<'_>) -> Option<String> {
+    let referer = Absolute::parse(req.headers().get_one("Referer")?).ok()?;
+    let path = referer.path().to_string();
+    Some(match referer.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    })
+    .filter(|path| path.starts_with('/'))
 }
 
 /// Every failure outside `/api` ends here: the guard's own error when one failed, else the

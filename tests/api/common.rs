@@ -286,6 +286,7 @@ impl TestApp {
             t: self.clone(),
             jar: Mutex::default(),
             csrf: Mutex::default(),
+            here: Mutex::default(),
         }
     }
 
@@ -446,12 +447,16 @@ pub struct Browser {
     t: TestApp,
     jar: Mutex<Vec<(String, String)>>,
     csrf: Mutex<String>,
+    /// The last page loaded, sent as `Referer` with the next request, as browsers do.
+    here: Mutex<Option<String>>,
 }
 
 impl Browser {
     /// Loads a page.
     pub async fn page(&self, path: &str) -> Reply {
-        self.send(self.t.client.get(path.to_owned())).await
+        let reply = self.send(self.t.client.get(path.to_owned())).await;
+        *self.here.lock().expect("here") = Some(path.to_owned());
+        reply
     }
 
     /// Submits exactly these fields as a browser would (urlencoded, with this browser's
@@ -519,6 +524,9 @@ impl Browser {
         let cookies = self.jar.lock().expect("jar").clone();
         for (name, value) in cookies {
             request = request.cookie(Cookie::new(name, value));
+        }
+        if let Some(here) = self.here.lock().expect("here").clone() {
+            request.add_header(Header::new("Referer", format!("http://localhost{here}")));
         }
         let response = request.dispatch().await;
         self.keep_cookies(&response);

@@ -317,3 +317,34 @@ async fn a_next_that_is_no_valid_uri_goes_home_instead_of_failing() {
     }
     assert_eq!(alice.get("/api/me").await.status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn a_form_posted_after_the_session_ended_returns_to_its_page() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let browser = t.browser();
+    browser.login(&alice).await;
+    browser.page("/account").await;
+    // The session is ended elsewhere while the form is open.
+    let ended = alice.call(Method::Post, "/api/logout-all", None).await;
+    assert_eq!(ended.status, Status::NoContent);
+    let fields = [
+        ("username", "alice"),
+        ("email", "alice@example.com"),
+        ("name", "A"),
+    ];
+    let reply = browser.form("/account/profile", &fields).await;
+    // It went to /login?next=%2Faccount%2Fprofile, a path that only takes POST: a 404 after
+    // signing in, the input lost, and no word of why.
+    assert_eq!(reply.location(), "/login?next=%2Faccount");
+    let login = browser.page(reply.location()).await;
+    assert!(
+        login.html().contains("Your session has ended"),
+        "{}",
+        login.html()
+    );
+    let stranger = t.browser().page("/account").await;
+    assert_eq!(stranger.location(), "/login?next=%2Faccount");
+    let fresh = t.browser().page("/login?next=%2Faccount").await;
+    assert!(!fresh.html().contains("Your session has ended"));
+}
