@@ -2,6 +2,7 @@
 
 use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
+use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
@@ -24,8 +25,16 @@ pub(crate) fn routes() -> Vec<Route> {
         update_profile,
         change_password,
         end_session,
-        logout_everywhere
+        logout_everywhere,
+        to_the_form
     ]
+}
+
+/// The paths the page's forms post to answer a GET (a reload after a problem, a bookmark)
+/// with the page itself: a redirect, never a change.
+#[get("/account/<_..>", rank = 10)]
+fn to_the_form() -> Redirect {
+    Redirect::to(uri!(show))
 }
 
 #[derive(Serialize)]

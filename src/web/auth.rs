@@ -18,7 +18,7 @@ use crate::web::layout::{local_path, page, Layout, Reply};
 use crate::web::session::{self, clear_cookies, set_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![signup_form, signup, login_form, login, logout]
+    routes![signup_form, signup, login_form, login, logout_form, logout]
 }
 
 /// A form shown, or re-shown with what was typed (never a password: the form types skip
@@ -186,6 +186,19 @@ async fn login(
     session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
     Ok(Reply::done(local_path(&form.next), greeting))
+}
+
+/// A small page whose button signs out: a GET never changes anything.
+#[get("/logout")]
+fn logout_form(signed_in: Option<SignedIn>) -> Reply {
+    match signed_in {
+        Some(current) => Reply::Form(page(
+            rocket::http::Status::Ok,
+            "auth/logout",
+            Layout::signed_in(&current, None),
+        )),
+        None => Reply::Away(Redirect::to(uri!("/"))),
+    }
 }
 
 #[post("/logout", data = "<_form>")]

@@ -1,6 +1,7 @@
 //! `/bucketlists`: the signed-in user's own lists; add, tick, rename and remove items.
 
 use rocket::request::FlashMessage;
+use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
@@ -25,8 +26,16 @@ pub(crate) fn routes() -> Vec<Route> {
         add_item,
         toggle_item,
         rename_item,
-        delete_item
+        delete_item,
+        to_the_form
     ]
+}
+
+/// The paths the list page's forms post to answer a GET with the list's page: a redirect,
+/// never a change.
+#[get("/bucketlists/<id>/<_..>", rank = 10)]
+fn to_the_form(id: &str) -> Redirect {
+    Redirect::to(uri!(show(id)))
 }
 
 #[derive(Serialize)]

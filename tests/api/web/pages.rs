@@ -144,3 +144,61 @@ async fn the_header_always_shows_who_is_signed_in() {
     let anonymous = t.browser().page("/no-such-page").await;
     assert!(anonymous.html().contains("href=\"/signup\""));
 }
+
+#[rocket::async_test]
+async fn every_form_target_answers_get_with_its_page_and_changes_nothing() {
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    let mem = t.member("mem").await;
+    let browser = t.browser();
+    browser.login(&root).await;
+    let list = root
+        .post("/api/bucketlists", serde_json::json!({"name": "L"}))
+        .await;
+    let list = list.body["id"].as_str().unwrap().to_owned();
+    let user = format!("/admin/users/{}", mem.id);
+    let lists = format!("/bucketlists/{list}");
+    // 15 of 18 of these answered 404: "Confirm Form Resubmission" on Back, a dead bookmark.
+    let cases = [
+        ("/account/profile", "/account".to_owned()),
+        ("/account/password", "/account".to_owned()),
+        ("/account/logout-all", "/account".to_owned()),
+        ("/account/sessions/x/end", "/account".to_owned()),
+        ("/admin/users/bulk", "/admin/users".to_owned()),
+        ("/admin/users/bulk/apply", "/admin/users".to_owned()),
+        (&format!("{user}/password"), user.clone()),
+        (&format!("{user}/unlock"), user.clone()),
+        (&format!("{user}/sessions/x/end"), user.clone()),
+        (&format!("{lists}/rename"), lists.clone()),
+        (&format!("{lists}/delete"), lists.clone()),
+        (&format!("{lists}/items"), lists.clone()),
+        (&format!("{lists}/items/x/toggle"), lists.clone()),
+        (&format!("{lists}/items/x/rename"), lists.clone()),
+        (&format!("{lists}/items/x/delete"), lists.clone()),
+    ];
+    for (path, page) in &cases {
+        let reply = browser.page(path).await;
+        assert_eq!(
+            (reply.status, reply.location()),
+            (Status::SeeOther, page.as_str()),
+            "{path}"
+        );
+    }
+    let sign_out = browser.page("/logout").await;
+    assert_eq!(sign_out.status, Status::Ok);
+    assert!(sign_out.html().contains("action=\"/logout\""));
+    assert_eq!(
+        browser.page("/account").await.status,
+        Status::Ok,
+        "still signed in"
+    );
+    assert_eq!(
+        root.get(&format!("/api/bucketlists/{list}")).await.status,
+        Status::Ok
+    );
+    let anonymous = t.browser().page("/logout").await;
+    assert_eq!(
+        (anonymous.status, anonymous.location()),
+        (Status::SeeOther, "/")
+    );
+}

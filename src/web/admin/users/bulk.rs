@@ -2,7 +2,7 @@
 //! and reported exactly: who changed, who was skipped and why, which ids no longer exist.
 
 use rocket::http::Status;
-use rocket::{post, routes, uri, FromForm, Route, State};
+use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
 use crate::accounts::{self, AccountChanges};
@@ -16,7 +16,23 @@ use crate::web::present::UserRow;
 use crate::web::session::AdminPage;
 
 pub(super) fn routes() -> Vec<Route> {
-    routes![bulk_confirm, bulk_apply]
+    routes![
+        bulk_confirm,
+        bulk_apply,
+        confirm_to_the_list,
+        apply_to_the_list
+    ]
+}
+
+/// The bulk paths answer a GET with the list they are chosen on: a redirect, never a change.
+#[get("/admin/users/bulk")]
+fn confirm_to_the_list() -> rocket::response::Redirect {
+    rocket::response::Redirect::to(uri!("/admin/users"))
+}
+
+#[get("/admin/users/bulk/apply")]
+fn apply_to_the_list() -> rocket::response::Redirect {
+    confirm_to_the_list()
 }
 
 #[derive(FromForm)]

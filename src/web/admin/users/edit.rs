@@ -3,6 +3,7 @@
 
 use rocket::http::Status;
 use rocket::request::FlashMessage;
+use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
@@ -29,8 +30,16 @@ pub(super) fn routes() -> Vec<Route> {
         end_session,
         unlock,
         delete_confirm,
-        delete
+        delete,
+        to_the_form
     ]
+}
+
+/// The paths the user page's forms post to answer a GET with the user's page: a redirect,
+/// never a change.
+#[get("/admin/users/<id>/<_..>", rank = 10)]
+fn to_the_form(id: &str) -> Redirect {
+    Redirect::to(uri!(show(id)))
 }
 
 /// An account's fields as the edit form sends them, and as the page shows them again.
