@@ -115,6 +115,25 @@ impl std::error::Error for Error {
     }
 }
 
+/// Whether a failure was unexpected, so it could be the database going away: worth a ping
+/// to tell an outage from a bug. A refusal the domain decided (not found, revoked,
+/// throttled, invalid) never is, and costs no extra query.
+pub trait Unexpected {
+    fn unexpected(&self) -> bool;
+}
+
+impl Unexpected for Error {
+    fn unexpected(&self) -> bool {
+        matches!(self, Error::Internal(_))
+    }
+}
+
+impl Unexpected for DieselError {
+    fn unexpected(&self) -> bool {
+        !matches!(self, DieselError::NotFound)
+    }
+}
+
 /// Unique indexes whose violation means "that value is taken", by the name the database
 /// reports: PostgreSQL names the index; SQLite names an expression index and otherwise the
 /// column as `table.column`.

@@ -70,7 +70,9 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
 
 /// Cleans up once an hour for as long as the server runs (the task ends with the runtime).
 async fn clean_up_every_hour((db, clock, settings): (db::Db, clock::Clock, settings::Settings)) {
-    let mut every = rocket::tokio::time::interval(maintenance::EVERY);
+    // Not at start-up: a starting instance (or a test's) has better things to do first.
+    let first = rocket::tokio::time::Instant::now() + maintenance::FIRST;
+    let mut every = rocket::tokio::time::interval_at(first, maintenance::EVERY);
     loop {
         every.tick().await;
         match maintenance::clean(&db, &clock, &settings).await {

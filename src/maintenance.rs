@@ -14,6 +14,8 @@ use crate::settings::Settings;
 /// How long an ended session is kept: its address still counts as one the account signed
 /// in from (a known device) for this long.
 const ENDED_SESSIONS_KEPT: Duration = Duration::days(30);
+/// How long after start an instance first cleans up.
+pub(crate) const FIRST: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often each instance cleans up.
 pub(crate) const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 

@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::error::Unexpected;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -283,12 +284,13 @@ impl Db {
 
     /// Runs blocking database work on Rocket's blocking pool, never on an async worker.
     /// An outage (no connection in time, or one lost during the work) reaches the caller
-    /// as [`outage`], whatever error type the work uses.
+    /// as [`outage`], whatever error type the work uses; after an unexpected failure the
+    /// connection is pinged to tell which it was.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DieselError> + Send + 'static,
+        E: From<DieselError> + Unexpected + Send + 'static,
     {
         let pool = self.pool.clone();
         let done = crate::blocking::run(move || {
@@ -297,7 +299,7 @@ impl Db {
             };
             match work(&mut conn) {
                 // A query that failed because the server went away is an outage, not a bug.
-                Err(_) if conn.ping().is_err() => {
+                Err(e) if e.unexpected() && conn.ping().is_err() => {
                     log::warn!("database connection lost");
                     Err(outage("the database connection was lost").into())
                 }
