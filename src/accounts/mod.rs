@@ -244,8 +244,14 @@ pub(crate) async fn update(
         set.role = checker.check("role", role_named(role)).map(Role::as_str);
     }
     set.active = changes.active;
-    if changes.current_password.is_some() && changes.password.is_none() {
-        checker.add("current_password", "is only needed with a new password");
+    let new_email = set.email.as_ref().filter(|email| **email != target.email);
+    let email_changes = is_self && new_email.is_some();
+    let needs_password = is_self && changes.password.is_some();
+    if changes.current_password.is_some() && !(needs_password || email_changes) {
+        checker.add(
+            "current_password",
+            "is only needed with a new password or email",
+        );
     }
     if let Some(password) = &changes.password {
         let words = own_words(target, &set);
@@ -254,11 +260,22 @@ pub(crate) async fn update(
         checker.check("password", validation::password(password, min, &words));
     }
     checker.finish()?;
-    if let Some(password) = changes.password {
-        if is_self {
-            let current = changes.current_password.unwrap_or_default();
-            verify_current(app, caller, current, "current_password").await?;
+    let recent = caller.session.signed_in_recently(app.clock.now());
+    match changes.current_password {
+        Some(current) => verify_current(app, caller, current, "current_password").await?,
+        None if needs_password || (email_changes && !recent) => {
+            return Err(Error::field(
+                "current_password",
+                if needs_password {
+                    "is needed to set a new password"
+                } else {
+                    "is needed to change your email (or sign in again)"
+                },
+            ));
         }
+        None => {}
+    }
+    if let Some(password) = changes.password {
         set.password_hash = Some(app.hasher.hash(password).await?);
     }
     let keep = is_self.then_some(caller.session.id);
@@ -293,10 +310,16 @@ pub(crate) async fn change_own_password(
     Ok(())
 }
 
-/// Deletes an account (self or admin); its sessions go with it.
+/// Deletes an account (self or admin); its sessions go with it. Deleting one's own account
+/// needs a recent sign-in, so a stolen refresh token cannot do it.
 pub(crate) async fn delete(app: &App, caller: &Actor, target: &User) -> Result<()> {
     let now = app.clock.now();
     policy::ensure_can_manage(&caller.user, target)?;
+    if caller.user.id == target.id && !caller.session.signed_in_recently(now) {
+        return Err(Error::forbidden(
+            "Deleting your own account needs a recent sign-in: log in again, then delete.",
+        ));
+    }
     let target = target.clone();
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
     app.db

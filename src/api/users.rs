@@ -46,6 +46,8 @@ struct ProfileChanges {
     username: Option<String>,
     email: Option<String>,
     name: Option<String>,
+    /// Needed with a new email when the sign-in is not recent (README, "Recent sign-in").
+    current_password: Option<String>,
 }
 
 #[patch("/me", data = "<body>")]
@@ -58,11 +60,13 @@ async fn update_me(
         username,
         email,
         name,
+        current_password,
     } = body.0;
     let changes = AccountChanges {
         username,
         email,
         name,
+        current_password,
         ..AccountChanges::default()
     };
     let user = accounts::update(app, &current, &current.user, changes).await?;

@@ -304,6 +304,21 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
         .await
 }
 
+/// Replaces the caller's session with a new one holding fresh tokens, as after a password
+/// change: whoever copied the old tokens is left with nothing.
+pub(crate) async fn renew(app: &App, actor: &Actor) -> Result<TokenPair> {
+    let now = app.clock.now();
+    let (tokens, actor) = (app.tokens.clone(), actor.clone());
+    app.db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                Session::revoke(c, actor.session.id, now)?;
+                open_session(c, &tokens, &actor.user, &actor.source, now)
+            })
+        })
+        .await
+}
+
 /// Live sessions of a user (self or admin).
 pub(crate) async fn sessions(app: &App, caller: &Actor, target: &User) -> Result<Vec<Session>> {
     let now = app.clock.now();

@@ -13,6 +13,11 @@ use crate::db::DbConn;
 /// `last_seen_at` is refreshed at most this often, so reads do not all turn into writes.
 const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
+/// How long after its password was checked a session may take over or delete its account
+/// without the password again (GitHub's "sudo mode", ASVS 3.7.1): a stolen long-lived
+/// refresh token alone cannot.
+pub(crate) const RECENT_SIGN_IN: Duration = Duration::minutes(10);
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
 pub(crate) struct Session {
@@ -67,6 +72,12 @@ impl Session {
 
     pub(crate) fn is_live(&self, now: PrimitiveDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at > now
+    }
+
+    /// Whether the password was checked lately: every session starts with a password check
+    /// (login, sign-up, a changed password), and refreshes keep its start.
+    pub(crate) fn signed_in_recently(&self, now: PrimitiveDateTime) -> bool {
+        now - self.created_at < RECENT_SIGN_IN
     }
 
     /// Records activity, at most once per `TOUCH_INTERVAL`.

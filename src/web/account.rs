@@ -17,7 +17,7 @@ use crate::web::failure::Served;
 use crate::web::form::{Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
-use crate::web::session::{clear_cookies, SignedIn};
+use crate::web::session::{clear_cookies, set_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![
@@ -87,12 +87,15 @@ async fn show(
     account_page(app, &signed_in, Showing::first(flash, Again::Nothing)).await
 }
 
-/// The profile form, and the values it shows again after a problem.
+/// The profile form, and the values it shows again after a problem (never the password).
 #[derive(FromForm, Serialize)]
 struct ProfileForm {
     username: Text,
     email: Text,
     name: Text,
+    /// Needed to change the email when the sign-in is not recent.
+    #[serde(skip)]
+    current_password: Text,
 }
 
 impl From<&User> for ProfileForm {
@@ -101,6 +104,7 @@ impl From<&User> for ProfileForm {
             username: user.username.clone().into(),
             email: user.email.clone().into(),
             name: user.name.clone().unwrap_or_default().into(),
+            current_password: Text::default(),
         }
     }
 }
@@ -116,6 +120,7 @@ async fn update_profile(
         username: Some(form.username.to_string()),
         email: Some(form.email.to_string()),
         name: Some(form.name.to_string()),
+        current_password: form.current_password.given(),
         ..AccountChanges::default()
     };
     let current = &signed_in.0;
@@ -135,10 +140,12 @@ struct PasswordForm {
     new_password_confirm: Text,
 }
 
-/// Changes the password; every other session of the account ends, this one goes on.
+/// Changes the password; every other session of the account ends, and this browser goes on
+/// with a new session (a copy of its old cookies is worth nothing).
 #[post("/account/password", data = "<form>")]
 async fn change_password(
     app: &State<App>,
+    jar: &CookieJar<'_>,
     signed_in: SignedIn,
     form: CsrfForm<PasswordForm>,
 ) -> Served {
@@ -153,10 +160,13 @@ async fn change_password(
         accounts::change_own_password(app, current, current_password, new_password).await
     };
     match result {
-        Ok(()) => Ok(Reply::done(
-            uri!(show),
-            "Your password is changed; other sessions have ended.",
-        )),
+        Ok(()) => {
+            set_cookies(jar, &auth::renew(app, current).await?, &app.settings);
+            Ok(Reply::done(
+                uri!(show),
+                "Your password is changed; other sessions have ended.",
+            ))
+        }
         Err(error) => {
             let shown = Showing::again(&error, Again::Password)?;
             Ok(Reply::Form(account_page(app, current, shown).await?))

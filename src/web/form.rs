@@ -84,6 +84,13 @@ impl<'v> FromFormField<'v> for Text {
     }
 }
 
+impl Text {
+    /// The value, unless the field was left empty (an optional field not filled in).
+    pub(crate) fn given(&self) -> Option<String> {
+        Some(self.0.clone()).filter(|text| !text.is_empty())
+    }
+}
+
 impl Deref for Text {
     type Target = str;
 

@@ -494,6 +494,12 @@ impl Browser {
         self.form(action, fields).await
     }
 
+    /// The value of one of this browser's cookies.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let jar = self.jar.lock().expect("jar");
+        jar.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
     /// Signs in through the login page.
     pub async fn login(&self, account: &Tester) -> Reply {
         let fields = [

@@ -524,3 +524,39 @@ async fn the_last_active_admin_cannot_be_removed() {
     let last = second.call(Method::Delete, &second_path, None).await;
     assert_eq!(last.status, Status::Conflict);
 }
+
+#[rocket::async_test]
+async fn a_stale_session_needs_the_password_to_change_the_email_or_delete_the_account() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let fresh = alice
+        .patch("/api/me", json!({"email": "a2@example.com"}))
+        .await;
+    assert_eq!(fresh.status, Status::Ok, "just signed in: {:?}", fresh.body);
+    // A refresh keeps the session's start: it proves nothing about the password.
+    t.advance(time::Duration::minutes(11));
+    let alice = t.tester(&alice.refresh().await.body);
+    let stale = alice
+        .patch("/api/me", json!({"email": "a3@example.com"}))
+        .await;
+    assert_eq!(stale.status, Status::UnprocessableEntity);
+    assert!(stale.body["error"]["fields"]["current_password"].is_array());
+    let wrong = json!({"email": "a3@example.com", "current_password": OTHER_PASSWORD});
+    let wrong = alice.patch("/api/me", wrong).await;
+    assert_eq!(wrong.status, Status::UnprocessableEntity);
+    let right = json!({"email": "a3@example.com", "current_password": PASSWORD});
+    let right = alice.patch("/api/me", right).await;
+    assert_eq!(right.body["email"], "a3@example.com", "{:?}", right.body);
+    let name = alice.patch("/api/me", json!({"name": "Alice"})).await;
+    assert_eq!(name.status, Status::Ok, "other fields need nothing");
+
+    let own = format!("/api/users/{}", alice.id);
+    let refused = alice.delete(&own).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (Status::Forbidden, "forbidden")
+    );
+    assert_eq!(alice.get("/api/me").await.status, Status::Ok, "still there");
+    let again = t.sign_in("alice", PASSWORD).await;
+    assert_eq!(again.delete(&own).await.status, Status::NoContent);
+}

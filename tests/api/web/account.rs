@@ -1,6 +1,6 @@
 //! The account page: profile, password and sessions.
 
-use rocket::http::Status;
+use rocket::http::{Method, Status};
 
 use crate::common::{TestApp, OTHER_PASSWORD, PASSWORD};
 
@@ -78,12 +78,20 @@ async fn the_account_page_edits_the_profile_and_the_password() {
     }
     let fields = change(PASSWORD, OTHER_PASSWORD, OTHER_PASSWORD);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let copied = browser.cookie("access_token").expect("signed in");
     let changed = browser.submit("/account/password", &fields).await;
     assert_eq!(changed.status, Status::SeeOther);
     assert_eq!(
         browser.page("/account").await.status,
         Status::Ok,
         "this browser stays signed in"
+    );
+    assert_ne!(browser.cookie("access_token").as_ref(), Some(&copied));
+    let stale = t.call(Method::Get, "/api/me", Some(&copied), None).await;
+    assert_eq!(
+        stale.code(),
+        "token_revoked",
+        "a copy of this browser's old cookie is worth nothing"
     );
     assert_eq!(
         other.get("/api/me").await.code(),
@@ -132,4 +140,54 @@ async fn sessions_are_listed_and_ended_from_the_account_page() {
         Status::SeeOther,
         "this browser too"
     );
+}
+
+#[rocket::async_test]
+async fn changing_the_email_after_a_while_asks_for_the_password() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    t.advance(time::Duration::minutes(11));
+    let profile = |email: &'static str, current: &'static str| {
+        [
+            ("username", "alice"),
+            ("email", email),
+            ("name", ""),
+            ("current_password", current),
+        ]
+    };
+    let renamed = browser
+        .submit_on(
+            "/account",
+            "/account/profile",
+            &[
+                ("username", "alice"),
+                ("email", "alice@example.com"),
+                ("name", "Alice"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status, Status::SeeOther, "a name needs no password");
+    let asked = browser
+        .submit_on(
+            "/account",
+            "/account/profile",
+            &profile("new@example.com", ""),
+        )
+        .await;
+    assert_eq!(asked.status, Status::UnprocessableEntity);
+    assert!(asked.html().contains("id=\"current_password-error\""));
+    assert!(
+        asked.html().contains("value=\"new@example.com\""),
+        "typed value kept"
+    );
+    let saved = browser
+        .form("/account/profile", &profile("new@example.com", PASSWORD))
+        .await;
+    assert_eq!(saved.status, Status::SeeOther);
+    assert!(browser
+        .page("/account")
+        .await
+        .html()
+        .contains("value=\"new@example.com\""));
 }

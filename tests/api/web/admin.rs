@@ -553,3 +553,31 @@ async fn an_edit_through_another_spelling_of_the_id_returns_to_the_user_page() {
     assert_eq!(saved.status, Status::SeeOther, "{}", saved.html());
     assert_eq!(saved.location(), format!("/admin/users/{}", bob.id));
 }
+
+#[rocket::async_test]
+async fn an_admin_long_signed_in_confirms_their_own_email_change_and_cannot_delete_themselves() {
+    let (t, browser, root) = console().await;
+    t.advance(time::Duration::minutes(11));
+    let own = format!("/admin/users/{}", root.id);
+    let fields = |current| {
+        [
+            ("username", "root"),
+            ("email", "boss@example.com"),
+            ("name", ""),
+            ("role", "admin"),
+            ("active", "on"),
+            ("current_password", current),
+        ]
+    };
+    let asked = browser.submit_on(&own, &own, &fields("")).await;
+    assert_eq!(asked.status, Status::UnprocessableEntity);
+    assert!(asked
+        .html()
+        .contains("id=\"account_current_password-error\""));
+    let saved = browser.form(&own, &fields(PASSWORD)).await;
+    assert_eq!(saved.status, Status::SeeOther);
+    let delete = format!("{own}/delete");
+    let refused = browser.submit_on(&delete, &delete, &[]).await;
+    assert_eq!(refused.status, Status::Forbidden);
+    assert!(refused.html().contains("needs a recent sign-in"));
+}

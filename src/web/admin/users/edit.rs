@@ -1,7 +1,7 @@
 //! One user in the console: new users, the user's page (profile, role, active, password,
 //! sessions, lock-out) and deletion with a confirmation step.
 
-use rocket::http::Status;
+use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
@@ -18,7 +18,7 @@ use crate::web::form::{Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::UserRow;
 use crate::web::present::{session_rows, SessionRow};
-use crate::web::session::AdminPage;
+use crate::web::session::{set_cookies, AdminPage};
 
 pub(super) fn routes() -> Vec<Route> {
     routes![
@@ -50,6 +50,9 @@ struct AccountForm {
     name: Text,
     role: Text,
     active: bool,
+    /// Asked when admins change their own email without a recent sign-in.
+    #[serde(skip)]
+    current_password: Text,
 }
 
 impl From<&User> for AccountForm {
@@ -60,6 +63,7 @@ impl From<&User> for AccountForm {
             name: user.name.clone().unwrap_or_default().into(),
             role: user.role.as_str().to_owned().into(),
             active: user.active,
+            current_password: Text::default(),
         }
     }
 }
@@ -72,6 +76,7 @@ impl AccountForm {
             name: Some(self.name.to_string()),
             role: Some(self.role.to_string()),
             active: Some(self.active),
+            current_password: self.current_password.given(),
             ..AccountChanges::default()
         }
     }
@@ -263,6 +268,7 @@ struct PasswordForm {
 #[post("/admin/users/<id>/password", data = "<form>")]
 async fn set_password(
     app: &State<App>,
+    jar: &CookieJar<'_>,
     admin: AdminPage,
     id: &str,
     form: CsrfForm<PasswordForm>,
@@ -275,13 +281,16 @@ async fn set_password(
     } else {
         let changes = AccountChanges {
             password: Some(form.new_password.into()),
-            current_password: Some(form.current_password.into()).filter(|p: &String| !p.is_empty()),
+            current_password: form.current_password.given(),
             ..AccountChanges::default()
         };
         accounts::update(app, &admin, &user, changes).await
     };
     let error = match result {
         Ok(saved) => {
+            if saved.id == admin.user.id {
+                set_cookies(jar, &auth::renew(app, &admin).await?, &app.settings);
+            }
             let message = format!("New password set for {}.", saved.username);
             return Ok(back_to(&saved, message));
         }
@@ -342,13 +351,18 @@ async fn delete(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<To
             uri!("/admin/users"),
             format!("Deleted {}.", user.username),
         )),
-        Err(Error::Conflict(message)) => {
+        Err(error @ (Error::Conflict(_) | Error::Forbidden(_))) => {
+            let status = if matches!(error, Error::Conflict(_)) {
+                Status::Conflict
+            } else {
+                Status::Forbidden
+            };
             let context = DeletePage {
                 layout: Layout::signed_in(&admin, None),
                 user: UserRow::from(&user),
-                problem: Some(message),
+                problem: Some(error.message()),
             };
-            Ok(Reply::Form(page(Status::Conflict, "admin/delete", context)))
+            Ok(Reply::Form(page(status, "admin/delete", context)))
         }
         Err(other) => Err(other.into()),
     }
