@@ -254,6 +254,51 @@ pub(crate) async fn update_item(
         .await
 }
 
+/// Ticks exactly the items named in `done` and unticks the others (the list page's
+/// checkboxes); only items whose state changes are touched. Returns how many changed.
+pub(crate) async fn set_done(
+    app: &App,
+    owner: i64,
+    list_id: &str,
+    done: Vec<String>,
+) -> Result<usize> {
+    let now = app.clock.now();
+    let list_id = list_id.to_owned();
+    app.db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                let list = owned_list(c, owner, &list_id)?;
+                let items =
+                    bucketlist_items::table.filter(bucketlist_items::bucketlist_id.eq(list.id));
+                let ticked = diesel::update(
+                    items
+                        .filter(bucketlist_items::done.eq(false))
+                        .filter(bucketlist_items::public_id.eq_any(&done)),
+                )
+                .set((
+                    bucketlist_items::done.eq(true),
+                    bucketlist_items::updated_at.eq(now),
+                ))
+                .execute(c)?;
+                let unticked = diesel::update(
+                    items
+                        .filter(bucketlist_items::done.eq(true))
+                        .filter(bucketlist_items::public_id.ne_all(&done)),
+                )
+                .set((
+                    bucketlist_items::done.eq(false),
+                    bucketlist_items::updated_at.eq(now),
+                ))
+                .execute(c)?;
+                if ticked + unticked > 0 {
+                    touch(c, list.id, now)?;
+                }
+                Ok(ticked + unticked)
+            })
+        })
+        .await
+}
+
 pub(crate) async fn delete_item(app: &App, owner: i64, list_id: &str, item_id: &str) -> Result<()> {
     let (list_id, item_id) = (list_id.to_owned(), item_id.to_owned());
     app.db

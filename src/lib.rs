@@ -26,7 +26,6 @@ mod web;
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
-use rocket_dyn_templates::Template;
 
 pub use crate::app::{App, Prepared, StartError};
 pub use crate::settings::{defaults, figment};
@@ -41,9 +40,10 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
     let hasher = app.hasher.clone();
     let hsts = app.settings.cookie_secure;
     let cleaning = (app.db.clone(), app.clock.clone(), app.settings.clone());
+    let templates = web::templates(&app.settings);
     Ok(rocket::custom(figment)
         .manage(app)
-        .attach(Template::fairing())
+        .attach(templates)
         .attach(headers::SecurityHeaders { hsts })
         .attach(api::stage())
         .attach(web::stage())

@@ -21,6 +21,10 @@ use crate::error::{Checker, Error, FieldErrors, Result};
 
 use self::model::{NewUser, Role, User, UserChanges};
 
+/// Refusal of a "new" password that is the current one (checked after the current one is
+/// proved right, so it tells a guesser nothing).
+const SAME_PASSWORD: &str = "must differ from your current password";
+
 /// A new account, from sign-up (role and active unset) or from an admin.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,7 +122,10 @@ pub async fn create(
     if signing_up && (input.role.is_some() || input.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
     }
-    let valid = validate_new(&app.settings, &input)?;
+    let valid = match validate_new(&app.settings, &input) {
+        Ok(valid) => valid,
+        Err(errors) => return Err(Error::Validation(with_taken(app, &input, errors).await?)),
+    };
     let v6_prefix = app.settings.ipv6_prefix;
     let Some(key) = signing_up.then(|| throttle::signup_key(source.ip(), v6_prefix)) else {
         return insert(app, valid, input, origin, source).await;
@@ -129,6 +136,31 @@ pub async fn create(
         app.db.run(move |c| throttle::give_back(c, &key)).await?;
     }
     created
+}
+
+/// Adds "is already taken" to the well-formed username and email of a refused new account,
+/// so the form shows every problem at once rather than one after another.
+async fn with_taken(app: &App, input: &NewAccount, errors: FieldErrors) -> Result<FieldErrors> {
+    let candidates = [
+        ("username", validation::username(&input.username)),
+        ("email", validation::email(&input.email)),
+    ];
+    let wellformed: Vec<(&'static str, String)> = candidates
+        .into_iter()
+        .filter(|(field, _)| !errors.contains_key(*field))
+        .filter_map(|(field, value)| Some((field, value.ok()?)))
+        .collect();
+    app.db
+        .run(move |c| {
+            let mut errors = errors;
+            for (field, value) in wellformed {
+                if User::find_by_login(c, &value)?.is_some() {
+                    errors.insert(field.to_owned(), vec!["is already taken".to_owned()]);
+                }
+            }
+            Ok(errors)
+        })
+        .await
 }
 
 /// Hashes the password and writes the account and its audit event.
@@ -262,7 +294,13 @@ pub(crate) async fn update(
     checker.finish()?;
     let recent = caller.session.signed_in_recently(app.clock.now());
     match changes.current_password {
-        Some(current) => verify_current(app, caller, current, "current_password").await?,
+        Some(current) => {
+            let unchanged = changes.password.as_ref() == Some(&current);
+            verify_current(app, caller, current, "current_password").await?;
+            if unchanged {
+                return Err(Error::field("password", SAME_PASSWORD));
+            }
+        }
         None if needs_password || (email_changes && !recent) => {
             return Err(Error::field(
                 "current_password",
@@ -294,7 +332,11 @@ pub(crate) async fn change_own_password(
     let min = app.settings.password_min_length;
     validation::password(&new_password, min, &words)
         .map_err(|problems| Error::Validation([("new_password".to_owned(), problems)].into()))?;
+    let unchanged = new_password == current_password;
     verify_current(app, caller, current_password, "current_password").await?;
+    if unchanged {
+        return Err(Error::field("new_password", SAME_PASSWORD));
+    }
     let set = UserChanges {
         password_hash: Some(app.hasher.hash(new_password).await?),
         ..UserChanges::default()

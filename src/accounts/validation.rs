@@ -15,9 +15,15 @@ pub(crate) fn normalize_username(value: &str) -> String {
     value.trim().nfkc().collect()
 }
 
+/// What an empty required field says, rather than a rule about its format.
+const REQUIRED: &str = "is required";
+
 pub(crate) fn username(value: &str) -> Result<String, Vec<String>> {
     let value = normalize_username(value);
     let value = value.as_str();
+    if value.is_empty() {
+        return Err(vec![REQUIRED.to_owned()]);
+    }
     let count = value.chars().count();
     let mut problems = Vec::new();
     if !(3..=32).contains(&count) {
@@ -42,6 +48,9 @@ pub(crate) fn username(value: &str) -> Result<String, Vec<String>> {
 /// fullwidth or mathematical letters are the same address as plain ones.
 pub(crate) fn email(value: &str) -> Result<String, Vec<String>> {
     let value: String = value.trim().nfkc().collect::<String>().to_lowercase();
+    if value.is_empty() {
+        return Err(vec![REQUIRED.to_owned()]);
+    }
     if value.len() > 254 {
         return Err(vec!["must be at most 254 characters long".to_owned()]);
     }
@@ -73,6 +82,9 @@ pub(crate) fn password(
     min_length: usize,
     user_inputs: &[&str],
 ) -> Result<(), Vec<String>> {
+    if value.is_empty() {
+        return Err(vec![REQUIRED.to_owned()]);
+    }
     if value.chars().count() < min_length {
         return Err(vec![format!(
             "must be at least {min_length} characters long"
@@ -93,14 +105,23 @@ pub(crate) fn password(
     if estimate.score() >= Score::Three {
         return Ok(());
     }
-    let mut problems = vec!["is too easy to guess".to_owned()];
+    // zxcvbn's advice comes as sentences; the first problem completes "Password …".
+    let mut problems = vec!["is too easy to guess.".to_owned()];
     if let Some(feedback) = estimate.feedback() {
-        if let Some(warning) = feedback.warning() {
-            problems.push(warning.to_string());
-        }
-        problems.extend(feedback.suggestions().iter().map(ToString::to_string));
+        let warning = feedback.warning().map(|w| w.to_string());
+        let advice = feedback.suggestions().iter().map(ToString::to_string);
+        problems.extend(warning.into_iter().chain(advice).map(sentence));
     }
     Err(problems)
+}
+
+/// Ends a piece of advice with a full stop when it has none.
+fn sentence(text: String) -> String {
+    if text.ends_with(['.', '!', '?']) {
+        text
+    } else {
+        format!("{text}.")
+    }
 }
 
 /// Characters that show nothing or change text direction, by Unicode's own tables: every
@@ -139,6 +160,19 @@ mod tests {
         );
         assert!(username("al ice").is_err());
         assert!(username("ålice").is_err(), "ASCII only");
+        assert_eq!(username(" ").err(), Some(vec!["is required".to_owned()]));
+        assert_eq!(email("").err(), Some(vec!["is required".to_owned()]));
+        assert_eq!(
+            password("", 12, &[]).err(),
+            Some(vec!["is required".to_owned()])
+        );
+        let advice = password("passwordpassword", 12, &[])
+            .err()
+            .unwrap_or_default();
+        assert!(
+            advice.len() > 1 && advice.iter().all(|a| a.ends_with('.')),
+            "{advice:?}"
+        );
         let both = username("_").err().unwrap_or_default();
         assert_eq!(both.len(), 2, "every problem at once: {both:?}");
     }

@@ -15,7 +15,7 @@ use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{Showing, Text};
-use crate::web::layout::{page, Layout, Page, Reply};
+use crate::web::layout::{page, Confirmation, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
 
@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Vec<Route> {
         update_profile,
         change_password,
         end_session,
+        logout_everywhere_confirm,
         logout_everywhere,
         to_the_form
     ]
@@ -190,6 +191,21 @@ async fn end_session(
         return Ok(Reply::done(uri!("/login"), "This session has ended."));
     }
     Ok(Reply::done(uri!(show), "That session has ended."))
+}
+
+#[get("/account/logout-all")]
+fn logout_everywhere_confirm(signed_in: SignedIn) -> Page {
+    Confirmation {
+        layout: Layout::signed_in(&signed_in, None),
+        question: "Sign out everywhere?".to_owned(),
+        detail: "Every session of your account ends, this one too: each browser and program \
+                 signed in as you will have to sign in again."
+            .to_owned(),
+        action: uri!(logout_everywhere).to_string(),
+        button: "Sign out everywhere".to_owned(),
+        cancel: uri!(show).to_string(),
+    }
+    .page()
 }
 
 #[post("/account/logout-all", data = "<_form>")]

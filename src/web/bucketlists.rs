@@ -1,4 +1,5 @@
 //! `/bucketlists`: the signed-in user's own lists; add, tick, rename and remove items.
+//! Deleting a list or an item asks first, on a page of its own.
 
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
@@ -12,7 +13,7 @@ use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{Showing, Text};
-use crate::web::layout::{page, Layout, Page, Reply};
+use crate::web::layout::{page, Confirmation, Layout, Page, Reply};
 use crate::web::present::{ItemRow, ListRow};
 use crate::web::session::SignedIn;
 
@@ -22,10 +23,12 @@ pub(crate) fn routes() -> Vec<Route> {
         create,
         show,
         rename,
+        delete_confirm,
         delete,
         add_item,
-        toggle_item,
+        tick_items,
         rename_item,
+        delete_item_confirm,
         delete_item,
         to_the_form
     ]
@@ -35,7 +38,7 @@ pub(crate) fn routes() -> Vec<Route> {
 /// never a change.
 #[get("/bucketlists/<id>/<_..>", rank = 10)]
 fn to_the_form(id: &str) -> Redirect {
-    Redirect::to(uri!(show(id)))
+    Redirect::to(uri!(show(id, _)))
 }
 
 #[derive(Serialize)]
@@ -84,7 +87,7 @@ async fn create(app: &State<App>, signed_in: SignedIn, form: CsrfForm<NameForm>)
     match bucketlists::create(app, signed_in.0.user.id, &name).await {
         Ok(summary) => {
             let message = format!("Created “{}”.", summary.list.name);
-            Ok(Reply::done(uri!(show(&summary.list.public_id)), message))
+            Ok(Reply::done(uri!(show(&summary.list.public_id, _)), message))
         }
         Err(error) => {
             let shown = Showing::again(&error, name)?;
@@ -103,6 +106,8 @@ struct ShowPage {
     done_count: usize,
     errors: FieldErrors,
     new_item: String,
+    /// Just added an item: the add field takes the focus for the next one.
+    adding: bool,
 }
 
 /// A list's page, with the new-item form showing `new_item`.
@@ -111,6 +116,7 @@ async fn show_page(
     signed_in: &SignedIn,
     id: &str,
     shown: Showing<'_, Text>,
+    adding: bool,
 ) -> Served<Page> {
     let (summary, items) = bucketlists::get(app, signed_in.0.user.id, id).await?;
     let context = ShowPage {
@@ -121,29 +127,34 @@ async fn show_page(
         items: items.into_iter().map(ItemRow::from).collect(),
         errors: shown.errors,
         new_item: shown.values.into(),
+        adding,
     };
     Ok(page(shown.status, "bucketlists/show", context))
 }
 
-#[get("/bucketlists/<id>")]
+#[get("/bucketlists/<id>?<adding>")]
 async fn show(
     app: &State<App>,
     signed_in: SignedIn,
     id: &str,
+    adding: Option<bool>,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
-    show_page(app, &signed_in, id, Showing::first(flash, Text::default())).await
+    let shown = Showing::first(flash, Text::default());
+    show_page(app, &signed_in, id, shown, adding.unwrap_or(false)).await
 }
 
 /// Re-shows the list page with the problem beside the field, or fails the page.
 async fn problem(app: &App, signed_in: &SignedIn, id: &str, error: Error, typed: Text) -> Served {
     let shown = Showing::again(&error, typed)?;
-    Ok(Reply::Form(show_page(app, signed_in, id, shown).await?))
+    Ok(Reply::Form(
+        show_page(app, signed_in, id, shown, false).await?,
+    ))
 }
 
 /// Back to the list's page, with a message.
 fn back(id: &str, message: &str) -> Reply {
-    Reply::done(uri!(show(id)), message)
+    Reply::done(uri!(show(id, _)), message)
 }
 
 #[post("/bucketlists/<id>/rename", data = "<form>")]
@@ -158,6 +169,24 @@ async fn rename(
         Ok(_) => Ok(back(id, "List renamed.")),
         Err(error) => problem(app, &signed_in, id, error, Text::default()).await,
     }
+}
+
+#[get("/bucketlists/<id>/delete")]
+async fn delete_confirm(app: &State<App>, signed_in: SignedIn, id: &str) -> Served<Page> {
+    let (summary, _) = bucketlists::get(app, signed_in.0.user.id, id).await?;
+    let items = match summary.items_count {
+        1 => "its 1 item".to_owned(),
+        n => format!("its {n} items"),
+    };
+    Ok(Confirmation {
+        layout: Layout::signed_in(&signed_in.0, None),
+        question: format!("Delete “{}”?", summary.list.name),
+        detail: format!("The list and {items} will be gone. This cannot be undone."),
+        action: uri!(delete(id)).to_string(),
+        button: "Delete the list".to_owned(),
+        cancel: uri!(show(id, _)).to_string(),
+    }
+    .page())
 }
 
 #[post("/bucketlists/<id>/delete", data = "<_form>")]
@@ -175,35 +204,31 @@ async fn add_item(
 ) -> Served {
     let name = form.0.name;
     match bucketlists::add_item(app, signed_in.0.user.id, id, &name).await {
-        Ok(_) => Ok(back(id, "Item added.")),
+        Ok(_) => Ok(Reply::done(uri!(show(id, Some(true))), "Item added.")),
         Err(error) => problem(app, &signed_in, id, error, name).await,
     }
 }
 
+/// The list's checkboxes: the ids of the items ticked (browsers send none for the others).
 #[derive(FromForm)]
-struct ToggleForm {
-    done: bool,
+struct TickForm {
+    done: Vec<String>,
 }
 
-#[post("/bucketlists/<id>/items/<item>/toggle", data = "<form>")]
-async fn toggle_item(
+#[post("/bucketlists/<id>/items/done", data = "<form>")]
+async fn tick_items(
     app: &State<App>,
     signed_in: SignedIn,
     id: &str,
-    item: &str,
-    form: CsrfForm<ToggleForm>,
+    form: CsrfForm<TickForm>,
 ) -> Served {
-    let changes = ItemChanges {
-        name: None,
-        done: Some(form.0.done),
+    let changed = bucketlists::set_done(app, signed_in.0.user.id, id, form.0.done).await?;
+    let message = match changed {
+        0 => "Nothing changed.".to_owned(),
+        1 => "1 item updated.".to_owned(),
+        n => format!("{n} items updated."),
     };
-    bucketlists::update_item(app, signed_in.0.user.id, id, item, changes).await?;
-    let message = if form.0.done {
-        "Done!"
-    } else {
-        "Marked as not done."
-    };
-    Ok(back(id, message))
+    Ok(back(id, &message))
 }
 
 #[post("/bucketlists/<id>/items/<item>/rename", data = "<form>")]
@@ -222,6 +247,27 @@ async fn rename_item(
         Ok(_) => Ok(back(id, "Item renamed.")),
         Err(error) => problem(app, &signed_in, id, error, Text::default()).await,
     }
+}
+
+#[get("/bucketlists/<id>/items/<item>/delete")]
+async fn delete_item_confirm(
+    app: &State<App>,
+    signed_in: SignedIn,
+    id: &str,
+    item: &str,
+) -> Served<Page> {
+    let (summary, items) = bucketlists::get(app, signed_in.0.user.id, id).await?;
+    let found = items.iter().find(|i| i.public_id == item);
+    let found = found.ok_or(Error::NotFound)?;
+    Ok(Confirmation {
+        layout: Layout::signed_in(&signed_in.0, None),
+        question: format!("Remove “{}”?", found.name),
+        detail: format!("It will be gone from “{}”.", summary.list.name),
+        action: uri!(delete_item(id, item)).to_string(),
+        button: "Remove the item".to_owned(),
+        cancel: uri!(show(id, _)).to_string(),
+    }
+    .page())
 }
 
 #[post("/bucketlists/<id>/items/<item>/delete", data = "<_form>")]

@@ -103,7 +103,38 @@ impl Reply {
     }
 }
 
+/// The confirmation step before a destructive action: the question, what it will do, and a
+/// danger button posting to `action` (`GET` on that path shows this page).
+#[derive(Serialize)]
+pub(crate) struct Confirmation {
+    #[serde(flatten)]
+    pub(crate) layout: Layout,
+    pub(crate) question: String,
+    pub(crate) detail: String,
+    pub(crate) action: String,
+    pub(crate) button: String,
+    pub(crate) cancel: String,
+}
+
+impl Confirmation {
+    pub(crate) fn page(self) -> Page {
+        page(Status::Ok, "confirm", self)
+    }
+}
+
+/// A page's values, and the template's own name: the navigation marks the current page by it.
+#[derive(Serialize)]
+struct Named<C> {
+    #[serde(flatten)]
+    context: C,
+    page_name: &'static str,
+}
+
 pub(crate) fn page(status: Status, name: &'static str, context: impl Serialize) -> Page {
+    let context = Named {
+        context,
+        page_name: name,
+    };
     (status, Template::render(name, context))
 }
 

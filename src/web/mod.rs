@@ -13,22 +13,26 @@ mod present;
 mod session;
 mod users;
 
-use rocket::fairing::AdHoc;
+use std::collections::HashMap;
+
+use rocket::fairing::{AdHoc, Fairing};
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::FlashMessage;
 use rocket::response::Responder;
 use rocket::serde::json::{json, Value};
 use rocket::{get, routes, State};
+use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::app::App;
+use crate::settings::Settings;
 
 use self::layout::{page, Layout, Page};
 use self::session::SignedIn;
 
 pub(crate) fn stage() -> AdHoc {
     AdHoc::on_ignite("Pages", |rocket| async {
-        let mut routes = routes![index, healthz, stylesheet];
+        let mut routes = routes![index, healthz, asset];
         routes.extend(auth::routes());
         routes.extend(users::routes());
         routes.extend(account::routes());
@@ -67,22 +71,48 @@ async fn healthz(app: &State<App>) -> (Status, Value) {
     }
 }
 
-/// A stylesheet compiled into the binary, so the app serves its look from any directory.
+/// A stylesheet or the icon, compiled into the binary, so the app serves its look from any
+/// directory.
 #[derive(Responder)]
-struct Stylesheet {
-    css: (ContentType, &'static [u8]),
+struct Asset {
+    body: (ContentType, &'static [u8]),
     cache: Header<'static>,
 }
 
 #[get("/static/<name>")]
-fn stylesheet(name: &str) -> Option<Stylesheet> {
-    let css: &'static [u8] = match name {
-        "pico.min.css" => include_bytes!("../../static/vendor/pico/pico.min.css"),
-        "gatehouse.css" => include_bytes!("../../static/gatehouse.css"),
+fn asset(name: &str) -> Option<Asset> {
+    let body: (ContentType, &'static [u8]) = match name {
+        "pico.min.css" => (
+            ContentType::CSS,
+            include_bytes!("../../static/vendor/pico/pico.min.css"),
+        ),
+        "gatehouse.css" => (
+            ContentType::CSS,
+            include_bytes!("../../static/gatehouse.css"),
+        ),
+        "favicon.svg" => (ContentType::SVG, include_bytes!("../../static/favicon.svg")),
         _ => return None,
     };
-    Some(Stylesheet {
-        css: (ContentType::CSS, css),
+    Some(Asset {
+        body,
         cache: Header::new("Cache-Control", "public, max-age=3600"),
+    })
+}
+
+/// The template engine, with `password_rules()` for the forms that ask for a new password:
+/// the rules as this instance's settings make them.
+pub(crate) fn templates(settings: &Settings) -> impl Fairing {
+    let rules = format!(
+        "At least {} characters, not a common password, and none of your username, email or \
+         name in it. A few unrelated words make a good one.",
+        settings.password_min_length
+    );
+    Template::custom(move |engines| {
+        let rules = Value::String(rules.clone());
+        engines
+            .tera
+            .register_function("password_rules", move |_: &HashMap<String, Value>| {
+                Ok(rules.clone())
+            });
     })
 }

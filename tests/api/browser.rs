@@ -17,6 +17,9 @@ use tempfile::TempDir;
 
 use crate::common::{TestApp, OTHER_PASSWORD, PASSWORD};
 
+/// axe-core, vendored from the npm registry (tests/vendor/axe-core/SOURCE.txt).
+const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -37,6 +40,11 @@ impl Drop for Chromium {
 impl Chromium {
     /// Starts chromedriver and a headless Chromium under it.
     async fn start() -> Chromium {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts one with extra command-line flags (`--force-dark-mode` for the dark scheme).
+    async fn start_with(extra: &[&str]) -> Chromium {
         assert!(
             Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
             "the browser suite needs Debian's chromium and chromium-driver packages"
@@ -52,16 +60,20 @@ impl Chromium {
             .spawn()
             .expect("chromedriver starts");
         let profile = tempfile::tempdir().expect("a profile directory");
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--no-first-run".to_owned(),
+            "--window-size=1280,800".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        args.extend(extra.iter().map(|flag| flag.to_string()));
         let capabilities = json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-dev-shm-usage",
-                    "--disable-component-update", "--no-first-run", "--window-size=1200,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
         });
         let serde_json::Value::Object(capabilities) = capabilities else {
             unreachable!("a JSON object literal")
@@ -101,18 +113,6 @@ impl Chromium {
         let css = format!("input[name='{name}']");
         let input = self.client.find(Locator::Css(&css)).await.expect(name);
         input.send_keys(text).await.expect("typing");
-    }
-
-    /// Clicks what the CSS selector finds and waits for the next page.
-    async fn click(&self, css: &str) {
-        let old_page = self
-            .client
-            .find(Locator::Css("html"))
-            .await
-            .expect("a page");
-        let target = self.client.find(Locator::Css(css)).await.expect(css);
-        target.click().await.expect("click");
-        self.wait_for_new_page(old_page, css).await;
     }
 
     /// Follows a link by its text and waits for the page.
@@ -166,6 +166,47 @@ impl Chromium {
             .await
             .expect("a body");
         body.text().await.expect("text")
+    }
+
+    /// Runs axe-core on the page and returns its serious and critical violations, one line
+    /// each (rule, and where).
+    async fn accessibility_problems(&self) -> Vec<String> {
+        self.client
+            .execute(AXE, vec![])
+            .await
+            .expect("axe-core loads");
+        let run = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ["violations"] }).then((results) => done(
+                results.violations
+                    .filter((v) => v.impact === "serious" || v.impact === "critical")
+                    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
+            ));
+        "#;
+        let found = self
+            .client
+            .execute_async(run, vec![])
+            .await
+            .expect("axe-core runs");
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
+    /// Whether the page is wider than the window (a sideways scroll on a phone).
+    async fn overflows_sideways(&self) -> bool {
+        let script = "const e = document.documentElement; return e.scrollWidth > e.clientWidth;";
+        let wide = self.client.execute(script, vec![]).await.expect("measured");
+        wide.as_bool().expect("a boolean")
+    }
+
+    /// The id of the element that has the focus.
+    async fn focused_id(&self) -> String {
+        let script = "return document.activeElement ? document.activeElement.id : '';";
+        let id = self
+            .client
+            .execute(script, vec![])
+            .await
+            .expect("focus read");
+        id.as_str().unwrap_or_default().to_owned()
     }
 
     /// Saves a screenshot in the test's directory, and in `docs/` when asked to.
@@ -239,7 +280,7 @@ async fn a_person_signs_up_edits_changes_password_and_signs_out_in_chromium() {
         "Alice Pleasance Liddell"
     );
 
-    browser.fill("current_password", PASSWORD).await;
+    browser.fill("password_current", PASSWORD).await;
     browser.fill("new_password", OTHER_PASSWORD).await;
     browser.fill("new_password_confirm", OTHER_PASSWORD).await;
     browser.submit("/account/password").await;
@@ -253,11 +294,26 @@ async fn a_person_signs_up_edits_changes_password_and_signs_out_in_chromium() {
     browser.fill("name", "See the northern lights").await;
     browser.submit(&format!("{list_path}/items")).await;
     assert!(browser.text().await.contains("0 of 1 done."));
-    browser.click("form[action$='/toggle'] button").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "name",
+        "ready for the next item"
+    );
+    let checkbox = browser
+        .client
+        .find(Locator::Css("input[type=checkbox][name=done]"))
+        .await
+        .expect("a checkbox per item");
+    checkbox.click().await.expect("tick");
+    browser.submit(&format!("{list_path}/items/done")).await;
     assert!(
         browser.text().await.contains("1 of 1 done."),
         "the item is ticked"
     );
+    browser.click_link("Delete this list…").await;
+    assert!(browser.text().await.contains("Delete “Before forty”?"));
+    browser.submit(&format!("{list_path}/delete")).await;
+    assert!(browser.text().await.contains("List deleted."));
 
     browser.open(&at("/users")).await;
     assert!(browser.text().await.contains("6 members"));
@@ -352,6 +408,114 @@ async fn an_admin_deactivates_a_member_whose_open_browser_is_then_refused() {
         .await
         .expect("the browser closes");
     member
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("the browser closes");
+}
+
+#[rocket::async_test]
+#[ignore = "heavy: headless Chromium; the full suite runs it (--include-ignored)"]
+async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    let mem = t.member("mem").await;
+    let list = mem.post("/api/bucketlists", json!({"name": "Trips"})).await;
+    let list = list.body["id"].as_str().expect("a list").to_owned();
+    let item = json!({"name": "Visit Rome"});
+    let item = mem
+        .post(&format!("/api/bucketlists/{list}/items"), item)
+        .await;
+    let item = item.body["id"].as_str().expect("an item").to_owned();
+    let server = t.serve().await;
+    let at = |path: &str| format!("{}{path}", server.base);
+    let anonymous = [
+        "/",
+        "/login",
+        "/signup",
+        "/no-such-page",
+        "/login?next=%2Faccount",
+    ];
+    let member = [
+        "/".to_owned(),
+        "/account".to_owned(),
+        "/account/logout-all".to_owned(),
+        "/users".to_owned(),
+        format!("/users/{}", root.id),
+        "/bucketlists".to_owned(),
+        format!("/bucketlists/{list}"),
+        format!("/bucketlists/{list}/delete"),
+        format!("/bucketlists/{list}/items/{item}/delete"),
+        "/logout".to_owned(),
+    ];
+    let admin = [
+        "/admin".to_owned(),
+        "/admin/users".to_owned(),
+        "/admin/users/new".to_owned(),
+        "/admin/audit".to_owned(),
+        format!("/admin/users/{}", mem.id),
+        format!("/admin/users/{}/delete", mem.id),
+        format!("/admin/users/{}", root.id),
+    ];
+    for scheme in [&[][..], &["--force-dark-mode"][..]] {
+        let browser = Chromium::start_with(scheme).await;
+        let mut problems = Vec::new();
+        let mut check = |path: String, found: Vec<String>| {
+            problems.extend(found.into_iter().map(|p| format!("{scheme:?} {path}: {p}")));
+        };
+        for path in anonymous {
+            browser.open(&at(path)).await;
+            check(path.to_owned(), browser.accessibility_problems().await);
+        }
+        browser.open(&at("/login")).await;
+        browser.submit("/login").await;
+        check(
+            "/login, failed".into(),
+            browser.accessibility_problems().await,
+        );
+        for (account, pages) in [("mem", &member[..]), ("root", &admin[..])] {
+            browser.open(&at("/login")).await;
+            browser.fill("username", account).await;
+            browser.fill("password", PASSWORD).await;
+            browser.submit("/login").await;
+            for path in pages {
+                browser.open(&at(path)).await;
+                check(path.clone(), browser.accessibility_problems().await);
+            }
+            browser.submit("/logout").await;
+        }
+        assert!(
+            problems.is_empty(),
+            "axe-core found:\n{}",
+            problems.join("\n")
+        );
+        browser
+            .client
+            .clone()
+            .close()
+            .await
+            .expect("the browser closes");
+    }
+
+    let phone = Chromium::start_with(&["--window-size=390,844"]).await;
+    phone.open(&at("/login")).await;
+    phone.fill("username", "root").await;
+    phone.fill("password", PASSWORD).await;
+    phone.submit("/login").await;
+    for path in [
+        "/account".to_owned(),
+        format!("/admin/users/{}", mem.id),
+        "/admin/users".to_owned(),
+        "/admin".to_owned(),
+    ] {
+        phone.open(&at(&path)).await;
+        assert!(
+            !phone.overflows_sideways().await,
+            "{path} is wider than a phone"
+        );
+    }
+    phone
         .client
         .clone()
         .close()

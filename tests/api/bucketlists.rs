@@ -312,24 +312,32 @@ async fn the_pages_create_tick_rename_and_delete() {
     assert_eq!(blank.status, Status::UnprocessableEntity);
     let page = browser.page(&page_path).await;
     assert!(page.html().contains("0 of 1 done."));
-    let marker = "/toggle\"";
     let html = page.html();
-    let toggle = html[..html.find(marker).unwrap()]
-        .rsplit("action=\"")
-        .next()
-        .unwrap()
-        .to_owned()
-        + "/toggle";
+    let item_id = html
+        .split("name=\"done\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a checkbox per item")
+        .to_owned();
+    let ticks = format!("{page_path}/items/done");
     let ticked = browser
-        .submit(&toggle, &[("csrf_token", &csrf), ("done", "true")])
+        .submit(&ticks, &[("csrf_token", &csrf), ("done", &item_id)])
         .await;
     assert_eq!(ticked.status, Status::SeeOther);
+    let page = browser.page(&page_path).await;
+    assert!(page.html().contains("1 of 1 done."));
+    assert!(page.html().contains("form=\"ticks\" checked"));
+    let unticked = browser.submit(&ticks, &[("csrf_token", &csrf)]).await;
+    assert_eq!(unticked.status, Status::SeeOther);
     assert!(browser
         .page(&page_path)
         .await
         .html()
-        .contains("1 of 1 done."));
-    let item_base = toggle.trim_end_matches("/toggle").to_owned();
+        .contains("0 of 1 done."));
+    let item_base = format!("{page_path}/items/{item_id}");
+    let confirm = browser.page(&format!("{item_base}/delete")).await;
+    assert_eq!(confirm.status, Status::Ok);
+    assert!(confirm.html().contains("Remove “Swim in a lake”?"));
     let renamed = browser
         .submit(
             &format!("{item_base}/rename"),

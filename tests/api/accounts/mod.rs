@@ -560,3 +560,21 @@ async fn a_stale_session_needs_the_password_to_change_the_email_or_delete_the_ac
     let again = t.sign_in("alice", PASSWORD).await;
     assert_eq!(again.delete(&own).await.status, Status::NoContent);
 }
+
+#[rocket::async_test]
+async fn a_refused_sign_up_names_every_problem_at_once() {
+    let t = TestApp::new().await;
+    t.register("alice").await;
+    let body = json!({"username": "_x", "email": "ALICE@example.com", "password": PASSWORD});
+    let reply = t.post("/api/register", body).await;
+    assert_eq!(reply.status, Status::UnprocessableEntity);
+    let fields = &reply.body["error"]["fields"];
+    assert!(fields["username"].is_array(), "{fields}");
+    assert_eq!(fields["email"], json!(["is already taken"]), "{fields}");
+    let empty = json!({"username": "", "email": "", "password": ""});
+    let reply = t.post("/api/register", empty).await;
+    for field in ["username", "email", "password"] {
+        let problems = &reply.body["error"]["fields"][field];
+        assert_eq!(problems, &json!(["is required"]), "{field}");
+    }
+}

@@ -57,8 +57,9 @@ async fn the_account_page_edits_the_profile_and_the_password() {
     for (fields, field) in [
         (
             change(OTHER_PASSWORD, OTHER_PASSWORD, OTHER_PASSWORD),
-            "current_password",
+            "password_current",
         ),
+        (change(PASSWORD, PASSWORD, PASSWORD), "new_password"),
         (
             change(PASSWORD, OTHER_PASSWORD, "different-one-here"),
             "new_password_confirm",
@@ -71,10 +72,11 @@ async fn the_account_page_edits_the_profile_and_the_password() {
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let reply = browser.submit("/account/password", &fields).await;
         assert_eq!(reply.status, Status::UnprocessableEntity, "{field}");
-        assert!(
-            reply.html().contains(&format!("id=\"{field}-error\"")),
-            "{field}"
-        );
+        let html = reply.html();
+        assert!(html.contains(&format!("id=\"{field}-error\"")), "{field}");
+        assert!(html.contains("<title>Error: "), "{field}");
+        let summary = format!("<li><a href=\"#{field}\">");
+        assert!(html.contains(&summary), "the summary links to {field}");
     }
     let fields = change(PASSWORD, OTHER_PASSWORD, OTHER_PASSWORD);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -133,7 +133,7 @@ async fn signup_errors_are_shown_beside_each_field_and_typed_values_kept() {
             html.contains(&format!("id=\"{field}-error\"")),
             "{field} error shown: {html}"
         );
-        assert!(html.contains(&format!("aria-describedby=\"{field}-error\"")));
+        assert!(html.contains(&format!("aria-describedby=\"{field}-error")));
         assert!(html.contains("aria-invalid=\"true\""));
         assert!(
             html.contains("Carol &lt;b&gt;C&lt;&#x2F;b&gt;"),

@@ -119,6 +119,9 @@ async fn names_are_escaped_everywhere() {
     }
 }
 
+/// The header's account link, named by its text alone (no contradicting aria-label).
+const SIGNED_IN_AS_ROOT: &str = "<a href=\"/account\">root</a>";
+
 #[rocket::async_test]
 async fn the_header_always_shows_who_is_signed_in() {
     let t = TestApp::new().await;
@@ -133,13 +136,13 @@ async fn the_header_always_shows_who_is_signed_in() {
         format!("/admin/users/{}/delete", mem.id),
     ] {
         let page = browser.page(&path).await;
-        assert!(page.html().contains("Your account (root)"), "{path}");
+        assert!(page.html().contains(SIGNED_IN_AS_ROOT), "{path}");
         assert!(page.html().contains("href=\"/admin\""), "{path}");
     }
     // Error pages looked signed out ("Log in / Sign up").
     let missing = browser.page("/no-such-page").await;
     assert_eq!(missing.status, Status::NotFound);
-    assert!(missing.html().contains("Your account (root)"));
+    assert!(missing.html().contains(SIGNED_IN_AS_ROOT));
     assert!(!missing.html().contains("href=\"/signup\""));
     let anonymous = t.browser().page("/no-such-page").await;
     assert!(anonymous.html().contains("href=\"/signup\""));
@@ -162,7 +165,6 @@ async fn every_form_target_answers_get_with_its_page_and_changes_nothing() {
     let cases = [
         ("/account/profile", "/account".to_owned()),
         ("/account/password", "/account".to_owned()),
-        ("/account/logout-all", "/account".to_owned()),
         ("/account/sessions/x/end", "/account".to_owned()),
         ("/admin/users/bulk", "/admin/users".to_owned()),
         ("/admin/users/bulk/apply", "/admin/users".to_owned()),
@@ -170,11 +172,9 @@ async fn every_form_target_answers_get_with_its_page_and_changes_nothing() {
         (&format!("{user}/unlock"), user.clone()),
         (&format!("{user}/sessions/x/end"), user.clone()),
         (&format!("{lists}/rename"), lists.clone()),
-        (&format!("{lists}/delete"), lists.clone()),
         (&format!("{lists}/items"), lists.clone()),
-        (&format!("{lists}/items/x/toggle"), lists.clone()),
+        (&format!("{lists}/items/done"), lists.clone()),
         (&format!("{lists}/items/x/rename"), lists.clone()),
-        (&format!("{lists}/items/x/delete"), lists.clone()),
     ];
     for (path, page) in &cases {
         let reply = browser.page(path).await;
@@ -184,6 +184,19 @@ async fn every_form_target_answers_get_with_its_page_and_changes_nothing() {
             "{path}"
         );
     }
+    // Destructive ones ask first, on a page whose button posts.
+    for (path, action) in [
+        ("/account/logout-all", "/account/logout-all".to_owned()),
+        (&format!("{lists}/delete"), format!("{lists}/delete")),
+    ] {
+        let confirm = browser.page(path).await;
+        assert_eq!(confirm.status, Status::Ok, "{path}");
+        let form = format!("<form method=\"post\" action=\"{action}\"");
+        assert!(confirm.html().contains(&form), "{path}");
+        assert!(confirm.html().contains("class=\"danger\""), "{path}");
+    }
+    let no_item = browser.page(&format!("{lists}/items/x/delete")).await;
+    assert_eq!(no_item.status, Status::NotFound);
     let sign_out = browser.page("/logout").await;
     assert_eq!(sign_out.status, Status::Ok);
     assert!(sign_out.html().contains("action=\"/logout\""));
@@ -201,4 +214,71 @@ async fn every_form_target_answers_get_with_its_page_and_changes_nothing() {
         (anonymous.status, anonymous.location()),
         (Status::SeeOther, "/")
     );
+}
+
+#[rocket::async_test]
+async fn one_vocabulary_and_the_password_rules_wherever_a_password_is_chosen() {
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    let anonymous = t.browser();
+    for path in ["/", "/login", "/signup"] {
+        let html = anonymous.page(path).await.html().to_owned();
+        assert!(
+            !html.contains("Log in") && !html.contains("Log out"),
+            "{path}"
+        );
+    }
+    let signup = anonymous.page("/signup").await;
+    assert!(signup.html().contains("At least 12 characters"));
+    let browser = t.browser();
+    browser.login(&root).await;
+    for path in [
+        "/",
+        "/account",
+        "/admin/users/new",
+        &format!("/admin/users/{}", root.id),
+    ] {
+        let html = browser.page(path).await.html().to_owned();
+        assert!(
+            !html.contains("Log in") && !html.contains("Log out"),
+            "{path}"
+        );
+        if path != "/" {
+            assert!(html.contains("At least 12 characters"), "{path}");
+        }
+    }
+    let home = browser.page("/").await;
+    assert!(
+        home.html().contains("Open the admin console"),
+        "an admin's home"
+    );
+    let own = browser.page(&format!("/admin/users/{}", root.id)).await;
+    assert!(own.html().contains("Your other sessions end."));
+}
+
+#[rocket::async_test]
+async fn the_navigation_marks_where_you_are() {
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    let browser = t.browser();
+    browser.login(&root).await;
+    let account = browser.page("/account").await;
+    assert!(account
+        .html()
+        .contains("<a href=\"/account\" aria-current=\"page\">root</a>"));
+    assert!(account
+        .html()
+        .contains("<a class=\"skip-link\" href=\"#content\">"));
+    assert!(account
+        .html()
+        .contains("<main class=\"container\" id=\"content\""));
+    let user = browser.page(&format!("/admin/users/{}", root.id)).await;
+    let html = user.html();
+    assert!(html.contains("<a href=\"/admin\" aria-current=\"true\">Admin</a>"));
+    assert!(html.contains("<nav aria-label=\"Breadcrumb\""));
+    assert!(html.contains("<li><span aria-current=\"page\">root</span></li>"));
+    let users = browser.page("/admin/users").await;
+    assert!(users
+        .html()
+        .contains("<a href=\"/admin/users\" aria-current=\"page\">Users</a>"));
 }
