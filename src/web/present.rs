@@ -18,9 +18,9 @@ pub(crate) struct When {
     iso: String,
     /// `2026-11-29`
     day: String,
-    /// `2026-11-29 14:05`
+    /// `2026-11-29 14:05 UTC`
     minute: String,
-    /// `2026-11-29 14:05:09`
+    /// `2026-11-29 14:05:09 UTC`
     second: String,
 }
 
@@ -30,9 +30,11 @@ impl From<PrimitiveDateTime> for When {
         When {
             iso: at.assume_utc().format(&Rfc3339).unwrap_or_default(),
             day: format(format_description!("[year]-[month]-[day]")),
-            minute: format(format_description!("[year]-[month]-[day] [hour]:[minute]")),
+            minute: format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            )),
             second: format(format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second]"
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
             )),
         }
     }
@@ -43,24 +45,50 @@ pub(crate) struct SessionRow {
     id: String,
     started: When,
     last_seen: When,
+    /// "Chrome on Linux"; the whole User-Agent goes in a tooltip.
+    browser: String,
     user_agent: String,
     ip: String,
     current: bool,
 }
 
-/// Sessions as listed on the account and admin pages, marking the viewer's own.
+/// Sessions as listed on the account and admin pages: the viewer's own first, marked.
 pub(crate) fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
-    sessions
+    let mut rows: Vec<SessionRow> = sessions
         .iter()
-        .map(|s| SessionRow {
-            id: s.public_id.clone(),
-            started: s.created_at.into(),
-            last_seen: s.last_seen_at.into(),
-            user_agent: s.user_agent.clone().unwrap_or_default(),
-            ip: s.ip.clone().unwrap_or_default(),
-            current: s.id == viewer.id,
+        .map(|s| {
+            let user_agent = s.user_agent.clone().unwrap_or_default();
+            SessionRow {
+                id: s.public_id.clone(),
+                started: s.created_at.into(),
+                last_seen: s.last_seen_at.into(),
+                browser: browser_name(&user_agent),
+                user_agent,
+                ip: s.ip.clone().unwrap_or_default(),
+                current: s.id == viewer.id,
+            }
         })
-        .collect()
+        .collect();
+    rows.sort_by_key(|row| !row.current);
+    rows
+}
+
+/// A User-Agent in words: "Firefox on Windows 10", or for a program the first word of it
+/// ("curl/8.5.0").
+fn browser_name(user_agent: &str) -> String {
+    let unknown = woothee::woothee::VALUE_UNKNOWN;
+    // Crawlers and libraries get a generic name ("HTTP Library"): their own token says more.
+    let browser = |category: &str| matches!(category, "pc" | "smartphone" | "mobilephone");
+    match woothee::parser::Parser::new().parse(user_agent) {
+        Some(found) if browser(found.category) && found.os != unknown => {
+            format!("{} on {}", found.name, found.os)
+        }
+        Some(found) if browser(found.category) && found.name != unknown => found.name.to_owned(),
+        _ => match user_agent.split_whitespace().next() {
+            Some(program) => program.chars().take(40).collect(),
+            None => "Unknown browser".to_owned(),
+        },
+    }
 }
 
 /// What the directory and profiles show of a member (never the email).
@@ -175,6 +203,18 @@ pub(crate) fn short_id(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_agents_read_as_words() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(browser_name(chrome), "Chrome on Linux");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(browser_name(firefox), "Firefox on Windows 10");
+        assert_eq!(browser_name("curl/8.5.0"), "curl/8.5.0");
+        assert_eq!(browser_name(""), "Unknown browser");
+    }
     use time::macros::datetime;
 
     #[test]
@@ -182,8 +222,8 @@ mod tests {
         let when = When::from(datetime!(2026-11-29 14:05:09.123456));
         assert_eq!(when.iso, "2026-11-29T14:05:09.123456Z");
         assert_eq!(when.day, "2026-11-29");
-        assert_eq!(when.minute, "2026-11-29 14:05");
-        assert_eq!(when.second, "2026-11-29 14:05:09");
+        assert_eq!(when.minute, "2026-11-29 14:05 UTC");
+        assert_eq!(when.second, "2026-11-29 14:05:09 UTC");
     }
 
     #[test]

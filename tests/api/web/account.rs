@@ -111,7 +111,12 @@ async fn sessions_are_listed_and_ended_from_the_account_page() {
     let page = browser.page("/account").await;
     let html = page.html().to_owned();
     assert_eq!(html.matches("/end\"").count(), 2, "two sessions listed");
-    assert!(html.contains("this browser"));
+    let rows: Vec<&str> = html.split("<tr>").skip(2).collect();
+    assert!(
+        rows[0].contains("<mark>this browser</mark>"),
+        "own session first"
+    );
+    assert!(html.contains(" UTC</time>"), "times say their zone");
     let phone_sid = crate::common::claims_of(&phone.access)["sid"]
         .as_str()
         .unwrap()

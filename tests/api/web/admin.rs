@@ -375,7 +375,16 @@ async fn deletion_asks_first_and_the_last_admin_cannot_go() {
     ];
     let demote = browser.submit_on(&own, &own, &fields).await;
     assert_eq!(demote.status, Status::Conflict);
-    assert!(demote.html().contains("last active admin"));
+    let html = demote.html();
+    assert!(html.contains("Nothing was saved. This is the last active admin"));
+    assert!(
+        html.contains("<option value=\"admin\" selected>"),
+        "the form shows the role as it still is"
+    );
+    assert!(
+        html.contains("aria-describedby=\"role-problem\""),
+        "beside the role"
+    );
     assert_eq!(
         browser.page("/admin").await.status,
         Status::Ok,

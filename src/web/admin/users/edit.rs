@@ -178,8 +178,8 @@ struct UserPage {
 enum Again {
     Nothing,
     Account(AccountForm),
-    /// The whole change refused (the last admin), with what was typed.
-    Refused(AccountForm, String),
+    /// The whole change refused (the last admin), and why.
+    Refused(String),
     Password,
 }
 
@@ -197,9 +197,11 @@ async fn user_page(
             errors = shown.errors;
             form
         }
-        Again::Refused(form, why) => {
-            problem = Some(why);
-            form
+        // Nothing was saved: the form shows the account as it still is, not the refused
+        // state.
+        Again::Refused(why) => {
+            problem = Some(format!("Nothing was saved. {why}"));
+            AccountForm::from(user)
         }
         Again::Password => {
             password_errors = Some(shown.errors);
@@ -249,7 +251,7 @@ async fn update(
     let shown = match error {
         Error::Conflict(why) => Showing {
             status: Status::Conflict,
-            ..Showing::first(None, Again::Refused(form, why))
+            ..Showing::first(None, Again::Refused(why))
         },
         error => Showing::again(&error, Again::Account(form))?,
     };
