@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::PrimitiveDateTime;
 
 use crate::accounts::model::{Role, User};
-use crate::db::schema::audit_events;
-use crate::db::DbConn;
+use crate::db::schema::{audit_events, users};
+use crate::db::{lower_nullable, DbConn};
 
 /// Where an action comes from, as recorded with sessions and audit events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,6 +204,8 @@ pub(crate) struct Record<'a> {
     pub(crate) actor: Option<&'a str>,
     pub(crate) subject: Option<&'a str>,
     pub(crate) ip: Option<&'a str>,
+    /// The usernames, when the writer has them at hand; [`record`] looks up the others.
+    names: [Option<&'a str>; 2],
 }
 
 impl<'a> Record<'a> {
@@ -219,16 +221,20 @@ impl<'a> Record<'a> {
             actor,
             subject,
             ip: source.ip(),
+            names: [None, None],
         }
     }
 
     /// An event by `actor` about `subject`.
     pub(crate) fn by(event: Event, actor: &'a User, subject: &'a User, source: &'a Source) -> Self {
-        let (actor, subject) = (
+        let ids = (
             Some(actor.public_id.as_str()),
             Some(subject.public_id.as_str()),
         );
-        Self::new(event, actor, subject, source)
+        Record {
+            names: [Some(&actor.username), Some(&subject.username)],
+            ..Self::new(event, ids.0, ids.1, source)
+        }
     }
 }
 
@@ -241,6 +247,8 @@ struct NewEvent<'a> {
     subject_id: Option<&'a str>,
     ip: Option<&'a str>,
     detail: String,
+    actor_name: Option<String>,
+    subject_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -252,13 +260,24 @@ pub(crate) struct AuditEvent {
     pub(crate) subject_id: Option<String>,
     pub(crate) ip: Option<String>,
     pub(crate) detail: String,
+    /// Usernames as they were when it happened.
+    pub(crate) actor_name: Option<String>,
+    pub(crate) subject_name: Option<String>,
+}
+
+/// Whose events: by public id (the API), or by a username as it was then (the audit page,
+/// which so finds a deleted user's events).
+#[derive(Debug, Clone)]
+pub(crate) enum UserFilter {
+    Id(String),
+    Name(String),
 }
 
 /// Filters and page of the audit listing, already validated.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AuditQuery {
-    /// Events where this public user id is actor or subject.
-    pub(crate) user: Option<String>,
+    /// Events where this user is actor or subject.
+    pub(crate) user: Option<UserFilter>,
     pub(crate) event: Option<Kind>,
     /// From this moment (included) ...
     pub(crate) from: Option<PrimitiveDateTime>,
@@ -274,6 +293,19 @@ pub(crate) fn record(
     at: PrimitiveDateTime,
     record: &Record<'_>,
 ) -> QueryResult<()> {
+    let [actor_name, subject_name] = [
+        (record.actor, record.names[0]),
+        (record.subject, record.names[1]),
+    ]
+    .map(|(id, name)| {
+        name.map(str::to_owned)
+            .map_or_else(|| username(conn, id), |n| Ok(Some(n)))
+    });
+    let subject_name = match (&record.event, subject_name?) {
+        // The account is already gone when its deletion is written.
+        (Event::UserDeleted { username }, None) => Some(username.clone()),
+        (_, name) => name,
+    };
     diesel::insert_into(audit_events::table)
         .values(NewEvent {
             at,
@@ -282,21 +314,44 @@ pub(crate) fn record(
             subject_id: record.subject,
             ip: record.ip,
             detail: record.event.detail().to_string(),
+            actor_name: actor_name?,
+            subject_name,
         })
         .execute(conn)
         .map(|_| ())
+}
+
+/// The username of a public id, if it names a user.
+fn username(conn: &mut DbConn, id: Option<&str>) -> QueryResult<Option<String>> {
+    let Some(id) = id else { return Ok(None) };
+    users::table
+        .filter(users::public_id.eq(id))
+        .select(users::username)
+        .first(conn)
+        .optional()
 }
 
 /// Newest first.
 pub(crate) fn list(conn: &mut DbConn, q: &AuditQuery) -> QueryResult<(Vec<AuditEvent>, i64)> {
     let filtered = || {
         let mut query = audit_events::table.into_boxed();
-        if let Some(user) = &q.user {
-            query = query.filter(
-                audit_events::actor_id
-                    .eq(user.clone())
-                    .or(audit_events::subject_id.eq(user.clone())),
-            );
+        match &q.user {
+            Some(UserFilter::Id(id)) => {
+                query = query.filter(
+                    audit_events::actor_id
+                        .eq(id.clone())
+                        .or(audit_events::subject_id.eq(id.clone())),
+                );
+            }
+            Some(UserFilter::Name(name)) => {
+                let name = name.to_lowercase();
+                query = query.filter(
+                    lower_nullable(audit_events::actor_name)
+                        .eq(name.clone())
+                        .or(lower_nullable(audit_events::subject_name).eq(name)),
+                );
+            }
+            None => {}
         }
         if let Some(event) = q.event {
             query = query.filter(audit_events::event.eq(event.as_str()));

@@ -8,7 +8,7 @@ use time::Date;
 
 use crate::accounts::model::{Role, SortKey, User, UserQuery};
 use crate::accounts::policy;
-use crate::audit::{AuditQuery, Kind};
+use crate::audit::{AuditQuery, Kind, UserFilter};
 use crate::error::{Checker, Error, Result};
 
 /// Items per page when the caller does not say.
@@ -130,12 +130,17 @@ impl AuditParams<'_> {
             if id.is_none() {
                 checker.add("user", "must be a user id");
             }
-            id.map(|id| id.to_string())
+            id.map(|id| UserFilter::Id(id.to_string()))
         });
         let from = day(&mut checker, "from", self.from).map(|d| d.midnight());
-        let to = day(&mut checker, "to", self.to)
-            .and_then(|d| d.next_day())
-            .map(|d| d.midnight());
+        let to_day = day(&mut checker, "to", self.to);
+        let from_day = from.map(|f| f.date());
+        if let (Some(from), Some(to)) = (from_day, to_day) {
+            if to < from {
+                checker.add("to", "must not be before from");
+            }
+        }
+        let to = to_day.and_then(|d| d.next_day()).map(|d| d.midnight());
         checker.finish()?;
         Ok(AuditQuery {
             user,

@@ -22,6 +22,14 @@ diesel::define_sql_function!(
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text
 );
 
+diesel::define_sql_function!(
+    /// `lower()` of a column that may be NULL (the audit log's usernames).
+    #[sql_name = "lower"]
+    fn lower_nullable(
+        x: diesel::sql_types::Nullable<diesel::sql_types::Text>
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Text>
+);
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 

@@ -48,6 +48,8 @@ diesel::table! {
         subject_id -> Nullable<Text>,
         ip -> Nullable<Text>,
         detail -> Text,
+        actor_name -> Nullable<Text>,
+        subject_name -> Nullable<Text>,
     }
 }
 

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::accounts::model::User;
 use crate::app::App;
-use crate::audit::{self, AuditEvent, Event, Kind, LoginFailure, Via};
+use crate::audit::{self, AuditEvent, Event, Kind, LoginFailure, UserFilter, Via};
+use crate::error::{Error, FieldErrors};
 use crate::params::AuditParams;
 use crate::web::failure::{PageError, Served};
 use crate::web::layout::{page, Layout, Page};
@@ -24,7 +25,7 @@ pub(crate) fn routes() -> Vec<Route> {
 #[derive(Serialize)]
 struct Row {
     at: When,
-    event: String,
+    event: &'static str,
     actor: String,
     subject: String,
     subject_id: Option<String>,
@@ -41,26 +42,50 @@ struct Filters {
 }
 
 #[derive(Serialize)]
+struct EventChoice {
+    value: &'static str,
+    label: &'static str,
+}
+
+#[derive(Serialize)]
 struct AuditPage {
     #[serde(flatten)]
     layout: Layout,
     rows: Vec<Row>,
-    events: Vec<&'static str>,
+    events: Vec<EventChoice>,
     filters: Filters,
+    /// Problems with the filters (a malformed date, "to" before "from").
+    errors: FieldErrors,
     #[serde(flatten)]
     paging: Paging,
 }
 
-/// Filters: event type, user (a username, an email or an id), and a range of days.
+/// Filters: event type, user (a username — also one a deleted user had —, an email or an
+/// id), and a range of days. Bad filters show the form again with the problem beside it.
 #[get("/admin/audit?<params..>")]
 async fn audit_log(app: &State<App>, admin: AdminPage, params: AuditParams<'_>) -> Served<Page> {
-    let typed_user = params.user.map(str::trim).unwrap_or_default().to_owned();
-    let user_id = resolve_user(app, &typed_user).await?;
-    let query = AuditParams {
-        user: user_id.as_deref(),
-        ..params
+    let text = |value: Option<&str>| value.map(str::trim).unwrap_or_default().to_owned();
+    let filters = Filters {
+        event: text(params.event),
+        user: text(params.user),
+        from: text(params.from),
+        to: text(params.to),
     };
-    let query = query.audit_query(Some(PER_PAGE))?;
+    let checked = AuditParams {
+        user: None,
+        ..params
+    }
+    .audit_query(Some(PER_PAGE));
+    let mut query = match checked {
+        Ok(query) => query,
+        Err(Error::Validation(errors)) => {
+            let paging = Paging::new(1, PER_PAGE, 0);
+            let context = audit_page(&admin, Vec::new(), filters, errors, paging);
+            return Ok(page(Status::UnprocessableEntity, "admin/audit", context));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    query.user = user_filter(app, &filters.user).await?;
     let (page_number, per_page) = (query.page, query.per_page);
     let (events, total) = app.db.run(move |c| audit::list(c, &query)).await?;
     let ids: Vec<String> = events
@@ -69,63 +94,91 @@ async fn audit_log(app: &State<App>, admin: AdminPage, params: AuditParams<'_>) 
         .flatten()
         .collect();
     let names = app.db.run(move |c| User::usernames(c, ids)).await?;
-    let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
-    let context = AuditPage {
-        layout: Layout::signed_in(&admin.0, None),
-        rows: events.into_iter().map(|e| row(e, &names)).collect(),
-        events: Kind::ALL.iter().map(|e| e.as_str()).collect(),
-        filters: Filters {
-            event: text(params.event),
-            user: typed_user,
-            from: text(params.from),
-            to: text(params.to),
-        },
-        paging: Paging::new(page_number, per_page, total),
-    };
+    let rows = events.into_iter().map(|e| row(e, &names)).collect();
+    let paging = Paging::new(page_number, per_page, total);
+    let context = audit_page(&admin, rows, filters, FieldErrors::new(), paging);
     Ok(page(Status::Ok, "admin/audit", context))
 }
 
-/// The id of the user typed in the filter: an id as it is, else a username or email looked
-/// up; someone unknown gives an id that matches nothing.
-async fn resolve_user(app: &App, typed: &str) -> Result<Option<String>, PageError> {
+fn audit_page(
+    admin: &AdminPage,
+    rows: Vec<Row>,
+    filters: Filters,
+    errors: FieldErrors,
+    paging: Paging,
+) -> AuditPage {
+    let events = Kind::ALL
+        .iter()
+        .map(|&kind| EventChoice {
+            value: kind.as_str(),
+            label: label(kind),
+        })
+        .collect();
+    AuditPage {
+        layout: Layout::signed_in(admin, None),
+        rows,
+        events,
+        filters,
+        errors,
+        paging,
+    }
+}
+
+/// Whose events the filter asks for: an id as it is; a username or email of a live account
+/// by its id (so renames do not matter); any other text as a username someone had then.
+async fn user_filter(app: &App, typed: &str) -> Result<Option<UserFilter>, PageError> {
     if typed.is_empty() {
         return Ok(None);
     }
-    if uuid::Uuid::parse_str(typed).is_ok() {
-        return Ok(Some(typed.to_owned()));
+    if let Ok(id) = uuid::Uuid::parse_str(typed) {
+        return Ok(Some(UserFilter::Id(id.to_string())));
     }
     let key = typed.to_owned();
     let found = app.db.run(move |c| User::find_by_login(c, &key)).await?;
-    Ok(Some(found.map_or_else(
-        || uuid::Uuid::nil().to_string(),
-        |u| u.public_id,
-    )))
+    Ok(Some(match found {
+        Some(user) => UserFilter::Id(user.public_id),
+        None => UserFilter::Name(typed.to_owned()),
+    }))
+}
+
+/// An event kind in words, for the table and the filter.
+fn label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Signup => "Signed up",
+        Kind::Login => "Signed in",
+        Kind::LoginFailed => "Sign-in failed",
+        Kind::Logout => "Signed out",
+        Kind::LogoutAll => "Signed out everywhere",
+        Kind::PasswordChanged => "Password changed",
+        Kind::SessionRevoked => "Session ended",
+        Kind::RefreshReused => "Copied refresh token used: session ended",
+        Kind::UserCreated => "Account created by an admin",
+        Kind::UserUpdated => "Account changed",
+        Kind::RoleChanged => "Role changed",
+        Kind::UserDeleted => "Account deleted",
+        Kind::LockoutCleared => "Lock-out cleared",
+        Kind::PasswordCheckFailed => "Wrong current password",
+    }
 }
 
 fn row(row: AuditEvent, names: &HashMap<String, String>) -> Row {
     let event = Event::from_row(&row.event, &row.detail);
-    let deleted_name = match &event {
-        Some(Event::UserDeleted { username }) => Some(username.as_str()),
-        _ => None,
-    };
-    let who = |id: &Option<String>| match id {
-        Some(id) => names.get(id).cloned().unwrap_or_else(|| {
-            // Deleted since: the event may still name them.
-            deleted_name.map_or_else(
-                || format!("{}… (deleted)", short_id(id)),
-                |u| format!("{u} (deleted)"),
-            )
+    // A live account by its name now; a deleted one by its name then.
+    let who = |id: &Option<String>, then: &Option<String>| match (id, then) {
+        (Some(id), then) => names.get(id).cloned().unwrap_or_else(|| match then {
+            Some(name) => format!("{name} (deleted)"),
+            None => format!("{}… (deleted)", short_id(id)),
         }),
-        None => "—".to_owned(),
+        (None, _) => "—".to_owned(),
     };
     Row {
         at: row.at.into(),
-        actor: who(&row.actor_id),
-        subject: who(&row.subject_id),
+        actor: who(&row.actor_id, &row.actor_name),
+        subject: who(&row.subject_id, &row.subject_name),
         subject_id: row.subject_id.clone(),
         ip: row.ip.unwrap_or_default(),
         detail: event.as_ref().map(describe).unwrap_or_default(),
-        event: row.event,
+        event: Kind::parse(&row.event).map_or("Unknown event", label),
     }
 }
 

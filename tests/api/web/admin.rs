@@ -520,9 +520,47 @@ async fn the_audit_log_filters_and_explains_events() {
     let past = browser
         .page("/admin/audit?from=2020-01-01&to=2020-01-02")
         .await;
-    assert!(past.html().contains("0 events."));
+    assert!(past.html().contains("No events match these filters."));
     let bad = browser.page("/admin/audit?from=yesterday").await;
     assert_eq!(bad.status, Status::UnprocessableEntity);
+    assert!(
+        bad.html().contains("id=\"from-error\""),
+        "the form again, the problem beside"
+    );
+    assert!(bad.html().contains("value=\"yesterday\""));
+    let backwards = browser
+        .page("/admin/audit?from=2026-02-02&to=2026-02-01")
+        .await;
+    assert_eq!(backwards.status, Status::UnprocessableEntity);
+    assert!(backwards.html().contains("To must not be before from."));
+    for words in ["Signed up", "Sign-in failed", "Role changed"] {
+        assert!(html.contains(words), "{words}: event names in words");
+    }
+}
+
+#[rocket::async_test]
+async fn a_deleted_users_events_keep_their_name_and_one_reset_is_one_event() {
+    let (t, browser, root) = console().await;
+    let bob = t.sign_up("bob").await;
+    let reset = json!({"password": OTHER_PASSWORD});
+    root.patch(&format!("/api/users/{}", bob.id), reset).await;
+    let resets = browser.page(&format!("/admin/audit?user={}", bob.id)).await;
+    assert_eq!(
+        resets.html().matches("<td>Password changed</td>").count(),
+        1
+    );
+    assert!(
+        !resets.html().contains("<td>Account changed</td>"),
+        "one reset, one event"
+    );
+    root.delete(&format!("/api/users/{}", bob.id)).await;
+    let log = browser.page("/admin/audit?user=bob").await;
+    let html = log.html();
+    assert!(
+        html.contains("4 events."),
+        "signup, login, reset, deletion: {html}"
+    );
+    assert!(html.contains("bob (deleted)"));
 }
 
 #[rocket::async_test]
