@@ -120,6 +120,11 @@ impl App {
                 "applied {applied} migration(s) to {}",
                 url.describe()
             ));
+            // Names stored before the name-word index existed get their words now.
+            let indexed = db.at_start(crate::accounts::model::index_missing_names)?;
+            if indexed > 0 {
+                notes.push(format!("indexed the words of {indexed} name(s) for search"));
+            }
         }
         let store = Store::for_database(&url, &settings.data_dir, &db);
         // Rocket's built-in defaults carry a throwaway key in debug builds: only a key the

@@ -1,10 +1,12 @@
 //! The `users` table: the row type, its insert and change sets, and the queries on it.
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use time::PrimitiveDateTime;
 
-use crate::db::schema::users;
-use crate::db::{lower, DbConn};
+use crate::db::schema::{user_name_words, users};
+use crate::db::{lower, DbConn, MultiBackend};
 
 /// What an account may do; stored as its name (`user`, `admin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -117,10 +119,12 @@ impl User {
     }
 
     pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
-        diesel::insert_into(users::table)
+        let user: User = diesel::insert_into(users::table)
             .values(new)
             .returning(users::all_columns)
-            .get_result(conn)
+            .get_result(conn)?;
+        index_name(conn, user.id, user.name.as_deref())?;
+        Ok(user)
     }
 
     pub fn find(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<User>> {
@@ -150,10 +154,14 @@ impl User {
     }
 
     pub fn update(conn: &mut DbConn, id: i64, changes: &UserChanges) -> QueryResult<User> {
-        diesel::update(users::table.find(id))
+        let user: User = diesel::update(users::table.find(id))
             .set(changes)
             .returning(users::all_columns)
-            .get_result(conn)
+            .get_result(conn)?;
+        if changes.name.is_some() {
+            index_name(conn, user.id, user.name.as_deref())?;
+        }
+        Ok(user)
     }
 
     pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
@@ -182,8 +190,9 @@ impl User {
 
     /// One page of users and the total that match.
     pub fn list(conn: &mut DbConn, q: &UserQuery) -> QueryResult<(Vec<User>, i64)> {
-        let total = Self::filtered(q).count().get_result(conn)?;
-        let mut query = Self::filtered(q).select(User::as_select());
+        let postgres = matches!(conn, DbConn::Postgres(_));
+        let total = Self::filtered(q, postgres).count().get_result(conn)?;
+        let mut query = Self::filtered(q, postgres).select(User::as_select());
         query = match (q.sort, q.descending) {
             (SortKey::Username, false) => query.order(lower(users::username).asc()),
             (SortKey::Username, true) => query.order(lower(users::username).desc()),
@@ -202,7 +211,10 @@ impl User {
         Ok((rows, total))
     }
 
-    fn filtered(q: &UserQuery) -> users::BoxedQuery<'static, crate::db::MultiBackend> {
+    fn filtered(
+        q: &UserQuery,
+        postgres: bool,
+    ) -> users::BoxedQuery<'static, crate::db::MultiBackend> {
         let mut query = users::table.into_boxed();
         if let Some(search) = &q.search {
             // A prefix search as an index range: key >= 'ab' AND key < 'ac'.
@@ -211,7 +223,8 @@ impl User {
             let username = lower(users::username);
             let name = lower(users::name.assume_not_null());
             let by_name = (username.ge(from.clone()).and(username.lt(to.clone())))
-                .or(name.ge(from.clone()).and(name.lt(to.clone())));
+                .or(name.ge(from.clone()).and(name.lt(to.clone())))
+                .or(any_word(&from, &to, postgres));
             query = if q.search_email {
                 let email = users::email;
                 query.filter(by_name.or(email.ge(from).and(email.lt(to))))
@@ -227,6 +240,74 @@ impl User {
         }
         query
     }
+}
+
+/// Users with a word of their name in the range `from`..`to`, through the words' index.
+/// PostgreSQL gets the ids as an array (`= ANY(ARRAY(…))`, computed once), which it can OR
+/// with the other index ranges; given `IN (subquery)` inside an OR it tests the subquery
+/// row by row over the whole table. SQLite has no arrays and plans `IN` well.
+fn any_word(
+    from: &str,
+    to: &str,
+    postgres: bool,
+) -> Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>> {
+    let (open, close) = if postgres {
+        ("users.id = ANY(ARRAY(", "))")
+    } else {
+        ("users.id IN (", ")")
+    };
+    let words = sql::<Bool>(open)
+        .sql("SELECT user_id FROM user_name_words WHERE word >= ")
+        .bind::<Text, _>(from.to_owned())
+        .sql(" AND word < ")
+        .bind::<Text, _>(to.to_owned())
+        .sql(close);
+    Box::new(words)
+}
+
+/// The words of a name as search matches them: lower-cased, split at anything that is not
+/// a letter or a digit, each once.
+fn name_words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// Replaces the indexed words of a user's name.
+fn index_name(conn: &mut DbConn, user_id: i64, name: Option<&str>) -> QueryResult<()> {
+    diesel::delete(user_name_words::table.filter(user_name_words::user_id.eq(user_id)))
+        .execute(conn)?;
+    for word in name_words(name.unwrap_or_default()) {
+        diesel::insert_into(user_name_words::table)
+            .values((
+                user_name_words::word.eq(word),
+                user_name_words::user_id.eq(user_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Indexes the names that have no words indexed yet (those stored before the words were
+/// kept); run at start-up after migrations. Returns how many names it indexed.
+pub fn index_missing_names(conn: &mut DbConn) -> QueryResult<usize> {
+    let indexed = user_name_words::table.select(user_name_words::user_id);
+    let missing: Vec<(i64, Option<String>)> = users::table
+        .filter(users::name.is_not_null())
+        .filter(diesel::dsl::not(users::id.eq_any(indexed)))
+        .select((users::id, users::name))
+        .load(conn)?;
+    conn.transaction(|conn| {
+        for (id, name) in &missing {
+            index_name(conn, *id, name.as_deref())?;
+        }
+        Ok(missing.len())
+    })
 }
 
 /// The first string after every string that starts with `prefix`, in byte (code point)

@@ -14,7 +14,7 @@ use crate::error::Unexpected;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, QueryResult, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 diesel::define_sql_function!(
@@ -233,6 +233,16 @@ impl Db {
                 applied
             }
         }
+    }
+
+    /// Runs start-up work on a connection of its own, before the server takes requests
+    /// (so not on an async worker).
+    pub(crate) fn at_start<T>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+    ) -> Result<T, Error> {
+        let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
+        work(&mut conn).map_err(|e| Error(e.to_string()))
     }
 
     /// Reads a generated secret, creating it with `generate` when absent. The primary key

@@ -53,7 +53,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_name_words (word, user_id) {
+        word -> Text,
+        user_id -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_name_words -> users (user_id));
 
 diesel::table! {
     app_secrets (name) {
@@ -92,6 +100,7 @@ diesel::joinable!(bucketlist_items -> bucketlists (bucketlist_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
+    user_name_words,
     audit_events,
     app_secrets,
     bucketlists,

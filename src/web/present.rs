@@ -189,9 +189,14 @@ impl Paging {
     pub(crate) fn new(page: i64, per_page: i64, total: i64) -> Self {
         Paging {
             page,
-            pages: (total + per_page - 1) / per_page.max(1),
+            pages: Self::last_page(total, per_page),
             total,
         }
+    }
+
+    /// The number of the last page (1 when there is nothing: an empty first page).
+    pub(crate) fn last_page(total: i64, per_page: i64) -> i64 {
+        ((total + per_page - 1) / per_page.max(1)).max(1)
     }
 }
 

@@ -58,14 +58,32 @@ async fn directory(
         page: page_number,
         per_page: PER_PAGE,
     };
-    let (users, total) = app.db.run(move |c| User::list(c, &query)).await?;
+    let (users, paging) = page_of_users(app, query).await?;
     let directory = Directory {
         layout: Layout::signed_in(&signed_in.0, flash),
         members: users.iter().map(Member::from).collect(),
         q,
-        paging: Paging::new(page_number, PER_PAGE, total),
+        paging,
     };
     Ok(self::page(Status::Ok, "users/directory", directory))
+}
+
+/// One page of a user listing; a page past the last shows the last (a stale link after
+/// deletions, a hand-edited number), never "Page 9 of 3".
+pub(crate) async fn page_of_users(app: &App, query: UserQuery) -> Served<(Vec<User>, Paging)> {
+    let per_page = query.per_page;
+    let first = query.clone();
+    let (users, total) = app.db.run(move |c| User::list(c, &first)).await?;
+    let last = Paging::last_page(total, per_page);
+    if query.page <= last {
+        return Ok((users, Paging::new(query.page, per_page, total)));
+    }
+    let again = UserQuery {
+        page: last,
+        ..query
+    };
+    let (users, total) = app.db.run(move |c| User::list(c, &again)).await?;
+    Ok((users, Paging::new(last, per_page, total)))
 }
 
 #[derive(Serialize)]

@@ -578,3 +578,44 @@ async fn a_refused_sign_up_names_every_problem_at_once() {
         assert_eq!(problems, &json!(["is required"]), "{field}");
     }
 }
+
+#[rocket::async_test]
+async fn search_finds_the_start_of_any_word_of_a_name() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let body = json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD,
+                      "name": "Ada King-Lovelace"});
+    t.post("/api/register", body).await;
+    let found = |reply: crate::common::Reply| reply.body["total"].clone();
+    for q in ["ada", "king", "LOVE", "ada%20ki"] {
+        let reply = admin.get(&format!("/api/users?q={q}")).await;
+        assert_eq!(found(reply), json!(1), "{q}");
+    }
+    assert_eq!(
+        found(admin.get("/api/users?q=ovelace").await),
+        json!(0),
+        "starts only"
+    );
+    let ada = t.sign_in("ada", PASSWORD).await;
+    ada.patch("/api/me", json!({"name": "Ada Byron"})).await;
+    assert_eq!(
+        found(admin.get("/api/users?q=king").await),
+        json!(0),
+        "old words go"
+    );
+    assert_eq!(
+        found(admin.get("/api/users?q=byr").await),
+        json!(1),
+        "new words count"
+    );
+    // A name stored before the words were kept is indexed at start-up.
+    let words = t
+        .db(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("DELETE FROM user_name_words").execute(c)?;
+            gatehouse::accounts::model::index_missing_names(c)
+        })
+        .await;
+    assert_eq!(words, 1, "ada's name (root has none)");
+    assert_eq!(found(admin.get("/api/users?q=byr").await), json!(1));
+}

@@ -55,6 +55,13 @@ fn seed(conn: &mut DbConn) -> QueryResult<()> {
                 DbConn::Postgres(c) => insert.execute(c)?,
             };
         }
+        // The words of each name ("Person 42": "person", "42"), as the application keeps them.
+        for words in [
+            "INSERT INTO user_name_words (word, user_id) SELECT 'person', id FROM users",
+            "INSERT INTO user_name_words (word, user_id) SELECT substr(name, 8), id FROM users",
+        ] {
+            diesel::sql_query(words).execute(conn)?;
+        }
         Ok(())
     })?;
     diesel::sql_query("ANALYZE").execute(conn).map(|_| ())
@@ -164,6 +171,10 @@ async fn listing_and_search_use_indexes_at_100000_users() {
             query(Some("person 99"), SortKey::Username),
         ),
         ("search by email", query(Some("user09999@"), SortKey::Email)),
+        (
+            "search by a later word",
+            query(Some("4217"), SortKey::Username),
+        ),
     ];
     let mut member = query(Some("USER00"), SortKey::Username);
     member.search_email = false;
@@ -202,4 +213,8 @@ async fn listing_and_search_use_indexes_at_100000_users() {
         .db(|c| User::list(c, &query(Some("user0421"), SortKey::Username)))
         .await;
     assert_eq!(result.1, 100, "user042100 … user042199");
+    let by_word = t
+        .db(|c| User::list(c, &query(Some("4217"), SortKey::Username)))
+        .await;
+    assert_eq!(by_word.1, 11, "Person 4217 and Person 42170 … 42179");
 }

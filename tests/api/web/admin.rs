@@ -140,8 +140,70 @@ async fn the_user_list_searches_filters_sorts_and_pages() {
         "descending"
     );
     assert!(html.contains("Username ▼"));
+    assert!(html.contains("<th scope=\"col\" aria-sort=\"descending\">"));
     let bad = browser.page("/admin/users?sort=password_hash").await;
     assert_eq!(bad.status, Status::UnprocessableEntity);
+    let past = browser.page("/admin/users?q=member&page=9").await;
+    assert!(
+        past.html().contains("Page 2 of 2"),
+        "the last page, not page 9"
+    );
+    assert_eq!(past.html().matches("name=\"ids\"").count(), 5);
+    let none = browser.page("/admin/users?q=nobody").await;
+    assert!(none.html().contains("No users match these filters."));
+    assert!(none.html().contains("Clear filters"));
+    assert!(first.html().contains("never"), "no sign-in yet says so");
+}
+
+#[rocket::async_test]
+async fn bulk_actions_start_blank_select_all_and_come_back_to_the_search() {
+    let (t, browser, _) = console().await;
+    for name in ["ann", "anna", "bert"] {
+        t.register(name).await;
+    }
+    let search = "/admin/users?q=an&role=&active=&sort=username";
+    let list = browser.page(search).await;
+    let html = list.html();
+    assert!(html.contains("<option value=\"\" selected>Choose an action…</option>"));
+    assert!(
+        html.find("class=\"bulk-bar\"") < html.find("<table"),
+        "the bar is above the table"
+    );
+    assert_eq!(html.matches(" checked>").count(), 0);
+    let all = browser.page(&format!("{search}&select=all")).await;
+    assert_eq!(all.html().matches("name=\"ids\"").count(), 2);
+    assert_eq!(
+        all.html().matches(" checked>").count(),
+        2,
+        "every box ticked"
+    );
+    let back = "q=an&role=&active=&sort=username";
+    let ids: Vec<String> = all
+        .html()
+        .split("name=\"ids\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    let blank = browser
+        .form(
+            "/admin/users/bulk",
+            &[("ids", &ids[0]), ("action", ""), ("back", back)],
+        )
+        .await;
+    assert_eq!(blank.location(), format!("/admin/users?{back}"));
+    let mut fields = vec![("action", "deactivate"), ("back", back)];
+    fields.extend(ids.iter().map(|id| ("ids", id.as_str())));
+    let confirm = browser.form("/admin/users/bulk", &fields).await;
+    assert_eq!(confirm.status, Status::Ok);
+    let done = browser.form("/admin/users/bulk/apply", &fields).await;
+    assert_eq!(
+        done.location(),
+        format!("/admin/users?{back}"),
+        "back to the search"
+    );
+    assert_eq!(t.login("bert", PASSWORD).await.status, Status::Ok);
+    assert_eq!(t.login("ann", PASSWORD).await.code(), "account_disabled");
 }
 
 #[rocket::async_test]

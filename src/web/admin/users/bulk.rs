@@ -1,6 +1,7 @@
 //! Bulk actions on selected users: confirmed on a page first, then applied user by user,
 //! and reported exactly: who changed, who was skipped and why, which ids no longer exist.
 
+use rocket::http::uri::Origin;
 use rocket::http::Status;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::error::Error;
 use crate::web::csrf::CsrfForm;
 use crate::web::failure::Served;
 use crate::web::form::Text;
-use crate::web::layout::{page, Layout, Reply};
+use crate::web::layout::{local_path, page, Layout, Reply};
 use crate::web::present::UserRow;
 use crate::web::session::AdminPage;
 
@@ -40,6 +41,22 @@ struct BulkForm {
     #[field(default = Vec::new())]
     ids: Vec<String>,
     action: Text,
+    /// The list's query (search, filters, sort, page), to come back to it.
+    back: Text,
+}
+
+/// The list as the admin left it: `/admin/users?<back>`, or the plain list when `back` is no
+/// valid query.
+fn the_list(back: &str) -> Origin<'static> {
+    let path = if back.is_empty() {
+        "/admin/users".to_owned()
+    } else {
+        format!("/admin/users?{back}")
+    };
+    match local_path(&path) {
+        list if list.path() == "/admin/users" => list,
+        _ => uri!("/admin/users"),
+    }
 }
 
 /// What a bulk action does, in words.
@@ -59,18 +76,20 @@ struct BulkPage {
     action: String,
     verb: &'static str,
     rows: Vec<UserRow>,
+    back: String,
 }
 
 /// The confirmation step: nothing changes until the admin confirms on this page.
 #[post("/admin/users/bulk", data = "<form>")]
 async fn bulk_confirm(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkForm>) -> Served {
-    let BulkForm { ids, action } = form.0;
+    let BulkForm { ids, action, back } = form.0;
+    let list = the_list(&back);
+    if action.is_empty() {
+        return Ok(Reply::warning(list, "Choose an action first."));
+    }
     let verb = bulk_verb(&action)?;
     if ids.is_empty() {
-        return Ok(Reply::warning(
-            uri!("/admin/users"),
-            "Select at least one user first.",
-        ));
+        return Ok(Reply::warning(list, "Select at least one user first."));
     }
     let mut rows = Vec::with_capacity(ids.len());
     for id in &ids {
@@ -81,6 +100,7 @@ async fn bulk_confirm(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkFor
         action: action.to_string(),
         verb,
         rows,
+        back: back.to_string(),
     };
     Ok(Reply::Form(page(Status::Ok, "admin/bulk", context)))
 }
@@ -94,7 +114,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn report(&self, verb: &str) -> Reply {
+    fn report(&self, verb: &str, list: Origin<'static>) -> Reply {
         let mut message = format!("{verb}d {} account(s).", self.changed.len());
         if !self.skipped.is_empty() {
             message.push_str(&format!(" Skipped {}", self.skipped.join("; ")));
@@ -106,9 +126,9 @@ impl Outcome {
             message.push_str(&format!(" {} no longer existed.", self.gone));
         }
         if self.skipped.is_empty() && self.gone == 0 {
-            Reply::done(uri!("/admin/users"), message)
+            Reply::done(list, message)
         } else {
-            Reply::warning(uri!("/admin/users"), message)
+            Reply::warning(list, message)
         }
     }
 }
@@ -117,7 +137,7 @@ impl Outcome {
 /// are skipped, and the message names exactly who changed and who did not.
 #[post("/admin/users/bulk/apply", data = "<form>")]
 async fn bulk_apply(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkForm>) -> Served {
-    let BulkForm { ids, action } = form.0;
+    let BulkForm { ids, action, back } = form.0;
     let verb = bulk_verb(&action)?;
     let mut outcome = Outcome::default();
     for id in &ids {
@@ -142,11 +162,11 @@ async fn bulk_apply(app: &State<App>, admin: AdminPage, form: CsrfForm<BulkForm>
         };
         match result {
             Ok(()) => outcome.changed.push(user.username),
-            Err(Error::Conflict(reason)) => {
+            Err(Error::Conflict(reason) | Error::Forbidden(reason)) => {
                 outcome.skipped.push(format!("{}: {reason}", user.username));
             }
             Err(other) => return Err(other.into()),
         }
     }
-    Ok(outcome.report(verb))
+    Ok(outcome.report(verb, the_list(&back)))
 }
