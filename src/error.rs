@@ -35,7 +35,11 @@ pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub enum Error {
     Auth(AuthFailure),
-    InvalidCredentials,
+    /// A failed login; `attempts_left` before this client is locked out, when counted
+    /// (the pages warn when few are left; the API's answer is the same either way).
+    InvalidCredentials {
+        attempts_left: Option<i32>,
+    },
     Forbidden(String),
     AccountDisabled,
     NotFound,
@@ -87,7 +91,7 @@ impl Error {
             Self::Auth(AuthFailure::TokenRevoked) => {
                 "This session has ended; sign in again.".into()
             }
-            Self::InvalidCredentials => "Wrong username, email or password.".into(),
+            Self::InvalidCredentials { .. } => "Wrong username, email or password.".into(),
             Self::AccountDisabled => "This account has been deactivated.".into(),
             Self::NotFound => "Nothing here.".into(),
             Self::Validation(_) => "Some fields need attention.".into(),

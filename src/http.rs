@@ -83,7 +83,7 @@ impl Failure {
             Error::Auth(AuthFailure::InvalidToken) => "invalid_token",
             Error::Auth(AuthFailure::TokenExpired) => "token_expired",
             Error::Auth(AuthFailure::TokenRevoked) => "token_revoked",
-            Error::InvalidCredentials => "invalid_credentials",
+            Error::InvalidCredentials { .. } => "invalid_credentials",
             Error::Forbidden(_) => "forbidden",
             Error::AccountDisabled => "account_disabled",
             Error::NotFound => "not_found",
@@ -143,7 +143,7 @@ impl Failure {
 /// The status a domain error is answered with, by either face.
 pub(crate) fn status(error: &Error) -> Status {
     match error {
-        Error::Auth(_) | Error::InvalidCredentials => Status::Unauthorized,
+        Error::Auth(_) | Error::InvalidCredentials { .. } => Status::Unauthorized,
         Error::Forbidden(_) | Error::AccountDisabled => Status::Forbidden,
         Error::NotFound => Status::NotFound,
         Error::Conflict(_) | Error::Taken(_) => Status::Conflict,

@@ -29,7 +29,7 @@ pub(crate) async fn reserve(app: &App, key: &str, limit: throttle::Limit) -> Res
         .run(move |c| throttle::reserve(c, &key, limit, now))
         .await?;
     match reserved {
-        throttle::Reserved::Allowed => Ok(()),
+        throttle::Reserved::Allowed { .. } => Ok(()),
         throttle::Reserved::Locked(seconds) => Err(Error::TooManyRequests(seconds)),
     }
 }

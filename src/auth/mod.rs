@@ -76,7 +76,9 @@ pub(crate) async fn login(
         // No account has such a name, and no key is built from it: refused like a wrong
         // password, after the same bcrypt work, counted nowhere.
         app.hasher.verify(password, None, identifier).await?;
-        return Err(Error::InvalidCredentials);
+        return Err(Error::InvalidCredentials {
+            attempts_left: None,
+        });
     }
     let now = app.clock.now();
     let typed = crate::accounts::validation::normalize_username(identifier);
@@ -84,7 +86,7 @@ pub(crate) async fn login(
     let limits = (Limit::login(&app.settings), Limit::address(&app.settings));
     let keyer = app.keyer.clone();
     let v6_prefix = app.settings.ipv6_prefix;
-    let (found, account_key, address_key) = app
+    let (found, account_key, address_key, left) = app
         .db
         .run(move |c| {
             let found = User::find_by_login(c, &typed)?;
@@ -98,10 +100,11 @@ pub(crate) async fn login(
                 (account_key.as_str(), limits.0),
                 (address_key.as_str(), limits.1),
             ];
-            if let Reserved::Locked(seconds) = throttle::reserve_all(c, &keys, now)? {
-                return Err(Error::TooManyRequests(seconds));
-            }
-            Ok((found, account_key, address_key))
+            let left = match throttle::reserve_all(c, &keys, now)? {
+                Reserved::Locked(seconds) => return Err(Error::TooManyRequests(seconds)),
+                Reserved::Allowed { left } => left,
+            };
+            Ok((found, account_key, address_key, left))
         })
         .await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
@@ -111,7 +114,7 @@ pub(crate) async fn login(
         .await?;
     let user = match found {
         Some(user) if matches && user.active => user,
-        other => return Err(failed(app, other, matches, source).await),
+        other => return Err(failed(app, other, matches, source, left).await),
     };
     app.db
         .run(move |c| {
@@ -151,7 +154,13 @@ fn known_device(
 }
 
 /// Audits a failed login (its attempt stays counted) and says why it failed.
-async fn failed(app: &App, found: Option<User>, matches: bool, source: &Source) -> Error {
+async fn failed(
+    app: &App,
+    found: Option<User>,
+    matches: bool,
+    source: &Source,
+    attempts_left: i32,
+) -> Error {
     let disabled = matches && found.is_some();
     let reason = if disabled {
         LoginFailure::Disabled
@@ -170,7 +179,9 @@ async fn failed(app: &App, found: Option<User>, matches: bool, source: &Source) 
     match audited {
         Err(error) => Error::from(error),
         Ok(()) if disabled => Error::AccountDisabled,
-        Ok(()) => Error::InvalidCredentials,
+        Ok(()) => Error::InvalidCredentials {
+            attempts_left: Some(attempts_left),
+        },
     }
 }
 

@@ -77,8 +77,9 @@ struct Counter {
 /// What a reservation got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reserved {
-    /// The attempt may go ahead; it counts unless given back.
-    Allowed,
+    /// The attempt may go ahead; it counts unless given back. `left`: how many more may
+    /// fail before the key locks (0: this one locked it if it fails).
+    Allowed { left: i32 },
     /// The key is locked for this many more seconds; nothing was counted.
     Locked(i64),
 }
@@ -169,7 +170,13 @@ pub(crate) fn reserve(
         diesel::update(login_throttle::table.find(key))
             .set(&counted)
             .execute(c)?;
-        Ok(Reserved::Allowed)
+        // A count that just locked the key starts again at zero: nothing is left.
+        let left = if counted.locked_until.is_some_and(|until| until > now) {
+            0
+        } else {
+            (limit.max - counted.failures).max(0)
+        };
+        Ok(Reserved::Allowed { left })
     })
 }
 
@@ -181,15 +188,18 @@ pub(crate) fn reserve_all(
     now: PrimitiveDateTime,
 ) -> Result<Reserved> {
     let mut reserved = Vec::new();
-    let mut wait = 0;
+    let (mut wait, mut fewest) = (0, i32::MAX);
     for (key, limit) in keys {
         match reserve(conn, key, *limit, now)? {
-            Reserved::Allowed => reserved.push(*key),
+            Reserved::Allowed { left } => {
+                reserved.push(*key);
+                fewest = fewest.min(left);
+            }
             Reserved::Locked(seconds) => wait = wait.max(seconds),
         }
     }
     if wait == 0 {
-        return Ok(Reserved::Allowed);
+        return Ok(Reserved::Allowed { left: fewest });
     }
     for key in reserved {
         give_back(conn, key)?;

@@ -172,13 +172,28 @@ async fn login(
     let username = form.username.trim();
     let signed_in = match crate::auth::login(app, username, password, &source, &device).await {
         Ok(signed_in) => signed_in,
-        Err(error @ (Error::InvalidCredentials | Error::AccountDisabled)) => {
+        Err(error @ (Error::InvalidCredentials { .. } | Error::AccountDisabled)) => {
             // One sentence for the whole form, the same whatever was wrong.
             let shown = Showing {
                 status: http::status(&error),
                 ..Showing::first(None, &form)
             };
-            return Ok(form_page("auth/login", csrf, shown, Some(error.message())));
+            let problem = match error {
+                Error::InvalidCredentials {
+                    attempts_left: Some(left),
+                } => format!("{} {}", error.message(), few_left(left)),
+                _ => error.message(),
+            };
+            return Ok(form_page("auth/login", csrf, shown, Some(problem)));
+        }
+        Err(error @ Error::TooManyRequests(seconds)) => {
+            // The form stays, with what was typed, and says when to try again.
+            let shown = Showing {
+                status: http::status(&error),
+                ..Showing::first(None, &form)
+            };
+            let page = form_page("auth/login", csrf, shown, Some(error.message()));
+            return Ok(Reply::wait(page, seconds));
         }
         Err(other) => return Err(other.into()),
     };
@@ -186,6 +201,17 @@ async fn login(
     session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
     Ok(Reply::done(local_path(&form.next), greeting))
+}
+
+/// A warning when a lock-out is near: it is no secret (strangers count per name typed,
+/// whether or not an account has it), and it spares the owner a surprise.
+fn few_left(left: i32) -> String {
+    match left {
+        0 => "Signing in from here is now paused for a while.".to_owned(),
+        1 => "One more wrong attempt and signing in from here pauses for a while.".to_owned(),
+        2 => "Two more wrong attempts and signing in from here pauses for a while.".to_owned(),
+        _ => String::new(),
+    }
 }
 
 /// A small page whose button signs out: a GET never changes anything.

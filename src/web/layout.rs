@@ -2,7 +2,7 @@
 //! the forms, a flash message), the page and form-reply types, and safe `next` targets.
 
 use rocket::http::uri::{Origin, Reference};
-use rocket::http::Status;
+use rocket::http::{Header, Status};
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect, Responder};
 use rocket::Request;
@@ -86,9 +86,20 @@ pub(crate) enum Reply {
     Done(Flash<Redirect>),
     Form(Page),
     Away(Redirect),
+    /// The form again, refused for now: `Retry-After` says for how long.
+    Wait(Page, Header<'static>),
 }
 
 impl Reply {
+    /// A form reply (its status already 429) told to wait `seconds`.
+    pub(crate) fn wait(form: Reply, seconds: i64) -> Self {
+        let retry = Header::new("Retry-After", seconds.to_string());
+        match form {
+            Reply::Form(page) => Reply::Wait(page, retry),
+            other => other,
+        }
+    }
+
     /// Done: on to `to`, with a message shown there.
     pub(crate) fn done(to: impl TryInto<Reference<'static>>, message: impl Into<String>) -> Self {
         Reply::Done(Flash::success(Redirect::to(to), message.into()))

@@ -181,6 +181,35 @@ async fn the_login_page_says_when_to_retry() {
     assert_eq!(page.status, Status::TooManyRequests);
     assert!(page.html().contains("try again in"), "{}", page.html());
     assert!(retry_after(&page) > 0);
+    assert!(
+        page.html().contains("action=\"/login\"") && page.html().contains("value=\"alice\""),
+        "the form stays, with what was typed"
+    );
+}
+
+#[rocket::async_test]
+async fn the_login_form_warns_when_a_lock_out_is_near() {
+    let t = throttled(4, 100).await;
+    let browser = t.browser();
+    t.register("alice").await;
+    let warnings = [
+        None,
+        Some("Two more wrong attempts"),
+        Some("One more wrong attempt"),
+        Some("now paused"),
+    ];
+    for warning in warnings {
+        let fields = [("username", "alice"), ("password", "wrong")];
+        let page = browser.submit_on("/login", "/login", &fields).await;
+        assert_eq!(page.status, Status::Unauthorized);
+        let html = page.html();
+        match warning {
+            Some(words) => assert!(html.contains(words), "{words}: {html}"),
+            None => assert!(!html.contains("more wrong attempt"), "{html}"),
+        }
+    }
+    let api = t.login("alice", "wrong").await;
+    assert_eq!(api.code(), "too_many_requests", "the API answers as before");
 }
 
 #[rocket::async_test]

@@ -41,7 +41,10 @@ async fn the_directory_searches_and_pages_through_active_members() {
     let none = browser.page("/users?q=hidden").await;
     assert!(none.html().contains("No members match “hidden”."));
     let past = browser.page("/users?page=99").await;
-    assert!(past.html().contains("Page 2 of 2"), "the last page, not page 99");
+    assert!(
+        past.html().contains("Page 2 of 2"),
+        "the last page, not page 99"
+    );
     assert_eq!(past.html().matches("<tr>").count(), 7);
     let profile = browser.page(&format!("/users/{}", admin.id)).await;
     assert!(profile.html().contains("<h1>root</h1>"));
