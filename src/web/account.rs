@@ -4,7 +4,7 @@ use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::User;
 use crate::accounts::{self, AccountChanges};
@@ -14,7 +14,7 @@ use crate::auth::Actor;
 use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::{Showing, Text};
+use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{page, Confirmation, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
@@ -48,9 +48,9 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
 }
 
-/// Which of the page's forms is shown again with its problems.
+/// Which of the page's forms is shown, and how: the profile with its values, or the
+/// password form (its fields are never filled in again).
 enum Again {
-    Nothing,
     Profile(ProfileForm),
     Password,
 }
@@ -67,7 +67,6 @@ async fn account_page(app: &App, current: &Actor, shown: Showing<'_, Again>) -> 
             password_errors = shown.errors;
             ProfileForm::from(&current.user)
         }
-        Again::Nothing => ProfileForm::from(&current.user),
     };
     let context = AccountPage {
         layout: Layout::signed_in(current, shown.flash),
@@ -83,13 +82,22 @@ async fn account_page(app: &App, current: &Actor, shown: Showing<'_, Again>) -> 
 async fn show(
     app: &State<App>,
     signed_in: SignedIn,
+    refused: Refused,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
-    account_page(app, &signed_in, Showing::first(flash, Again::Nothing)).await
+    let shown = if refused.is("password") {
+        refused
+            .showing(flash, "password", ())
+            .map(|()| Again::Password)
+    } else {
+        let fresh = ProfileForm::from(&signed_in.user);
+        refused.showing(flash, "profile", fresh).map(Again::Profile)
+    };
+    account_page(app, &signed_in, shown).await
 }
 
 /// The profile form, and the values it shows again after a problem (never the password).
-#[derive(FromForm, Serialize)]
+#[derive(FromForm, Serialize, Deserialize)]
 struct ProfileForm {
     username: Text,
     email: Text,
@@ -113,6 +121,7 @@ impl From<&User> for ProfileForm {
 #[post("/account/profile", data = "<form>")]
 async fn update_profile(
     app: &State<App>,
+    jar: &CookieJar<'_>,
     signed_in: SignedIn,
     form: CsrfForm<ProfileForm>,
 ) -> Served {
@@ -128,8 +137,8 @@ async fn update_profile(
     match accounts::update(app, current, &current.user, changes).await {
         Ok(_) => Ok(Reply::done(uri!(show), "Your profile is saved.")),
         Err(error) => {
-            let shown = Showing::again(&error, Again::Profile(form))?;
-            Ok(Reply::Form(account_page(app, current, shown).await?))
+            let shown = Showing::again(&error, form)?;
+            Ok(send_back(jar, &app.settings, uri!(show), "profile", shown))
         }
     }
 }
@@ -169,8 +178,8 @@ async fn change_password(
             ))
         }
         Err(error) => {
-            let shown = Showing::again(&error, Again::Password)?;
-            Ok(Reply::Form(account_page(app, current, shown).await?))
+            let shown = Showing::again(&error, ())?;
+            Ok(send_back(jar, &app.settings, uri!(show), "password", shown))
         }
     }
 }

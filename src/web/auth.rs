@@ -4,16 +4,15 @@ use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, NewAccount, Origin};
 use crate::app::App;
 use crate::audit::Source;
 use crate::error::{Error, FieldErrors};
-use crate::http;
 use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::{Showing, Text};
+use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{local_path, page, Layout, Reply};
 use crate::web::session::{self, clear_cookies, set_cookies, SignedIn};
 
@@ -24,10 +23,10 @@ pub(crate) fn routes() -> Vec<Route> {
 /// A form shown, or re-shown with what was typed (never a password: the form types skip
 /// them) and the problems beside each field.
 #[derive(Serialize)]
-struct FormPage<'a, V: Serialize> {
+struct FormPage<V: Serialize> {
     #[serde(flatten)]
     layout: Layout,
-    values: &'a V,
+    values: V,
     errors: FieldErrors,
     /// A problem with the form as a whole (a failed login).
     problem: Option<String>,
@@ -37,19 +36,18 @@ struct FormPage<'a, V: Serialize> {
 fn form_page<V: Serialize>(
     template: &'static str,
     csrf: AnonymousToken,
-    shown: Showing<'_, &V>,
-    problem: Option<String>,
+    shown: Showing<'_, V>,
 ) -> Reply {
     let context = FormPage {
         layout: Layout::anonymous(csrf.0, shown.flash),
         values: shown.values,
         errors: shown.errors,
-        problem,
+        problem: shown.problem,
     };
     Reply::Form(page(shown.status, template, context))
 }
 
-#[derive(FromForm, Serialize, Default)]
+#[derive(FromForm, Serialize, Deserialize, Default)]
 struct SignupForm {
     username: Text,
     email: Text,
@@ -77,13 +75,14 @@ impl SignupForm {
 fn signup_form(
     signed_in: Option<SignedIn>,
     csrf: AnonymousToken,
+    refused: Refused,
     flash: Option<FlashMessage<'_>>,
 ) -> Reply {
     if signed_in.is_some() {
         return Reply::Away(Redirect::to(uri!("/")));
     }
-    let blank = SignupForm::default();
-    form_page("auth/signup", csrf, Showing::first(flash, &blank), None)
+    let shown = refused.showing(flash, "signup", SignupForm::default());
+    form_page("auth/signup", csrf, shown)
 }
 
 /// Creates the account and signs it in; on a problem, the form again with what was typed.
@@ -92,25 +91,22 @@ async fn signup(
     app: &State<App>,
     jar: &CookieJar<'_>,
     source: Source,
-    csrf: AnonymousToken,
+    _csrf: AnonymousToken,
     form: CsrfForm<SignupForm>,
 ) -> Served {
     let form = form.0;
+    let back = |shown| send_back(jar, &app.settings, uri!(signup_form), "signup", shown);
     if form.password != form.password_confirm {
         let mut errors = accounts::validate_new(&app.settings, &form.account())
             .err()
             .unwrap_or_default();
         let problem = vec!["does not match the password".into()];
         errors.insert("password_confirm".into(), problem);
-        let shown = Showing::refused(errors, &form);
-        return Ok(form_page("auth/signup", csrf, shown, None));
+        return Ok(back(Showing::refused(errors, form)));
     }
     let user = match accounts::create(app, form.account(), Origin::SignUp, &source).await {
         Ok(user) => user,
-        Err(error) => {
-            let shown = Showing::again(&error, &form)?;
-            return Ok(form_page("auth/signup", csrf, shown, None));
-        }
+        Err(error) => return Ok(back(Showing::again(&error, form)?)),
     };
     let signed_in = crate::auth::start(app, user, None, &source).await?;
     set_cookies(jar, &signed_in.tokens, &app.settings);
@@ -120,7 +116,7 @@ async fn signup(
     Ok(Reply::done(uri!("/"), welcome))
 }
 
-#[derive(FromForm, Serialize, Default)]
+#[derive(FromForm, Serialize, Deserialize, Default)]
 struct LoginForm {
     username: Text,
     #[serde(skip)]
@@ -133,6 +129,7 @@ fn login_form(
     next: Option<&str>,
     signed_in: Option<SignedIn>,
     csrf: AnonymousToken,
+    refused: Refused,
     flash: Option<FlashMessage<'_>>,
 ) -> Reply {
     let next = next.unwrap_or("/").to_owned();
@@ -143,7 +140,7 @@ fn login_form(
         next: next.into(),
         ..LoginForm::default()
     };
-    form_page("auth/login", csrf, Showing::first(flash, &form), None)
+    form_page("auth/login", csrf, refused.showing(flash, "login", form))
 }
 
 /// Signs in with a username or an email; one message for every failure, so the page
@@ -157,6 +154,7 @@ async fn login(
     form: CsrfForm<LoginForm>,
 ) -> Served {
     let form = form.0;
+    let to = uri!(login_form(Some(&*form.next)));
     let mut errors = FieldErrors::new();
     for (field, value) in [("username", &form.username), ("password", &form.password)] {
         if value.trim().is_empty() {
@@ -164,8 +162,8 @@ async fn login(
         }
     }
     if !errors.is_empty() {
-        let shown = Showing::refused(errors, &form);
-        return Ok(form_page("auth/login", csrf, shown, None));
+        let shown = Showing::refused(errors, form);
+        return Ok(send_back(jar, &app.settings, to, "login", shown));
     }
     let password = form.password.to_string();
     let device = session::device(jar, &app.settings);
@@ -174,26 +172,20 @@ async fn login(
         Ok(signed_in) => signed_in,
         Err(error @ (Error::InvalidCredentials { .. } | Error::AccountDisabled)) => {
             // One sentence for the whole form, the same whatever was wrong.
-            let shown = Showing {
-                status: http::status(&error),
-                ..Showing::first(None, &form)
-            };
             let problem = match error {
                 Error::InvalidCredentials {
                     attempts_left: Some(left),
                 } => format!("{} {}", error.message(), few_left(left)),
                 _ => error.message(),
             };
-            return Ok(form_page("auth/login", csrf, shown, Some(problem)));
+            let shown = Showing::problem(&error, problem, form);
+            return Ok(send_back(jar, &app.settings, to, "login", shown));
         }
         Err(error @ Error::TooManyRequests(seconds)) => {
-            // The form stays, with what was typed, and says when to try again.
-            let shown = Showing {
-                status: http::status(&error),
-                ..Showing::first(None, &form)
-            };
-            let page = form_page("auth/login", csrf, shown, Some(error.message()));
-            return Ok(Reply::wait(page, seconds));
+            // The form stays, with what was typed, and says when to try again: answered
+            // here rather than sent back, since only this answer can carry Retry-After.
+            let shown = Showing::problem(&error, error.message(), form);
+            return Ok(Reply::wait(form_page("auth/login", csrf, shown), seconds));
         }
         Err(other) => return Err(other.into()),
     };

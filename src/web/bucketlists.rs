@@ -1,6 +1,7 @@
 //! `/bucketlists`: the signed-in user's own lists; add, tick, rename and remove items.
 //! Deleting a list or an item asks first, on a page of its own.
 
+use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
@@ -12,7 +13,7 @@ use crate::error::Error;
 use crate::error::FieldErrors;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::{Showing, Text};
+use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{page, Confirmation, Layout, Page, Reply};
 use crate::web::present::{ItemRow, ListRow};
 use crate::web::session::SignedIn;
@@ -71,9 +72,11 @@ async fn index_page(app: &App, signed_in: &SignedIn, shown: Showing<'_, Text>) -
 async fn index(
     app: &State<App>,
     signed_in: SignedIn,
+    refused: Refused,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
-    index_page(app, &signed_in, Showing::first(flash, Text::default())).await
+    let shown = refused.showing(flash, "new-list", Text::default());
+    index_page(app, &signed_in, shown).await
 }
 
 #[derive(FromForm)]
@@ -82,7 +85,12 @@ struct NameForm {
 }
 
 #[post("/bucketlists", data = "<form>")]
-async fn create(app: &State<App>, signed_in: SignedIn, form: CsrfForm<NameForm>) -> Served {
+async fn create(
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    signed_in: SignedIn,
+    form: CsrfForm<NameForm>,
+) -> Served {
     let name = form.0.name;
     match bucketlists::create(app, signed_in.0.user.id, &name).await {
         Ok(summary) => {
@@ -91,7 +99,13 @@ async fn create(app: &State<App>, signed_in: SignedIn, form: CsrfForm<NameForm>)
         }
         Err(error) => {
             let shown = Showing::again(&error, name)?;
-            Ok(Reply::Form(index_page(app, &signed_in, shown).await?))
+            Ok(send_back(
+                jar,
+                &app.settings,
+                uri!(index),
+                "new-list",
+                shown,
+            ))
         }
     }
 }
@@ -138,17 +152,23 @@ async fn show(
     signed_in: SignedIn,
     id: &str,
     adding: Option<bool>,
+    refused: Refused,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
-    let shown = Showing::first(flash, Text::default());
+    let shown = refused.showing(flash, "item", Text::default());
     show_page(app, &signed_in, id, shown, adding.unwrap_or(false)).await
 }
 
-/// Re-shows the list page with the problem beside the field, or fails the page.
-async fn problem(app: &App, signed_in: &SignedIn, id: &str, error: Error, typed: Text) -> Served {
+/// Sends a refused name back to the list page, shown beside the item field; a problem
+/// that is no field's fails the page.
+fn problem(jar: &CookieJar<'_>, app: &App, id: &str, error: Error, typed: Text) -> Served {
     let shown = Showing::again(&error, typed)?;
-    Ok(Reply::Form(
-        show_page(app, signed_in, id, shown, false).await?,
+    Ok(send_back(
+        jar,
+        &app.settings,
+        uri!(show(id, _)),
+        "item",
+        shown,
     ))
 }
 
@@ -160,6 +180,7 @@ fn back(id: &str, message: &str) -> Reply {
 #[post("/bucketlists/<id>/rename", data = "<form>")]
 async fn rename(
     app: &State<App>,
+    jar: &CookieJar<'_>,
     signed_in: SignedIn,
     id: &str,
     form: CsrfForm<NameForm>,
@@ -167,7 +188,7 @@ async fn rename(
     let name = form.0.name;
     match bucketlists::rename(app, signed_in.0.user.id, id, &name).await {
         Ok(_) => Ok(back(id, "List renamed.")),
-        Err(error) => problem(app, &signed_in, id, error, Text::default()).await,
+        Err(error) => problem(jar, app, id, error, Text::default()),
     }
 }
 
@@ -198,6 +219,7 @@ async fn delete(app: &State<App>, signed_in: SignedIn, id: &str, _form: CsrfForm
 #[post("/bucketlists/<id>/items", data = "<form>")]
 async fn add_item(
     app: &State<App>,
+    jar: &CookieJar<'_>,
     signed_in: SignedIn,
     id: &str,
     form: CsrfForm<NameForm>,
@@ -205,7 +227,7 @@ async fn add_item(
     let name = form.0.name;
     match bucketlists::add_item(app, signed_in.0.user.id, id, &name).await {
         Ok(_) => Ok(Reply::done(uri!(show(id, Some(true))), "Item added.")),
-        Err(error) => problem(app, &signed_in, id, error, name).await,
+        Err(error) => problem(jar, app, id, error, name),
     }
 }
 
@@ -234,6 +256,7 @@ async fn tick_items(
 #[post("/bucketlists/<id>/items/<item>/rename", data = "<form>")]
 async fn rename_item(
     app: &State<App>,
+    jar: &CookieJar<'_>,
     signed_in: SignedIn,
     id: &str,
     item: &str,
@@ -245,7 +268,7 @@ async fn rename_item(
     };
     match bucketlists::update_item(app, signed_in.0.user.id, id, item, changes).await {
         Ok(_) => Ok(back(id, "Item renamed.")),
-        Err(error) => problem(app, &signed_in, id, error, Text::default()).await,
+        Err(error) => problem(jar, app, id, error, Text::default()),
     }
 }
 

@@ -1,17 +1,30 @@
 //! The one pattern of a form page: shown the first time (200, the flash message left by the
 //! last redirect), or shown again after a problem (the problem's status, what was typed,
 //! the problems beside each field). A form that breaks no field rule is the error page.
+//!
+//! A refused form is not answered at the path it was posted to: it goes back to the page
+//! that holds it (Post/Redirect/Get, [`send_back`] and [`Refused`]), so that Back and
+//! reload show the form again instead of "Confirm Form Resubmission".
 
 use std::ops::Deref;
 
 use rocket::form::{self, FromFormField, ValueField};
-use rocket::http::Status;
-use rocket::request::FlashMessage;
-use serde::Serialize;
+use rocket::http::uri::Origin;
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FlashMessage, FromRequest, Request};
+use rocket::response::Redirect;
+use rocket::time::Duration;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::app::App;
 use crate::error::{Error, FieldErrors};
-use crate::http;
+use crate::http::{self, cookie_name};
+use crate::settings::Settings;
 use crate::web::failure::PageError;
+use crate::web::layout::Reply;
 
 /// How a form page is shown, with `values` in its fields.
 pub(crate) struct Showing<'r, V> {
@@ -19,6 +32,8 @@ pub(crate) struct Showing<'r, V> {
     pub(crate) flash: Option<FlashMessage<'r>>,
     pub(crate) values: V,
     pub(crate) errors: FieldErrors,
+    /// A problem with the form as a whole (a failed login, the last admin).
+    pub(crate) problem: Option<String>,
 }
 
 impl<'r, V> Showing<'r, V> {
@@ -29,6 +44,7 @@ impl<'r, V> Showing<'r, V> {
             flash,
             values,
             errors: FieldErrors::new(),
+            problem: None,
         }
     }
 
@@ -37,9 +53,8 @@ impl<'r, V> Showing<'r, V> {
     pub(crate) fn refused(errors: FieldErrors, values: V) -> Self {
         Showing {
             status: Status::UnprocessableEntity,
-            flash: None,
-            values,
             errors,
+            ..Showing::first(None, values)
         }
     }
 
@@ -48,10 +63,130 @@ impl<'r, V> Showing<'r, V> {
     pub(crate) fn again(error: &Error, values: V) -> Result<Self, PageError> {
         Ok(Showing {
             status: http::status(error),
-            flash: None,
-            values,
             errors: field_errors(error).ok_or_else(|| PageError::from(error.clone()))?,
+            ..Showing::first(None, values)
         })
+    }
+
+    /// The same showing, with its values made into another type (a page's choice of form).
+    pub(crate) fn map<W>(self, f: impl FnOnce(V) -> W) -> Showing<'r, W> {
+        Showing {
+            status: self.status,
+            flash: self.flash,
+            values: f(self.values),
+            errors: self.errors,
+            problem: self.problem,
+        }
+    }
+
+    /// Again with one problem for the whole form, and the status of `error`.
+    pub(crate) fn problem(error: &Error, problem: String, values: V) -> Self {
+        Showing {
+            status: http::status(error),
+            problem: Some(problem),
+            ..Showing::first(None, values)
+        }
+    }
+}
+
+/// Base name of the private cookie that carries a refused form back to its page.
+const REFUSED_COOKIE: &str = "refused_form";
+/// Most bytes of typed values carried back; beyond that (a pasted novel) the page shows its
+/// problems with the fields as they were.
+const MOST_CARRIED: usize = 2048;
+
+/// A refused form on its way back to its page: which form, its problems and status, and
+/// what was typed (never a password: form types skip them when serialized).
+#[derive(Serialize, Deserialize)]
+struct Held {
+    path: String,
+    form: String,
+    status: u16,
+    values: Value,
+    errors: FieldErrors,
+    problem: Option<String>,
+}
+
+/// Sends a refused form back to the page `to` that holds it: a private (encrypted) cookie
+/// holds it for a minute, and a 303 leads there, where [`Refused`] picks it up.
+pub(crate) fn send_back<V: Serialize>(
+    jar: &CookieJar<'_>,
+    settings: &Settings,
+    to: Origin<'static>,
+    form: &str,
+    shown: Showing<'_, V>,
+) -> Reply {
+    let values = serde_json::to_value(&shown.values)
+        .ok()
+        .filter(|values| values.to_string().len() <= MOST_CARRIED)
+        .unwrap_or(Value::Null);
+    let held = Held {
+        path: to.path().to_string(),
+        form: form.to_owned(),
+        status: shown.status.code,
+        values,
+        errors: shown.errors,
+        problem: shown.problem,
+    };
+    if let Ok(text) = serde_json::to_string(&held) {
+        let cookie = Cookie::build((cookie_name(REFUSED_COOKIE, settings.cookie_secure), text))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .secure(settings.cookie_secure)
+            .max_age(Duration::minutes(1));
+        jar.add_private(cookie);
+    }
+    Reply::Away(Redirect::to(to))
+}
+
+/// The refused form that brought the visitor to this page, if any (read once: the cookie
+/// goes as it is read).
+pub(crate) struct Refused(Option<Held>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Refused {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let app = req.rocket().state::<App>();
+        let secure = app.is_some_and(|app| app.settings.cookie_secure);
+        let name = cookie_name(REFUSED_COOKIE, secure);
+        let jar = req.cookies();
+        let Some(cookie) = jar.get_private(&name) else {
+            return Outcome::Success(Refused(None));
+        };
+        jar.remove_private(Cookie::build(name).path("/").secure(secure));
+        let held = serde_json::from_str::<Held>(cookie.value()).ok();
+        let here = req.uri().path().to_string();
+        Outcome::Success(Refused(held.filter(|held| held.path == here)))
+    }
+}
+
+impl Refused {
+    /// Whether it is the form `form` that was refused.
+    pub(crate) fn is(&self, form: &str) -> bool {
+        self.0.as_ref().is_some_and(|held| held.form == form)
+    }
+
+    /// How the page shows its form `form`: again as refused, when that is what brought the
+    /// visitor here, else the first time with `fresh` values.
+    pub(crate) fn showing<'r, V: DeserializeOwned>(
+        &self,
+        flash: Option<FlashMessage<'r>>,
+        form: &str,
+        fresh: V,
+    ) -> Showing<'r, V> {
+        match self.0.as_ref().filter(|held| held.form == form) {
+            Some(held) => Showing {
+                status: Status::from_code(held.status).unwrap_or(Status::UnprocessableEntity),
+                flash,
+                values: serde_json::from_value(held.values.clone()).unwrap_or(fresh),
+                errors: held.errors.clone(),
+                problem: held.problem.clone(),
+            },
+            None => Showing::first(flash, fresh),
+        }
     }
 }
 
@@ -70,7 +205,7 @@ fn field_errors(error: &Error) -> Option<FieldErrors> {
 /// A text field of a page's form. A browser may leave a field out (a form from an older
 /// page, a field the user's tools removed): it then reads as empty, so the form is shown
 /// again with "is required" beside it instead of failing as unreadable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub(crate) struct Text(String);
 

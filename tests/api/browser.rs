@@ -45,6 +45,16 @@ impl Chromium {
 
     /// Starts one with extra command-line flags (`--force-dark-mode` for the dark scheme).
     async fn start_with(extra: &[&str]) -> Chromium {
+        Self::launch(extra, None).await
+    }
+
+    /// Starts one that shows pages as a phone of this width does (headless windows cannot
+    /// be narrower than 500 pixels, so the width is emulated).
+    async fn start_phone(width: u32, height: u32) -> Chromium {
+        Self::launch(&[], Some((width, height))).await
+    }
+
+    async fn launch(extra: &[&str], phone: Option<(u32, u32)>) -> Chromium {
         assert!(
             Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
             "the browser suite needs Debian's chromium and chromium-driver packages"
@@ -72,9 +82,13 @@ impl Chromium {
             format!("--user-data-dir={}", profile.path().display()),
         ];
         args.extend(extra.iter().map(|flag| flag.to_string()));
-        let capabilities = json!({
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
-        });
+        let mut options = json!({ "binary": CHROMIUM, "args": args });
+        if let Some((width, height)) = phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1 }
+            });
+        }
+        let capabilities = json!({ "goog:chromeOptions": options });
         let serde_json::Value::Object(capabilities) = capabilities else {
             unreachable!("a JSON object literal")
         };
@@ -490,6 +504,16 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
             "axe-core found:\n{}",
             problems.join("\n")
         );
+        if !scheme.is_empty() {
+            browser.open(&at("/login")).await;
+            browser.fill("username", "root").await;
+            browser.fill("password", PASSWORD).await;
+            browser.submit("/login").await;
+            browser.open(&at(&format!("/admin/users/{}", mem.id))).await;
+            browser
+                .screenshot(t.dir.path(), "dark-admin-user.png")
+                .await;
+        }
         browser
             .client
             .clone()
@@ -498,24 +522,82 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
             .expect("the browser closes");
     }
 
-    let phone = Chromium::start_with(&["--window-size=390,844"]).await;
+    let phone = Chromium::start_phone(390, 844).await;
     phone.open(&at("/login")).await;
     phone.fill("username", "root").await;
     phone.fill("password", PASSWORD).await;
     phone.submit("/login").await;
-    for path in [
-        "/account".to_owned(),
-        format!("/admin/users/{}", mem.id),
-        "/admin/users".to_owned(),
-        "/admin".to_owned(),
-    ] {
+    let shots = [
+        ("/account".to_owned(), "phone-account.png"),
+        (format!("/admin/users/{}", mem.id), "phone-admin-user.png"),
+        ("/admin/users".to_owned(), "phone-admin-users.png"),
+        ("/admin".to_owned(), "phone-dashboard.png"),
+    ];
+    for (path, shot) in shots {
         phone.open(&at(&path)).await;
         assert!(
             !phone.overflows_sideways().await,
             "{path} is wider than a phone"
         );
+        phone.screenshot(t.dir.path(), shot).await;
     }
     phone
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("the browser closes");
+}
+
+#[rocket::async_test]
+#[ignore = "heavy: headless Chromium; the full suite runs it (--include-ignored)"]
+async fn back_after_an_error_and_a_session_ended_elsewhere() {
+    let browser = Chromium::start().await;
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    let mem = t.member("mem").await;
+    let server = t.serve().await;
+    let at = |path: &str| format!("{}{path}", server.base);
+    browser.open(&at("/login")).await;
+    browser.fill("username", "root").await;
+    browser.fill("password", PASSWORD).await;
+    browser.submit("/login").await;
+
+    browser.open(&at(&format!("/admin/users/{}", mem.id))).await;
+    let account_link = browser
+        .client
+        .find(Locator::Css("header a[href='/account']"))
+        .await
+        .expect("the header's account link");
+    assert_eq!(
+        account_link.text().await.expect("text"),
+        "root",
+        "who is signed in"
+    );
+
+    browser.open(&at("/account")).await;
+    browser.fill("email", "not an address").await;
+    browser.submit("/account/profile").await;
+    assert!(browser.text().await.contains("There is a problem"));
+    browser.open(&at("/users")).await;
+    browser.client.back().await.expect("back");
+    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Your account") && !text.contains("ERR_CACHE_MISS"),
+        "Back shows the form again: {text}"
+    );
+
+    // Signed out everywhere from another device: the next form post says so.
+    root.call(rocket::http::Method::Post, "/api/logout-all", None)
+        .await;
+    browser.open(&at("/account")).await;
+    assert!(browser.path().await.starts_with("/login"));
+    browser.fill("username", "root").await;
+    browser.fill("password", PASSWORD).await;
+    browser.submit("/login").await;
+    assert_eq!(browser.path().await, "/account", "back where it was");
+    browser
         .client
         .clone()
         .close()

@@ -477,8 +477,29 @@ impl Browser {
         self.submit(path, &all).await
     }
 
-    /// Posts a form body exactly as given (for fuzzing), with this browser's cookies.
+    /// Posts a form body exactly as given (for fuzzing), with this browser's cookies. A
+    /// refused form is sent back to its page by a redirect (Post/Redirect/Get), which this
+    /// browser follows as every browser does: the reply is the form page with its problems.
     pub async fn submit_raw(&self, path: &str, body: String) -> Reply {
+        let request = self
+            .t
+            .client
+            .post(path.to_owned())
+            .header(ContentType::Form)
+            .body(body);
+        let reply = self.send(request).await;
+        if reply.set_cookie("refused_form").is_some() && reply.status == Status::SeeOther {
+            let back = reply.location().to_owned();
+            return self.page(&back).await;
+        }
+        reply
+    }
+
+    /// Posts a form and returns the answer as it is, without following a redirect back.
+    pub async fn submit_unfollowed(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
         let request = self
             .t
             .client

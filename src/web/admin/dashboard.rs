@@ -52,6 +52,8 @@ struct DashboardPage {
     chart_height: f64,
     peak: i64,
     summary: String,
+    /// The first day of the last seven, for the audit links behind the weekly figures.
+    week_start: String,
 }
 
 #[get("/admin")]
@@ -77,7 +79,7 @@ async fn dashboard(
         .collect();
     let total = |f: fn(&Day) -> i64| report.days.iter().map(f).sum::<i64>();
     let summary = format!(
-        "{} sign-ups and {} logins in the last 30 days",
+        "{} sign-ups and {} sign-ins in the last 30 days",
         total(|d| d.signups),
         total(|d| d.logins)
     );
@@ -95,6 +97,7 @@ async fn dashboard(
         bars,
         peak,
         summary,
+        week_start: (now - time::Duration::days(7)).date().to_string(),
     };
     Ok(page(Status::Ok, "admin/dashboard", context))
 }

@@ -81,16 +81,22 @@ async fn the_dashboard_counts_and_draws_the_last_30_days() {
     let page = browser.page("/admin").await;
     assert_eq!(page.status, Status::Ok);
     let html = page.html();
-    assert!(html.contains("<h2>3</h2><p>users"), "{html}");
-    assert!(html.contains("<h2>1</h2><p>active admins"));
-    assert!(html.contains("<h2>3</h2><p>sign-ups, last 7 days"));
-    assert!(
-        html.contains("<h2>4</h2><p>logins, last 7 days"),
-        "root twice (API and browser), ann and ben"
-    );
+    // Each figure is a link to the list it counts, not a heading.
+    let week = (time::OffsetDateTime::now_utc() - time::Duration::days(7)).date();
+    for figure in [
+        "<a href=\"/admin/users\"><strong>3</strong> users</a>".to_owned(),
+        "<a href=\"/admin/users?role=admin&amp;active=true\"><strong>1</strong> active admins"
+            .to_owned(),
+        format!("<a href=\"/admin/audit?event=signup&amp;from={week}\"><strong>3</strong>"),
+        // root twice (API and browser), ann and ben
+        format!("<a href=\"/admin/audit?event=login&amp;from={week}\"><strong>4</strong>"),
+    ] {
+        assert!(html.contains(&figure), "{figure}: {html}");
+    }
+    assert!(!html.contains("<h2>3</h2>"));
     assert!(html.contains("<svg") && html.contains("role=\"img\""));
     assert_eq!(html.matches("class=\"bar-signups\"").count(), 30);
-    assert!(html.contains("3 sign-ups and 4 logins in the last 30 days"));
+    assert!(html.contains("3 sign-ups and 4 sign-ins in the last 30 days"));
     assert!(
         html.contains("href=\"/admin\""),
         "admins see the admin link"

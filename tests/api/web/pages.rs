@@ -282,3 +282,34 @@ async fn the_navigation_marks_where_you_are() {
         .html()
         .contains("<a href=\"/admin/users\" aria-current=\"page\">Users</a>"));
 }
+
+#[rocket::async_test]
+async fn a_refused_form_goes_back_to_its_page_so_back_and_reload_never_post_again() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    let csrf = browser.page("/account").await.csrf();
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("username", "alice"),
+        ("email", "secret-typo@@example.com"),
+        ("name", ""),
+    ];
+    let refused = browser.submit_unfollowed("/account/profile", &fields).await;
+    assert_eq!(
+        (refused.status, refused.location()),
+        (Status::SeeOther, "/account"),
+        "answered by a redirect to the form's page"
+    );
+    let held = refused
+        .set_cookie("refused_form")
+        .expect("the form is held");
+    assert!(!held.contains("secret-typo"), "encrypted: {held}");
+    let shown = browser.page("/account").await;
+    assert_eq!(shown.status, Status::UnprocessableEntity);
+    assert!(shown.html().contains("id=\"email-error\""));
+    assert!(shown.html().contains("value=\"secret-typo@@example.com\""));
+    let reloaded = browser.page("/account").await;
+    assert_eq!(reloaded.status, Status::Ok, "shown once");
+    assert!(!reloaded.html().contains("id=\"email-error\""));
+}

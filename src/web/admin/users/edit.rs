@@ -1,11 +1,11 @@
 //! One user in the console: new users, the user's page (profile, role, active, password,
 //! sessions, lock-out) and deletion with a confirmation step.
 
-use rocket::http::{CookieJar, Status};
+use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::User;
 use crate::accounts::{self, AccountChanges, NewAccount, Origin};
@@ -14,7 +14,7 @@ use crate::auth;
 use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::{Showing, Text};
+use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::UserRow;
 use crate::web::present::{session_rows, SessionRow};
@@ -43,7 +43,7 @@ fn to_the_form(id: &str) -> Redirect {
 }
 
 /// An account's fields as the edit form sends them, and as the page shows them again.
-#[derive(FromForm, Serialize)]
+#[derive(FromForm, Serialize, Deserialize)]
 struct AccountForm {
     username: Text,
     email: Text,
@@ -83,7 +83,7 @@ impl AccountForm {
 }
 
 /// The new-user form: an account's fields and a first password (never shown again).
-#[derive(FromForm, Serialize)]
+#[derive(FromForm, Serialize, Deserialize)]
 struct NewUserForm {
     username: Text,
     email: Text,
@@ -123,30 +123,31 @@ impl NewUserForm {
 }
 
 #[derive(Serialize)]
-struct NewUserPage<'a> {
+struct NewUserPage {
     #[serde(flatten)]
     layout: Layout,
-    values: &'a NewUserForm,
+    values: NewUserForm,
     errors: FieldErrors,
 }
 
-fn new_user_page(admin: &AdminPage, shown: Showing<'_, &NewUserForm>) -> Reply {
+#[get("/admin/users/new")]
+fn new_form(admin: AdminPage, refused: Refused, flash: Option<FlashMessage<'_>>) -> Page {
+    let shown = refused.showing(flash, "new-user", NewUserForm::default());
     let context = NewUserPage {
-        layout: Layout::signed_in(admin, shown.flash),
+        layout: Layout::signed_in(&admin, shown.flash),
         values: shown.values,
         errors: shown.errors,
     };
-    Reply::Form(page(shown.status, "admin/new_user", context))
-}
-
-#[get("/admin/users/new")]
-fn new_form(admin: AdminPage) -> Reply {
-    let blank = NewUserForm::default();
-    new_user_page(&admin, Showing::first(None, &blank))
+    page(shown.status, "admin/new_user", context)
 }
 
 #[post("/admin/users/new", data = "<form>")]
-async fn create(app: &State<App>, admin: AdminPage, form: CsrfForm<NewUserForm>) -> Served {
+async fn create(
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    admin: AdminPage,
+    form: CsrfForm<NewUserForm>,
+) -> Served {
     let form = form.0;
     let origin = Origin::Admin(&admin.user);
     match accounts::create(app, form.account(), origin, &admin.source).await {
@@ -154,7 +155,16 @@ async fn create(app: &State<App>, admin: AdminPage, form: CsrfForm<NewUserForm>)
             let message = format!("Created {}.", user.username);
             Ok(Reply::done(uri!(show(&user.public_id)), message))
         }
-        Err(error) => Ok(new_user_page(&admin, Showing::again(&error, &form)?)),
+        Err(error) => {
+            let shown = Showing::again(&error, form)?;
+            Ok(send_back(
+                jar,
+                &app.settings,
+                uri!(new_form),
+                "new-user",
+                shown,
+            ))
+        }
     }
 }
 
@@ -176,10 +186,7 @@ struct UserPage {
 
 /// Which of the page's forms is shown again with its problems.
 enum Again {
-    Nothing,
     Account(AccountForm),
-    /// The whole change refused (the last admin), and why.
-    Refused(String),
     Password,
 }
 
@@ -191,23 +198,16 @@ async fn user_page(
 ) -> Served<Page> {
     let sessions = auth::sessions(app, admin, user).await?;
     let locked_for = auth::lockouts::lockout(app, user).await?;
-    let (mut errors, mut password_errors, mut problem) = (FieldErrors::new(), None, None);
+    let (mut errors, mut password_errors) = (FieldErrors::new(), FieldErrors::new());
     let values = match shown.values {
         Again::Account(form) => {
             errors = shown.errors;
             form
         }
-        // Nothing was saved: the form shows the account as it still is, not the refused
-        // state.
-        Again::Refused(why) => {
-            problem = Some(format!("Nothing was saved. {why}"));
-            AccountForm::from(user)
-        }
         Again::Password => {
-            password_errors = Some(shown.errors);
+            password_errors = shown.errors;
             AccountForm::from(user)
         }
-        Again::Nothing => AccountForm::from(user),
     };
     let context = UserPage {
         layout: Layout::signed_in(admin, shown.flash),
@@ -215,8 +215,8 @@ async fn user_page(
         user: UserRow::from(user),
         values,
         errors,
-        password_errors: password_errors.unwrap_or_default(),
-        problem,
+        password_errors,
+        problem: shown.problem,
         sessions: session_rows(&sessions, &admin.session),
         locked_for,
     };
@@ -228,16 +228,26 @@ async fn show(
     app: &State<App>,
     admin: AdminPage,
     id: &str,
+    refused: Refused,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
     let user = accounts::find(app, id).await?;
-    user_page(app, &admin, &user, Showing::first(flash, Again::Nothing)).await
+    let shown = if refused.is("password") {
+        refused
+            .showing(flash, "password", ())
+            .map(|()| Again::Password)
+    } else {
+        let fresh = AccountForm::from(&user);
+        refused.showing(flash, "account", fresh).map(Again::Account)
+    };
+    user_page(app, &admin, &user, shown).await
 }
 
 /// Saves username, email, name, role and active in one change.
 #[post("/admin/users/<id>", data = "<form>")]
 async fn update(
     app: &State<App>,
+    jar: &CookieJar<'_>,
     admin: AdminPage,
     id: &str,
     form: CsrfForm<AccountForm>,
@@ -248,14 +258,17 @@ async fn update(
         Ok(saved) => return Ok(back_to(&saved, format!("Saved {}.", saved.username))),
         Err(error) => error,
     };
-    let shown = match error {
-        Error::Conflict(why) => Showing {
-            status: Status::Conflict,
-            ..Showing::first(None, Again::Refused(why))
-        },
-        error => Showing::again(&error, Again::Account(form))?,
+    let shown = match &error {
+        // Nothing was saved: the form shows the account as it still is, not the refused
+        // state, and says why beside the role.
+        Error::Conflict(why) => {
+            let problem = format!("Nothing was saved. {why}");
+            Showing::problem(&error, problem, AccountForm::from(&user))
+        }
+        error => Showing::again(error, form)?,
     };
-    Ok(Reply::Form(user_page(app, &admin, &user, shown).await?))
+    let to = uri!(show(&user.public_id));
+    Ok(send_back(jar, &app.settings, to, "account", shown))
 }
 
 #[derive(FromForm)]
@@ -298,11 +311,12 @@ async fn set_password(
         }
         Err(error) => error,
     };
-    let mut shown = Showing::again(&error, Again::Password)?;
+    let mut shown = Showing::again(&error, ())?;
     if let Some(problems) = shown.errors.remove("password") {
         shown.errors.insert("new_password".into(), problems);
     }
-    Ok(Reply::Form(user_page(app, &admin, &user, shown).await?))
+    let to = uri!(show(&user.public_id));
+    Ok(send_back(jar, &app.settings, to, "password", shown))
 }
 
 #[post("/admin/users/<id>/sessions/<sid>/end", data = "<_form>")]
@@ -333,20 +347,32 @@ struct DeletePage {
     problem: Option<String>,
 }
 
-/// The confirmation step of a deletion.
+/// The confirmation step of a deletion, and where a refused one says why.
 #[get("/admin/users/<id>/delete")]
-async fn delete_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Served<Page> {
+async fn delete_confirm(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    refused: Refused,
+) -> Served<Page> {
     let user = accounts::find(app, id).await?;
+    let shown = refused.showing(None, "delete", ());
     let context = DeletePage {
         layout: Layout::signed_in(&admin, None),
         user: UserRow::from(&user),
-        problem: None,
+        problem: shown.problem,
     };
-    Ok(page(Status::Ok, "admin/delete", context))
+    Ok(page(shown.status, "admin/delete", context))
 }
 
 #[post("/admin/users/<id>/delete", data = "<_form>")]
-async fn delete(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<Token>) -> Served {
+async fn delete(
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    admin: AdminPage,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Served {
     let user = accounts::find(app, id).await?;
     match accounts::delete(app, &admin, &user).await {
         Ok(()) => Ok(Reply::done(
@@ -354,17 +380,9 @@ async fn delete(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<To
             format!("Deleted {}.", user.username),
         )),
         Err(error @ (Error::Conflict(_) | Error::Forbidden(_))) => {
-            let status = if matches!(error, Error::Conflict(_)) {
-                Status::Conflict
-            } else {
-                Status::Forbidden
-            };
-            let context = DeletePage {
-                layout: Layout::signed_in(&admin, None),
-                user: UserRow::from(&user),
-                problem: Some(error.message()),
-            };
-            Ok(Reply::Form(page(status, "admin/delete", context)))
+            let shown = Showing::problem(&error, error.message(), ());
+            let to = uri!(delete_confirm(&user.public_id));
+            Ok(send_back(jar, &app.settings, to, "delete", shown))
         }
         Err(other) => Err(other.into()),
     }
