@@ -116,6 +116,20 @@ impl Chromium {
         self.client.goto(url).await.expect("the page loads");
     }
 
+    /// Ends the WebDriver session (the browser quits; chromedriver goes when dropped).
+    async fn close(&self) {
+        let client = self.client.clone();
+        client.close().await.expect("the browser closes");
+    }
+
+    /// Signs in through the login page at `login` (a full URL) with the test password.
+    async fn sign_in(&self, login: &str, username: &str) {
+        self.open(login).await;
+        self.fill("username", username).await;
+        self.fill("password", PASSWORD).await;
+        self.submit("/login").await;
+    }
+
     async fn fill(&self, id: &str, text: &str) {
         let input = self.client.find(Locator::Id(id)).await.expect(id);
         input.clear().await.expect("clear");
@@ -279,10 +293,7 @@ async fn a_person_signs_up_edits_changes_password_and_signs_out_in_chromium() {
 
     browser.submit("/logout").await;
     assert!(browser.text().await.contains("You have signed out."));
-    browser.open(&at("/login")).await;
-    browser.fill("username", "alice@example.com").await;
-    browser.fill("password", PASSWORD).await;
-    browser.submit("/login").await;
+    browser.sign_in(&at("/login"), "alice@example.com").await;
     assert!(browser.text().await.contains("Signed in as alice."));
 
     browser.open(&at("/account")).await;
@@ -344,12 +355,7 @@ async fn a_person_signs_up_edits_changes_password_and_signs_out_in_chromium() {
     browser.fill("password", OTHER_PASSWORD).await;
     browser.submit("/login").await;
     assert_eq!(browser.path().await, "/account", "and back after login");
-    browser
-        .client
-        .clone()
-        .close()
-        .await
-        .expect("the browser closes");
+    browser.close().await;
 }
 
 #[rocket::async_test]
@@ -374,10 +380,7 @@ async fn an_admin_deactivates_a_member_whose_open_browser_is_then_refused() {
     member.open(&at("/account")).await;
     assert_eq!(member.path().await, "/account", "victor is signed in");
 
-    admin.open(&at("/login")).await;
-    admin.fill("username", "root").await;
-    admin.fill("password", PASSWORD).await;
-    admin.submit("/login").await;
+    admin.sign_in(&at("/login"), "root").await;
     admin.open(&at("/admin/users")).await;
     admin.screenshot(t.dir.path(), "admin-users.png").await;
     admin.fill_search("q", "vic").await;
@@ -415,18 +418,8 @@ async fn an_admin_deactivates_a_member_whose_open_browser_is_then_refused() {
         "/login?next=%2Faccount",
         "victor's session is refused"
     );
-    admin
-        .client
-        .clone()
-        .close()
-        .await
-        .expect("the browser closes");
-    member
-        .client
-        .clone()
-        .close()
-        .await
-        .expect("the browser closes");
+    admin.close().await;
+    member.close().await;
 }
 
 #[rocket::async_test]
@@ -489,10 +482,7 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
             browser.accessibility_problems().await,
         );
         for (account, pages) in [("mem", &member[..]), ("root", &admin[..])] {
-            browser.open(&at("/login")).await;
-            browser.fill("username", account).await;
-            browser.fill("password", PASSWORD).await;
-            browser.submit("/login").await;
+            browser.sign_in(&at("/login"), account).await;
             for path in pages {
                 browser.open(&at(path)).await;
                 check(path.clone(), browser.accessibility_problems().await);
@@ -505,28 +495,17 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
             problems.join("\n")
         );
         if !scheme.is_empty() {
-            browser.open(&at("/login")).await;
-            browser.fill("username", "root").await;
-            browser.fill("password", PASSWORD).await;
-            browser.submit("/login").await;
+            browser.sign_in(&at("/login"), "root").await;
             browser.open(&at(&format!("/admin/users/{}", mem.id))).await;
             browser
                 .screenshot(t.dir.path(), "dark-admin-user.png")
                 .await;
         }
-        browser
-            .client
-            .clone()
-            .close()
-            .await
-            .expect("the browser closes");
+        browser.close().await;
     }
 
     let phone = Chromium::start_phone(390, 844).await;
-    phone.open(&at("/login")).await;
-    phone.fill("username", "root").await;
-    phone.fill("password", PASSWORD).await;
-    phone.submit("/login").await;
+    phone.sign_in(&at("/login"), "root").await;
     let shots = [
         ("/account".to_owned(), "phone-account.png"),
         (format!("/admin/users/{}", mem.id), "phone-admin-user.png"),
@@ -541,12 +520,7 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
         );
         phone.screenshot(t.dir.path(), shot).await;
     }
-    phone
-        .client
-        .clone()
-        .close()
-        .await
-        .expect("the browser closes");
+    phone.close().await;
 }
 
 #[rocket::async_test]
@@ -558,10 +532,7 @@ async fn back_after_an_error_and_a_session_ended_elsewhere() {
     let mem = t.member("mem").await;
     let server = t.serve().await;
     let at = |path: &str| format!("{}{path}", server.base);
-    browser.open(&at("/login")).await;
-    browser.fill("username", "root").await;
-    browser.fill("password", PASSWORD).await;
-    browser.submit("/login").await;
+    browser.sign_in(&at("/login"), "root").await;
 
     browser.open(&at(&format!("/admin/users/{}", mem.id))).await;
     let account_link = browser
@@ -597,10 +568,5 @@ async fn back_after_an_error_and_a_session_ended_elsewhere() {
     browser.fill("password", PASSWORD).await;
     browser.submit("/login").await;
     assert_eq!(browser.path().await, "/account", "back where it was");
-    browser
-        .client
-        .clone()
-        .close()
-        .await
-        .expect("the browser closes");
+    browser.close().await;
 }
