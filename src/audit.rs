@@ -306,6 +306,11 @@ pub(crate) fn record(
         (Event::UserDeleted { username }, None) => Some(username.clone()),
         (_, name) => name,
     };
+    // Someone who deleted their own account is gone too.
+    let actor_name = match actor_name? {
+        None if record.actor.is_some() && record.actor == record.subject => subject_name.clone(),
+        name => name,
+    };
     diesel::insert_into(audit_events::table)
         .values(NewEvent {
             at,
@@ -314,7 +319,7 @@ pub(crate) fn record(
             subject_id: record.subject,
             ip: record.ip,
             detail: record.event.detail().to_string(),
-            actor_name: actor_name?,
+            actor_name,
             subject_name,
         })
         .execute(conn)

@@ -254,12 +254,14 @@ pub(crate) async fn update_item(
         .await
 }
 
-/// Ticks exactly the items named in `done` and unticks the others (the list page's
-/// checkboxes); only items whose state changes are touched. Returns how many changed.
+/// Of the items `shown` (the list page's checkboxes), ticks those in `done` and unticks
+/// the others; items the page did not show (added or ticked elsewhere since) stay as they
+/// are, and only items whose state changes are touched. Returns how many changed.
 pub(crate) async fn set_done(
     app: &App,
     owner: i64,
     list_id: &str,
+    shown: Vec<String>,
     done: Vec<String>,
 ) -> Result<usize> {
     let now = app.clock.now();
@@ -268,10 +270,13 @@ pub(crate) async fn set_done(
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
                 let list = owned_list(c, owner, &list_id)?;
-                let items =
-                    bucketlist_items::table.filter(bucketlist_items::bucketlist_id.eq(list.id));
+                let items = || {
+                    bucketlist_items::table
+                        .filter(bucketlist_items::bucketlist_id.eq(list.id))
+                        .filter(bucketlist_items::public_id.eq_any(&shown))
+                };
                 let ticked = diesel::update(
-                    items
+                    items()
                         .filter(bucketlist_items::done.eq(false))
                         .filter(bucketlist_items::public_id.eq_any(&done)),
                 )
@@ -281,7 +286,7 @@ pub(crate) async fn set_done(
                 ))
                 .execute(c)?;
                 let unticked = diesel::update(
-                    items
+                    items()
                         .filter(bucketlist_items::done.eq(true))
                         .filter(bucketlist_items::public_id.ne_all(&done)),
                 )

@@ -4,6 +4,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use time::PrimitiveDateTime;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::db::schema::{user_name_words, users};
 use crate::db::{lower, DbConn, MultiBackend};
@@ -218,7 +219,7 @@ impl User {
         let mut query = users::table.into_boxed();
         if let Some(search) = &q.search {
             // A prefix search as an index range: key >= 'ab' AND key < 'ac'.
-            let from = search.to_lowercase();
+            let from = search_form(search);
             let to = prefix_end(&from);
             let username = lower(users::username);
             let name = lower(users::name.assume_not_null());
@@ -268,14 +269,20 @@ fn any_word(
 /// The words of a name as search matches them: lower-cased, split at anything that is not
 /// a letter or a digit, each once.
 fn name_words(name: &str) -> Vec<String> {
-    let mut words: Vec<String> = name
+    let mut words: Vec<String> = search_form(name)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
+        .map(str::to_owned)
         .collect();
     words.sort();
     words.dedup();
     words
+}
+
+/// Text as search compares it: NFKC (composed, compatibility forms folded) and lower-cased,
+/// so that a name and a query typed differently still meet.
+fn search_form(text: &str) -> String {
+    text.nfkc().collect::<String>().to_lowercase()
 }
 
 /// Replaces the indexed words of a user's name.

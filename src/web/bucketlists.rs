@@ -118,29 +118,61 @@ struct ShowPage {
     name: String,
     items: Vec<ItemRow>,
     done_count: usize,
+    /// The add-item form's problems and value.
     errors: FieldErrors,
     new_item: String,
+    /// The list-rename form's problems, and an item rename's.
+    rename_errors: FieldErrors,
+    rename_item_errors: FieldErrors,
     /// Just added an item: the add field takes the focus for the next one.
     adding: bool,
 }
 
-/// A list's page, with the new-item form showing `new_item`.
+/// Which of the list page's forms was refused: adding an item (with what was typed),
+/// renaming the list, or renaming an item.
+enum ListForm {
+    Add(Text),
+    Rename,
+    RenameItem,
+}
+
+impl ListForm {
+    /// The name `send_back` and `Refused` know the form by.
+    fn name(&self) -> &'static str {
+        match self {
+            ListForm::Add(_) => "item",
+            ListForm::Rename => "rename",
+            ListForm::RenameItem => "rename-item",
+        }
+    }
+}
+
+/// A list's page, with one of its forms shown again when it was refused.
 async fn show_page(
     app: &App,
     signed_in: &SignedIn,
     id: &str,
-    shown: Showing<'_, Text>,
+    shown: Showing<'_, ListForm>,
     adding: bool,
 ) -> Served<Page> {
     let (summary, items) = bucketlists::get(app, signed_in.0.user.id, id).await?;
+    let (mut errors, mut rename_errors, mut rename_item_errors) = Default::default();
+    let mut new_item = String::new();
+    match shown.values {
+        ListForm::Add(typed) => (errors, new_item) = (shown.errors, typed.into()),
+        ListForm::Rename => rename_errors = shown.errors,
+        ListForm::RenameItem => rename_item_errors = shown.errors,
+    }
     let context = ShowPage {
         layout: Layout::signed_in(&signed_in.0, shown.flash),
         id: summary.list.public_id,
         name: summary.list.name,
         done_count: items.iter().filter(|i| i.done).count(),
         items: items.into_iter().map(ItemRow::from).collect(),
-        errors: shown.errors,
-        new_item: shown.values.into(),
+        errors,
+        new_item,
+        rename_errors,
+        rename_item_errors,
         adding,
     };
     Ok(page(shown.status, "bucketlists/show", context))
@@ -155,19 +187,34 @@ async fn show(
     refused: Refused,
     flash: Option<FlashMessage<'_>>,
 ) -> Served<Page> {
-    let shown = refused.showing(flash, "item", Text::default());
+    let shown = if refused.is("rename") {
+        refused
+            .showing(flash, "rename", ())
+            .map(|()| ListForm::Rename)
+    } else if refused.is("rename-item") {
+        let shown = refused.showing(flash, "rename-item", ());
+        shown.map(|()| ListForm::RenameItem)
+    } else {
+        let shown = refused.showing(flash, "item", Text::default());
+        shown.map(ListForm::Add)
+    };
     show_page(app, &signed_in, id, shown, adding.unwrap_or(false)).await
 }
 
-/// Sends a refused name back to the list page, shown beside the item field; a problem
-/// that is no field's fails the page.
-fn problem(jar: &CookieJar<'_>, app: &App, id: &str, error: Error, typed: Text) -> Served {
+/// Sends a refused name back to the list page, shown beside the form it came from; a
+/// problem that is no field's fails the page.
+fn problem(jar: &CookieJar<'_>, app: &App, id: &str, error: Error, form: ListForm) -> Served {
+    let name = form.name();
+    let typed = match form {
+        ListForm::Add(typed) => typed,
+        _ => Text::default(),
+    };
     let shown = Showing::again(&error, typed)?;
     Ok(send_back(
         jar,
         &app.settings,
         uri!(show(id, _)),
-        "item",
+        name,
         shown,
     ))
 }
@@ -188,7 +235,7 @@ async fn rename(
     let name = form.0.name;
     match bucketlists::rename(app, signed_in.0.user.id, id, &name).await {
         Ok(_) => Ok(back(id, "List renamed.")),
-        Err(error) => problem(jar, app, id, error, Text::default()),
+        Err(error) => problem(jar, app, id, error, ListForm::Rename),
     }
 }
 
@@ -227,13 +274,15 @@ async fn add_item(
     let name = form.0.name;
     match bucketlists::add_item(app, signed_in.0.user.id, id, &name).await {
         Ok(_) => Ok(Reply::done(uri!(show(id, Some(true))), "Item added.")),
-        Err(error) => problem(jar, app, id, error, name),
+        Err(error) => problem(jar, app, id, error, ListForm::Add(name)),
     }
 }
 
-/// The list's checkboxes: the ids of the items ticked (browsers send none for the others).
+/// The list's checkboxes: the ids of the items the page showed, and of those ticked
+/// (browsers send nothing for a box left empty).
 #[derive(FromForm)]
 struct TickForm {
+    shown: Vec<String>,
     done: Vec<String>,
 }
 
@@ -244,7 +293,8 @@ async fn tick_items(
     id: &str,
     form: CsrfForm<TickForm>,
 ) -> Served {
-    let changed = bucketlists::set_done(app, signed_in.0.user.id, id, form.0.done).await?;
+    let TickForm { shown, done } = form.0;
+    let changed = bucketlists::set_done(app, signed_in.0.user.id, id, shown, done).await?;
     let message = match changed {
         0 => "Nothing changed.".to_owned(),
         1 => "1 item updated.".to_owned(),
@@ -268,7 +318,7 @@ async fn rename_item(
     };
     match bucketlists::update_item(app, signed_in.0.user.id, id, item, changes).await {
         Ok(_) => Ok(back(id, "Item renamed.")),
-        Err(error) => problem(jar, app, id, error, Text::default()),
+        Err(error) => problem(jar, app, id, error, ListForm::RenameItem),
     }
 }
 

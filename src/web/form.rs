@@ -91,9 +91,10 @@ impl<'r, V> Showing<'r, V> {
 
 /// Base name of the private cookie that carries a refused form back to its page.
 const REFUSED_COOKIE: &str = "refused_form";
-/// Most bytes of typed values carried back; beyond that (a pasted novel) the page shows its
-/// problems with the fields as they were.
-const MOST_CARRIED: usize = 2048;
+/// Most bytes of a held form; encrypted and encoded it grows by about a third and must stay
+/// under browsers' 4096 bytes a cookie. Beyond it (a pasted novel) the typed values stay
+/// behind and the page shows its problems with the fields as they were.
+const MOST_CARRIED: usize = 2800;
 
 /// A refused form on its way back to its page: which form, its problems and status, and
 /// what was typed (never a password: form types skip them when serialized).
@@ -116,19 +117,20 @@ pub(crate) fn send_back<V: Serialize>(
     form: &str,
     shown: Showing<'_, V>,
 ) -> Reply {
-    let values = serde_json::to_value(&shown.values)
-        .ok()
-        .filter(|values| values.to_string().len() <= MOST_CARRIED)
-        .unwrap_or(Value::Null);
-    let held = Held {
+    let mut held = Held {
         path: to.path().to_string(),
         form: form.to_owned(),
         status: shown.status.code,
-        values,
+        values: serde_json::to_value(&shown.values).unwrap_or(Value::Null),
         errors: shown.errors,
         problem: shown.problem,
     };
-    if let Ok(text) = serde_json::to_string(&held) {
+    let mut text = serde_json::to_string(&held).unwrap_or_default();
+    if text.len() > MOST_CARRIED {
+        held.values = Value::Null;
+        text = serde_json::to_string(&held).unwrap_or_default();
+    }
+    if text.len() <= MOST_CARRIED {
         let cookie = Cookie::build((cookie_name(REFUSED_COOKIE, settings.cookie_secure), text))
             .http_only(true)
             .same_site(SameSite::Lax)

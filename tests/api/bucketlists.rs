@@ -5,7 +5,7 @@ use gatehouse::db::schema::{bucketlist_items, bucketlists};
 use rocket::http::{Method, Status};
 use serde_json::{json, Value};
 
-use crate::common::{TestApp, Tester};
+use crate::common::{TestApp, Tester, PASSWORD};
 
 /// A list with two items, one done, owned by `owner`; returns (list id, item id).
 async fn sample(owner: &Tester) -> (String, String) {
@@ -320,20 +320,43 @@ async fn the_pages_create_tick_rename_and_delete() {
         .expect("a checkbox per item")
         .to_owned();
     let ticks = format!("{page_path}/items/done");
+    let shown = ("shown", item_id.as_str());
     let ticked = browser
-        .submit(&ticks, &[("csrf_token", &csrf), ("done", &item_id)])
+        .submit(&ticks, &[("csrf_token", &csrf), shown, ("done", &item_id)])
         .await;
     assert_eq!(ticked.status, Status::SeeOther);
     let page = browser.page(&page_path).await;
     assert!(page.html().contains("1 of 1 done."));
     assert!(page.html().contains("form=\"ticks\" checked"));
-    let unticked = browser.submit(&ticks, &[("csrf_token", &csrf)]).await;
+    // An item added and ticked elsewhere after the page was shown stays ticked.
+    let alice = t.sign_in("alice", PASSWORD).await;
+    let api_items = format!("/api{page_path}/items");
+    let later = alice.post(&api_items, json!({"name": "Sail"})).await;
+    let later = format!(
+        "{api_items}/{}",
+        later.body["id"].as_str().unwrap_or_default()
+    );
+    alice.patch(&later, json!({"done": true})).await;
+    let unticked = browser
+        .submit(&ticks, &[("csrf_token", &csrf), shown])
+        .await;
     assert_eq!(unticked.status, Status::SeeOther);
     assert!(browser
         .page(&page_path)
         .await
         .html()
-        .contains("0 of 1 done."));
+        .contains("1 of 2 done."));
+    let nameless = browser
+        .submit(
+            &format!("{page_path}/rename"),
+            &[("csrf_token", &csrf), ("name", "")],
+        )
+        .await;
+    assert_eq!(nameless.status, Status::UnprocessableEntity);
+    assert!(
+        nameless.html().contains("id=\"list-name-error\""),
+        "beside the list's own name field"
+    );
     let item_base = format!("{page_path}/items/{item_id}");
     let confirm = browser.page(&format!("{item_base}/delete")).await;
     assert_eq!(confirm.status, Status::Ok);

@@ -3,7 +3,9 @@
 -- change of a name; names already stored are indexed at the first start after this
 -- migration.
 CREATE TABLE user_name_words (
-    word TEXT NOT NULL,
+    -- Compared byte by byte ("C"), like the names in users, so that a prefix is an index
+    -- range whatever the server's locale.
+    word TEXT COLLATE "C" NOT NULL,
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     PRIMARY KEY (word, user_id)
 );

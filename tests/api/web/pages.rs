@@ -191,7 +191,8 @@ async fn every_form_target_answers_get_with_its_page_and_changes_nothing() {
     ] {
         let confirm = browser.page(path).await;
         assert_eq!(confirm.status, Status::Ok, "{path}");
-        let form = format!("<form method=\"post\" action=\"{action}\"");
+        let escaped = action.replace('/', "&#x2F;");
+        let form = format!("<form method=\"post\" action=\"{escaped}\"");
         assert!(confirm.html().contains(&form), "{path}");
         assert!(confirm.html().contains("class=\"danger\""), "{path}");
     }
@@ -312,4 +313,23 @@ async fn a_refused_form_goes_back_to_its_page_so_back_and_reload_never_post_agai
     let reloaded = browser.page("/account").await;
     assert_eq!(reloaded.status, Status::Ok, "shown once");
     assert!(!reloaded.html().contains("id=\"email-error\""));
+}
+
+#[rocket::async_test]
+async fn a_refused_form_too_big_to_carry_still_shows_its_problems() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    let novel = "long ".repeat(1000);
+    let fields = [
+        ("username", "alice"),
+        ("email", "alice@example.com"),
+        ("name", novel.as_str()),
+    ];
+    let shown = browser
+        .submit_on("/account", "/account/profile", &fields)
+        .await;
+    assert_eq!(shown.status, Status::UnprocessableEntity);
+    assert!(shown.html().contains("id=\"name-error\""));
+    assert!(!shown.html().contains(&novel), "the values stayed behind");
 }
