@@ -12,6 +12,7 @@ use crate::auth::throttle::Keyer;
 use crate::auth::tokens::Tokens;
 use crate::clock::Clock;
 use crate::db::{DatabaseUrl, Db};
+use crate::mail::Mailer;
 use crate::secrets::{self, Store};
 use crate::settings::{SettingError, Settings};
 
@@ -25,6 +26,8 @@ pub struct App {
     pub clock: Clock,
     /// Keys throttle rows of typed identifiers by a keyed hash.
     pub(crate) keyer: Keyer,
+    /// Renders, queues and delivers mail.
+    pub(crate) mailer: Arc<Mailer>,
 }
 
 /// Why the application could not start: one line, naming what to fix.
@@ -66,6 +69,12 @@ pub struct Prepared {
 }
 
 impl App {
+    /// Sends the mail that is due now (the background task does this on its own; tests and
+    /// commands call it to be sure); returns how many went out.
+    pub async fn deliver_mail(&self) -> Result<usize, crate::error::Error> {
+        self.mailer.deliver_due(&self.db, &self.clock).await
+    }
+
     /// Adds a new key to the generated key ring and makes it the signer (`gatehouse
     /// rotate-keys`); returns the new signer's kid and how many keys the ring holds.
     pub fn rotate_keys(&self) -> Result<(String, usize), StartError> {
@@ -79,6 +88,29 @@ impl App {
         let ring = secrets::rotate(store)?;
         Ok((ring.signing_kid, ring.keys.len()))
     }
+}
+
+/// Where people reach this server, for links in mail: `public_url`, else Rocket's address
+/// and port (`127.0.0.1:8000` by default).
+fn public_url(settings: &Settings, figment: &Figment) -> String {
+    if let Some(url) = &settings.public_url {
+        return url.clone();
+    }
+    let address: std::net::IpAddr = figment
+        .extract_inner("address")
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let port: u16 = figment.extract_inner("port").unwrap_or(8000);
+    match address {
+        std::net::IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+        v4 => format!("http://{v4}:{port}"),
+    }
+}
+
+/// Rocket's `template_dir` (pages), under which the mail templates are too.
+fn template_dir(figment: &Figment) -> std::path::PathBuf {
+    figment
+        .extract_inner("template_dir")
+        .unwrap_or_else(|_| std::path::PathBuf::from("templates"))
 }
 
 /// The settings that other modules must agree with, checked before anything is opened.
@@ -140,6 +172,11 @@ impl App {
         let secret_key: String = figment
             .extract_inner("secret_key")
             .map_err(|e| StartError(format!("invalid setting `secret_key`: {e}")))?;
+        let mailer = Mailer::new(
+            &settings,
+            public_url(&settings, &figment),
+            template_dir(&figment),
+        )?;
         let keyer = Keyer::new(&secret_key);
         let ring = secrets::key_ring(&settings, &store, &mut notes)?;
         let generated = settings.jwt_keys.is_empty().then_some(store);
@@ -148,6 +185,7 @@ impl App {
         let app = App {
             clock,
             keyer,
+            mailer: Arc::new(mailer),
             hasher: Hasher::new(settings.bcrypt_cost),
             settings,
             db,

@@ -53,10 +53,13 @@ pub(crate) enum Kind {
     UserDeleted,
     LockoutCleared,
     PasswordCheckFailed,
+    PasswordResetRequested,
+    PasswordReset,
+    MailThrottled,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 14] = [
+    pub(crate) const ALL: [Kind; 17] = [
         Kind::Signup,
         Kind::Login,
         Kind::LoginFailed,
@@ -71,6 +74,9 @@ impl Kind {
         Kind::UserDeleted,
         Kind::LockoutCleared,
         Kind::PasswordCheckFailed,
+        Kind::PasswordResetRequested,
+        Kind::PasswordReset,
+        Kind::MailThrottled,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -89,6 +95,9 @@ impl Kind {
             Kind::UserDeleted => "user_deleted",
             Kind::LockoutCleared => "lockout_cleared",
             Kind::PasswordCheckFailed => "password_check_failed",
+            Kind::PasswordResetRequested => "password_reset_requested",
+            Kind::PasswordReset => "password_reset",
+            Kind::MailThrottled => "mail_throttled",
         }
     }
 
@@ -133,6 +142,12 @@ pub(crate) enum Event {
     LockoutCleared,
     /// A wrong current password where a change needs it (counted like a failed login).
     PasswordCheckFailed,
+    /// A reset link was asked for (and mailed, unless the mail was throttled).
+    PasswordResetRequested,
+    /// A password set through a one-time link.
+    PasswordReset,
+    /// A mail that was asked for and not sent: too many within the hour.
+    MailThrottled,
 }
 
 /// The detail of a new account.
@@ -178,6 +193,9 @@ impl Event {
             Event::UserDeleted { .. } => Kind::UserDeleted,
             Event::LockoutCleared => Kind::LockoutCleared,
             Event::PasswordCheckFailed => Kind::PasswordCheckFailed,
+            Event::PasswordResetRequested => Kind::PasswordResetRequested,
+            Event::PasswordReset => Kind::PasswordReset,
+            Event::MailThrottled => Kind::MailThrottled,
         }
     }
 

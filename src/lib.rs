@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 mod headers;
 mod http;
+pub mod mail;
 pub mod maintenance;
 mod params;
 mod reports;
@@ -40,6 +41,7 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
     let hasher = app.hasher.clone();
     let hsts = app.settings.cookie_secure;
     let cleaning = (app.db.clone(), app.clock.clone(), app.settings.clone());
+    let delivering = (app.db.clone(), app.clock.clone(), app.mailer.clone());
     let templates = web::templates(&app.settings);
     Ok(rocket::custom(figment)
         .manage(app)
@@ -64,6 +66,8 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
                 }
                 hasher.warm_up().await;
                 rocket::tokio::spawn(clean_up_every_hour(cleaning));
+                let (db, clock, mailer) = delivering;
+                rocket::tokio::spawn(mail::deliver_forever(db, clock, mailer));
             })
         })))
 }

@@ -52,6 +52,21 @@ pub struct Settings {
     /// Which of `jwt_keys` signs new tokens; the last one when unset.
     #[serde(default)]
     pub jwt_signing_kid: Option<String>,
+    /// Where mail goes: `smtp://…` (STARTTLS), `smtps://…` (TLS), `smtp://…?tls=none` (a
+    /// local relay only); unset, each message is written to `<data_dir>/outbox/`.
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    /// The address people reach this server at, for links in mail; unset, built from
+    /// Rocket's `address` and `port`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The sender of mail; unset, `gatehouse@<host of public_url>`.
+    #[serde(default)]
+    pub mail_from: Option<String>,
+    /// Seconds a password-reset link lives.
+    pub reset_token_ttl: i64,
+    /// Password-reset mails one account, and one client address, may ask for per hour.
+    pub mail_per_hour: i32,
 }
 
 /// One HMAC key and the `kid` that names it in token headers.
@@ -82,6 +97,8 @@ struct Defaults {
     ipv6_prefix: u8,
     audit_retention_days: i64,
     body_timeout: u64,
+    reset_token_ttl: i64,
+    mail_per_hour: i32,
     /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
     /// recorded for it unless the operator names a header a proxy overwrites.
     ip_header: bool,
@@ -115,6 +132,8 @@ const DEFAULTS: Defaults = Defaults {
     ipv6_prefix: 64,
     audit_retention_days: 365,
     body_timeout: 30,
+    reset_token_ttl: 3600,
+    mail_per_hour: 5,
     ip_header: false,
     limits: BodyLimits {
         json: "64 KiB",
@@ -228,6 +247,7 @@ impl Settings {
             ("login_max_failures", self.login_max_failures),
             ("login_ip_max_failures", self.login_ip_max_failures),
             ("signups_per_hour", self.signups_per_hour),
+            ("mail_per_hour", self.mail_per_hour),
         ];
         for (key, value) in counts {
             if value < 1 {
@@ -250,6 +270,9 @@ impl Settings {
                 "audit_retention_days",
                 "must be 0 (keep all) to 36500".into(),
             );
+        }
+        if !(1..=604_800).contains(&self.reset_token_ttl) {
+            return fail("reset_token_ttl", "must be 1 second to 7 days".into());
         }
         if !(16..=128).contains(&self.ipv6_prefix) {
             return fail("ipv6_prefix", "must be 16 to 128 bits".into());

@@ -4,6 +4,7 @@
 pub mod model;
 pub(crate) mod password;
 pub(crate) mod policy;
+pub(crate) mod recovery;
 pub(crate) mod validation;
 
 use diesel::prelude::*;
@@ -18,6 +19,7 @@ use crate::auth::throttle::{self, Limit};
 use crate::auth::Actor;
 use crate::db::{self, DbConn};
 use crate::error::{Checker, Error, FieldErrors, Result};
+use crate::mail::Letter;
 
 use self::model::{NewUser, Role, User, UserChanges};
 
@@ -399,7 +401,14 @@ async fn apply(
 ) -> Result<User> {
     let now = app.clock.now();
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
-    app.db
+    let mailer = app.mailer.clone();
+    let how = if caller.user.id == target.id {
+        "changed by you"
+    } else {
+        "reset by an administrator"
+    };
+    let updated = app
+        .db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
                 set.updated_at = Some(now);
@@ -427,11 +436,16 @@ async fn apply(
                 }
                 if set.password_hash.is_some() {
                     audit::record(c, now, &record(Event::PasswordChanged))?;
+                    let username = &updated.username;
+                    let notice = Letter::PasswordChanged { username, how };
+                    mailer.queue(c, now, &updated.email, &notice)?;
                 }
                 Ok(updated)
             })
         })
-        .await
+        .await?;
+    app.mailer.wake();
+    Ok(updated)
 }
 
 /// Names of the fields that differ, never their values. A new password is not among them:

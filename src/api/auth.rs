@@ -4,7 +4,7 @@ use rocket::http::Status;
 use rocket::response::status::Created;
 use rocket::serde::json::Json as JsonBody;
 use rocket::{post, routes, Route, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, NewAccount, Origin};
 use crate::api::error::Result;
@@ -16,7 +16,15 @@ use crate::auth::guard::CurrentUser;
 use crate::error::Error;
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![register, login, refresh, logout, logout_all]
+    routes![
+        register,
+        login,
+        refresh,
+        logout,
+        logout_all,
+        forgot_password,
+        reset_password
+    ]
 }
 
 #[derive(Deserialize)]
@@ -110,5 +118,48 @@ async fn logout(app: &State<App>, current: CurrentUser) -> Result<Status> {
 #[post("/logout-all")]
 async fn logout_all(app: &State<App>, current: CurrentUser) -> Result<Status> {
     crate::auth::logout(app, &current, true).await?;
+    Ok(Status::NoContent)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Forgot {
+    email: String,
+}
+
+/// The one answer of `/api/password/forgot`, whoever asks about whatever address.
+#[derive(Serialize)]
+struct Accepted {
+    message: &'static str,
+}
+
+/// Mails a reset link to the active account with this email; `202` and the same body
+/// whether or not there is one (API.md §8).
+#[post("/password/forgot", data = "<body>")]
+async fn forgot_password(
+    app: &State<App>,
+    source: Source,
+    body: Json<Forgot>,
+) -> Result<(Status, JsonBody<Accepted>)> {
+    accounts::recovery::forgot(app, &body.0.email, &source).await?;
+    let message = "If an account has this address, a link to set a new password is on its way.";
+    Ok((Status::Accepted, JsonBody(Accepted { message })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reset {
+    token: String,
+    new_password: String,
+}
+
+/// Sets a new password with a reset link; every session of the account ends.
+#[post("/password/reset", data = "<body>")]
+async fn reset_password(app: &State<App>, source: Source, body: Json<Reset>) -> Result<Status> {
+    let Reset {
+        token,
+        new_password,
+    } = body.0;
+    accounts::recovery::reset(app, &token, new_password, &source).await?;
     Ok(Status::NoContent)
 }

@@ -53,6 +53,15 @@ impl Limit {
         }
     }
 
+    /// Reset mails one account, or one client address, may ask for: `mail_per_hour`.
+    pub(crate) fn mail(settings: &Settings) -> Self {
+        Limit {
+            max: settings.mail_per_hour,
+            window: 3600,
+            lockout: 3600,
+        }
+    }
+
     /// Sign-ups allowed per client address: `signups_per_hour`, then locked to the hour's end.
     pub(crate) fn signup(settings: &Settings) -> Self {
         Limit {
@@ -133,6 +142,14 @@ pub(crate) fn password_key(account: &str) -> String {
 /// (one /64 holds 2^64 addresses, one key each would be no limit at all).
 pub(crate) fn address_key(ip: Option<&str>, v6_prefix: u8) -> String {
     format!("ip:{}", network(ip, v6_prefix))
+}
+
+/// The keys of mail asked for: per account, and per client address (keyed as
+/// [`address_key`] is).
+pub(crate) fn mail_keys(account: Option<&str>, ip: Option<&str>, v6_prefix: u8) -> Vec<String> {
+    let address = format!("mail:{}", network(ip, v6_prefix));
+    let account = account.map(|account| format!("mail:account:{account}"));
+    std::iter::once(address).chain(account).collect()
 }
 
 /// The key of sign-ups from a client address, keyed as [`address_key`] is.

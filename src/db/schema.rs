@@ -60,6 +60,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_queue (id) {
+        id -> BigInt,
+        recipient -> Text,
+        message -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    one_time_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_name_words -> users (user_id));
 
@@ -101,6 +127,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     user_name_words,
+    one_time_tokens,
+    mail_queue,
     audit_events,
     app_secrets,
     bucketlists,

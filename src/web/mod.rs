@@ -10,6 +10,7 @@ mod failure;
 mod form;
 mod layout;
 mod present;
+mod recovery;
 mod session;
 mod users;
 
@@ -34,6 +35,7 @@ pub(crate) fn stage() -> AdHoc {
     AdHoc::on_ignite("Pages", |rocket| async {
         let mut routes = routes![index, healthz, asset];
         routes.extend(auth::routes());
+        routes.extend(recovery::routes());
         routes.extend(users::routes());
         routes.extend(account::routes());
         routes.extend(admin::routes());

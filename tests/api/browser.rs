@@ -443,6 +443,8 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
         "/signup",
         "/no-such-page",
         "/login?next=%2Faccount",
+        "/password/forgot",
+        "/password/reset/not-a-token",
     ];
     let member = [
         "/".to_owned(),
@@ -568,5 +570,33 @@ async fn back_after_an_error_and_a_session_ended_elsewhere() {
     browser.fill("password", PASSWORD).await;
     browser.submit("/login").await;
     assert_eq!(browser.path().await, "/account", "back where it was");
+    browser.close().await;
+}
+
+#[rocket::async_test]
+#[ignore = "heavy: headless Chromium; the full suite runs it (--include-ignored)"]
+async fn a_forgotten_password_is_reset_from_the_mail_in_chromium() {
+    let browser = Chromium::start().await;
+    let t = TestApp::new().await;
+    t.member("alice").await;
+    let server = t.serve().await;
+    let at = |path: &str| format!("{}{path}", server.base);
+    browser.open(&at("/login")).await;
+    browser.click_link("Forgot your password?").await;
+    browser.fill("email", "alice@example.com").await;
+    browser.submit("/password/forgot").await;
+    assert!(browser.text().await.contains("we sent it a link"));
+
+    let mail = crate::mail::outbox_of(&t, 1).await.remove(0);
+    let token = crate::mail::reset_token(&mail);
+    browser.open(&at(&format!("/password/reset/{token}"))).await;
+    browser.fill("new_password", OTHER_PASSWORD).await;
+    browser.fill("new_password_confirm", OTHER_PASSWORD).await;
+    browser.submit(&format!("/password/reset/{token}")).await;
+    assert!(browser.text().await.contains("Your new password is set"));
+    browser.fill("username", "alice").await;
+    browser.fill("password", OTHER_PASSWORD).await;
+    browser.submit("/login").await;
+    assert!(browser.text().await.contains("Signed in as alice."));
     browser.close().await;
 }

@@ -14,5 +14,6 @@ mod cli;
 mod common;
 mod db;
 mod http;
+mod mail;
 mod maintenance;
 mod web;

@@ -158,6 +158,9 @@ fn label(kind: Kind) -> &'static str {
         Kind::UserDeleted => "Account deleted",
         Kind::LockoutCleared => "Lock-out cleared",
         Kind::PasswordCheckFailed => "Wrong current password",
+        Kind::PasswordResetRequested => "Password reset asked for",
+        Kind::PasswordReset => "Password reset with a link",
+        Kind::MailThrottled => "Mail not sent: too many this hour",
     }
 }
 
@@ -207,7 +210,10 @@ fn describe(event: &Event) -> String {
         | Event::Logout
         | Event::LogoutAll
         | Event::PasswordChanged
-        | Event::LockoutCleared => String::new(),
+        | Event::LockoutCleared
+        | Event::PasswordResetRequested
+        | Event::PasswordReset
+        | Event::MailThrottled => String::new(),
         Event::PasswordCheckFailed => "wrong current password".to_owned(),
     }
 }

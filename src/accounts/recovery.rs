@@ -1,0 +1,171 @@
+//! A forgotten password (API.md §8): a one-time link by mail, and setting a new password
+//! with it. Links are 256 random bits; only their SHA-256 is stored, one live link per
+//! account; opening one changes nothing, only the form it opens uses it up.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use diesel::prelude::*;
+use rand::RngCore;
+use time::{Duration, PrimitiveDateTime};
+
+use super::model::{User, UserChanges};
+use super::validation;
+use crate::app::App;
+use crate::audit::{self, Event, Record, Source};
+use crate::auth::sessions::Session;
+use crate::auth::throttle::{self, Limit, Reserved};
+use crate::auth::tokens::fingerprint;
+use crate::db::schema::one_time_tokens;
+use crate::db::{self, DbConn};
+use crate::error::{Error, Result};
+use crate::mail::Letter;
+
+/// The purpose of a password-reset link.
+const RESET: &str = "reset";
+/// What a bad, used or expired link gets, always the same.
+const BAD_LINK: &str = "is not valid: it was used, has expired or was mistyped";
+
+/// `POST /api/password/forgot`: mails a reset link to the active account with this email.
+/// The caller learns nothing: the answer is the same whether or not the account exists, or
+/// the mail was held back by `mail_per_hour` (audited as `mail_throttled`).
+pub(crate) async fn forgot(app: &App, email: &str, source: &Source) -> Result<()> {
+    let email = validation::email(email)
+        .map_err(|problems| Error::Validation([("email".to_owned(), problems)].into()))?;
+    let now = app.clock.now();
+    let (settings, mailer, source) = (app.settings.clone(), app.mailer.clone(), source.clone());
+    app.db
+        .run(move |c| {
+            let user = User::find_by_login(c, &email)?.filter(|user| user.active);
+            let account = user.as_ref().map(|user| user.public_id.as_str());
+            let keys = throttle::mail_keys(account, source.ip(), settings.ipv6_prefix);
+            let keys: Vec<(&str, Limit)> = keys
+                .iter()
+                .map(|key| (key.as_str(), Limit::mail(&settings)))
+                .collect();
+            let reserved = throttle::reserve_all(c, &keys, now)?;
+            let Some(user) = user else { return Ok(()) };
+            if let Reserved::Locked(_) = reserved {
+                let record = Record::by(Event::MailThrottled, &user, &user, &source);
+                return Ok(audit::record(c, now, &record)?);
+            }
+            db::write_transaction::<_, Error, _>(c, |c| {
+                let expires = now + Duration::seconds(settings.reset_token_ttl);
+                let token = issue(c, &user, now, expires)?;
+                let link = mailer.link(&format!("/password/reset/{token}"));
+                let letter = Letter::PasswordReset {
+                    username: &user.username,
+                    link: &link,
+                    minutes: (settings.reset_token_ttl + 59) / 60,
+                };
+                mailer.queue(c, now, &user.email, &letter)?;
+                let record = Record::by(Event::PasswordResetRequested, &user, &user, &source);
+                Ok(audit::record(c, now, &record)?)
+            })
+        })
+        .await?;
+    app.mailer.wake();
+    Ok(())
+}
+
+/// Makes a new reset link for `user`, voiding any earlier one; returns the token.
+fn issue(
+    conn: &mut DbConn,
+    user: &User,
+    now: PrimitiveDateTime,
+    expires_at: PrimitiveDateTime,
+) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let mine = one_time_tokens::table
+        .filter(one_time_tokens::user_id.eq(user.id))
+        .filter(one_time_tokens::purpose.eq(RESET));
+    diesel::delete(mine).execute(conn)?;
+    diesel::insert_into(one_time_tokens::table)
+        .values((
+            one_time_tokens::user_id.eq(user.id),
+            one_time_tokens::purpose.eq(RESET),
+            one_time_tokens::token_hash.eq(fingerprint(&token)),
+            one_time_tokens::created_at.eq(now),
+            one_time_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// The account a live reset link is for, without using the link up (the page that a link
+/// opens checks it before asking for a password).
+pub(crate) async fn check(app: &App, token: &str) -> Result<User> {
+    let (now, hash) = (app.clock.now(), fingerprint(token));
+    app.db
+        .run(move |c| Ok::<_, Error>(holder(c, &hash, now)?.map(|(_, user)| user)))
+        .await?
+        .ok_or_else(|| Error::field("token", BAD_LINK))
+}
+
+/// `POST /api/password/reset`: sets a new password with a link, which is used up; every
+/// session of the account ends and a notice is mailed.
+pub(crate) async fn reset(
+    app: &App,
+    token: &str,
+    new_password: String,
+    source: &Source,
+) -> Result<()> {
+    let user = check(app, token).await?;
+    let words = [
+        user.username.as_str(),
+        user.email.as_str(),
+        user.name.as_deref().unwrap_or(""),
+    ];
+    validation::password(&new_password, app.settings.password_min_length, &words)
+        .map_err(|problems| Error::Validation([("new_password".to_owned(), problems)].into()))?;
+    let hash = app.hasher.hash(new_password).await?;
+    let (now, token_hash) = (app.clock.now(), fingerprint(token));
+    let (mailer, source) = (app.mailer.clone(), source.clone());
+    app.db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                // Used up here: of two uses at once, one finds it gone.
+                let Some((link, _)) = holder(c, &token_hash, now)? else {
+                    return Err(Error::field("token", BAD_LINK));
+                };
+                diesel::delete(one_time_tokens::table.find(link)).execute(c)?;
+                let changes = UserChanges {
+                    password_hash: Some(hash),
+                    password_changed_at: Some(now),
+                    updated_at: Some(now),
+                    ..UserChanges::default()
+                };
+                let user = User::update(c, user.id, &changes)?;
+                Session::revoke_all(c, user.id, None, now)?;
+                let letter = Letter::PasswordChanged {
+                    username: &user.username,
+                    how: "reset with a link sent by mail",
+                };
+                mailer.queue(c, now, &user.email, &letter)?;
+                let record = Record::by(Event::PasswordReset, &user, &user, &source);
+                Ok(audit::record(c, now, &record)?)
+            })
+        })
+        .await?;
+    app.mailer.wake();
+    Ok(())
+}
+
+/// The live reset link with this hash, and its active account.
+fn holder(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<Option<(i64, User)>> {
+    use crate::db::schema::users;
+    one_time_tokens::table
+        .inner_join(users::table)
+        .filter(one_time_tokens::token_hash.eq(token_hash))
+        .filter(one_time_tokens::purpose.eq(RESET))
+        .filter(one_time_tokens::expires_at.gt(now))
+        .filter(users::active.eq(true))
+        .select((one_time_tokens::id, User::as_select()))
+        .first(conn)
+        .optional()
+}

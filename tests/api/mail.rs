@@ -1,0 +1,381 @@
+//! Mail (API.md §8): a forgotten password by a one-time link, through the outbox (the
+//! default) and through a real SMTP server process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rocket::http::{Method, Status};
+use serde_json::json;
+
+use crate::common::{TestApp, OTHER_PASSWORD, PASSWORD};
+
+/// The messages written to the outbox so far, as text.
+fn outbox(t: &TestApp) -> Vec<String> {
+    let dir = t.dir.path().join("outbox");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|path| path.extension().is_some_and(|ext| ext == "eml"));
+    files.sort_by_key(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok());
+    files
+        .iter()
+        .map(|path| std::fs::read_to_string(path).expect("a message file"))
+        .collect()
+}
+
+/// Waits (up to ten seconds) until `count` messages are in the outbox, and returns them: the
+/// instance's own delivery task sends them, and the test nudges it.
+pub async fn outbox_of(t: &TestApp, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        t.app().deliver_mail().await.ok();
+        let mails = outbox(t);
+        if mails.len() >= count {
+            return mails;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{count} messages never reached the outbox: {:?}", outbox(t));
+}
+
+/// A message's text with quoted-printable soft line breaks and `=3D` undone.
+fn unfolded(message: &str) -> String {
+    message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// The reset token in a message's link.
+pub fn reset_token(message: &str) -> String {
+    let text = unfolded(message);
+    let (_, rest) = text
+        .split_once("/password/reset/")
+        .expect("a reset link in the message");
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[rocket::async_test]
+async fn a_forgotten_password_is_reset_with_a_link_from_the_outbox() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let known = t
+        .post(
+            "/api/password/forgot",
+            json!({"email": "ALICE@example.com"}),
+        )
+        .await;
+    let unknown = t
+        .post(
+            "/api/password/forgot",
+            json!({"email": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!(known.status, Status::Accepted);
+    assert_eq!((unknown.status, &unknown.body), (known.status, &known.body));
+    outbox_of(&t, 1).await;
+    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+    let mails = outbox(&t);
+    assert_eq!(mails.len(), 1, "one mail, alice's");
+    let mail = &mails[0];
+    assert!(mail.contains("To: alice@example.com") && mail.contains("Subject: Set a new password"));
+    assert!(
+        mail.contains("text/plain") && mail.contains("text/html"),
+        "both parts"
+    );
+    let token = reset_token(mail);
+    assert!(token.len() >= 43, "256 bits, URL-safe: {token}");
+
+    // Opening the link (a mail scanner does) uses nothing up.
+    let browser = t.browser();
+    for _ in 0..2 {
+        let page = browser.page(&format!("/password/reset/{token}")).await;
+        assert_eq!(page.status, Status::Ok);
+    }
+    let weak = json!({"token": token, "new_password": "short"});
+    let weak = t.post("/api/password/reset", weak).await;
+    assert!(weak.body["error"]["fields"]["new_password"].is_array());
+    let reset = json!({"token": token, "new_password": OTHER_PASSWORD});
+    assert_eq!(
+        t.post("/api/password/reset", reset.clone()).await.status,
+        Status::NoContent
+    );
+    assert_eq!(
+        alice.get("/api/me").await.code(),
+        "token_revoked",
+        "every session ends"
+    );
+    assert_eq!(alice.refresh().await.status, Status::Unauthorized);
+    assert_eq!(
+        t.login("alice", PASSWORD).await.status,
+        Status::Unauthorized
+    );
+    assert_eq!(t.login("alice", OTHER_PASSWORD).await.status, Status::Ok);
+    let again = t.post("/api/password/reset", reset).await;
+    assert_eq!(again.status, Status::UnprocessableEntity, "single use");
+    assert!(again.body["error"]["fields"]["token"].is_array());
+
+    let notice = outbox_of(&t, 2).await.pop().expect("a notice");
+    assert!(notice.contains("Subject: Your password was changed"));
+    assert!(!unfolded(&notice).contains(&token), "no secret in a notice");
+}
+
+#[rocket::async_test]
+async fn a_reset_link_expires_and_a_new_one_voids_the_old() {
+    let t = TestApp::new().await;
+    t.member("alice").await;
+    let ask = || {
+        t.post(
+            "/api/password/forgot",
+            json!({"email": "alice@example.com"}),
+        )
+    };
+    ask().await;
+    ask().await;
+    let mails = outbox_of(&t, 2).await;
+    let (first, second) = (reset_token(&mails[0]), reset_token(&mails[1]));
+    let reset = |token: &str| json!({"token": token, "new_password": OTHER_PASSWORD});
+    let old = t.post("/api/password/reset", reset(&first)).await;
+    assert_eq!(
+        old.status,
+        Status::UnprocessableEntity,
+        "the newer link voids it"
+    );
+    t.advance(time::Duration::seconds(3601));
+    let late = t.post("/api/password/reset", reset(&second)).await;
+    assert_eq!(
+        late.status,
+        Status::UnprocessableEntity,
+        "expired after reset_token_ttl"
+    );
+    let page = t.browser().page(&format!("/password/reset/{second}")).await;
+    assert!(page.html().contains("Ask for a new link"));
+}
+
+#[rocket::async_test]
+async fn reset_mail_is_throttled_silently_and_audited() {
+    let t = TestApp::with(|f| f.merge(("mail_per_hour", 2))).await;
+    let admin = t.admin("root").await;
+    t.member("alice").await;
+    for _ in 0..4 {
+        let reply = t
+            .post(
+                "/api/password/forgot",
+                json!({"email": "alice@example.com"}),
+            )
+            .await;
+        assert_eq!(reply.status, Status::Accepted, "the sender learns nothing");
+    }
+    outbox_of(&t, 2).await;
+    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(outbox(&t).len(), 2, "no more than mail_per_hour");
+    let audit = admin.get("/api/audit?event=mail_throttled").await;
+    assert_eq!(audit.body["total"], 2);
+}
+
+#[rocket::async_test]
+async fn known_and_unknown_addresses_take_about_as_long() {
+    let t = TestApp::new().await;
+    t.member("alice").await;
+    let mut spent = [Duration::ZERO; 2];
+    for round in 0..6 {
+        for (which, email) in ["alice@example.com", "nobody@example.com"]
+            .iter()
+            .enumerate()
+        {
+            let started = Instant::now();
+            t.post("/api/password/forgot", json!({ "email": email }))
+                .await;
+            if round > 0 {
+                spent[which] += started.elapsed();
+            }
+        }
+    }
+    let (known, unknown) = (spent[0] / 5, spent[1] / 5);
+    let gap = known.abs_diff(unknown);
+    assert!(
+        gap < Duration::from_millis(25),
+        "known {known:?}, unknown {unknown:?}"
+    );
+}
+
+/// A real SMTP server (Python's aiosmtpd) writing what it receives into a maildir.
+struct SmtpServer {
+    process: Child,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The Python with aiosmtpd: `$HOME/.cache/gatehouse/venv`, made from PyPI on first use.
+fn smtp_python() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    let venv = Path::new(&home).join(".cache/gatehouse/venv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        let made = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "python3 -m venv {}",
+            venv.display()
+        );
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "aiosmtpd"])
+            .status();
+        assert!(pip.is_ok_and(|s| s.success()), "pip install aiosmtpd");
+    }
+    python
+}
+
+impl SmtpServer {
+    fn start(port: u16, maildir: &Path) -> SmtpServer {
+        let process = Command::new(smtp_python())
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        // Held from here on, so that it is stopped and waited for however this ends.
+        let server = SmtpServer { process };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("aiosmtpd did not listen on {port}");
+    }
+}
+
+/// The messages in a maildir.
+fn delivered(maildir: &Path) -> Vec<String> {
+    let new = maildir.join("new");
+    std::fs::read_dir(new)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[rocket::async_test]
+#[ignore = "heavy: starts an SMTP server process; the full suite runs it (--include-ignored)"]
+async fn mail_goes_through_a_real_smtp_server_and_waits_while_it_is_down() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("smtp://127.0.0.1:{port}?tls=none");
+    let t = TestApp::with(|f| {
+        f.merge(("smtp_url", url))
+            .merge(("public_url", "https://accounts.example.org"))
+            .merge(("mail_from", "Accounts <accounts@example.org>"))
+    })
+    .await;
+    t.member("alice").await;
+    let reply = t
+        .post(
+            "/api/password/forgot",
+            json!({"email": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        Status::Accepted,
+        "the server being down changes nothing"
+    );
+    // Nothing listens yet: the attempt fails and waits its back-off.
+    t.app().deliver_mail().await.ok();
+    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let maildir = t.dir.path().join("maildir");
+    let _server = SmtpServer::start(port, &maildir);
+    t.app().deliver_mail().await.ok();
+    assert!(delivered(&maildir).is_empty(), "it waits its back-off");
+    t.advance(time::Duration::seconds(31));
+    for _ in 0..100 {
+        t.app().deliver_mail().await.ok();
+        if !delivered(&maildir).is_empty() {
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mails = delivered(&maildir);
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(
+        mail.contains("From: Accounts <accounts@example.org>"),
+        "{mail}"
+    );
+    assert!(mail.contains("To: alice@example.com"));
+    assert!(mail.contains("text/plain") && mail.contains("text/html"));
+    assert!(unfolded(mail).contains("https://accounts.example.org/password/reset/"));
+    let token = reset_token(mail);
+    let reset = json!({"token": token, "new_password": OTHER_PASSWORD});
+    let done = t
+        .call(Method::Post, "/api/password/reset", None, Some(reset))
+        .await;
+    assert_eq!(done.status, Status::NoContent);
+}
+
+#[rocket::async_test]
+async fn the_reset_pages_check_the_link_and_the_password_twice() {
+    let t = TestApp::new().await;
+    t.member("alice").await;
+    let browser = t.browser();
+    let login = browser.page("/login").await;
+    assert!(login.html().contains("href=\"/password/forgot\""));
+    let sent = browser
+        .submit_on(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", "alice@example.com")],
+        )
+        .await;
+    assert_eq!(sent.location(), "/password/forgot");
+    assert!(browser
+        .page("/password/forgot")
+        .await
+        .html()
+        .contains("we sent it a link"));
+    let bad = browser.page("/password/reset/not-a-token").await;
+    assert!(bad.html().contains("Ask for a new link") && !bad.html().contains("new_password"));
+    let token = reset_token(&outbox_of(&t, 1).await[0]);
+    let page = format!("/password/reset/{token}");
+    let fields = [
+        ("new_password", OTHER_PASSWORD),
+        ("new_password_confirm", PASSWORD),
+    ];
+    let mismatch = browser.submit_on(&page, &page, &fields).await;
+    assert_eq!(mismatch.status, Status::UnprocessableEntity);
+    assert!(mismatch
+        .html()
+        .contains("id=\"new_password_confirm-error\""));
+    let fields = [
+        ("new_password", OTHER_PASSWORD),
+        ("new_password_confirm", OTHER_PASSWORD),
+    ];
+    let done = browser.submit_on(&page, &page, &fields).await;
+    assert_eq!(done.location(), "/login");
+    let used = browser.submit_on(&page, &page, &fields).await;
+    assert!(used.html().contains("Ask for a new link"), "used up");
+}
