@@ -56,10 +56,11 @@ pub(crate) enum Kind {
     PasswordResetRequested,
     PasswordReset,
     MailThrottled,
+    RecoveryLinkCreated,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 17] = [
+    pub(crate) const ALL: [Kind; 18] = [
         Kind::Signup,
         Kind::Login,
         Kind::LoginFailed,
@@ -77,6 +78,7 @@ impl Kind {
         Kind::PasswordResetRequested,
         Kind::PasswordReset,
         Kind::MailThrottled,
+        Kind::RecoveryLinkCreated,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -98,6 +100,7 @@ impl Kind {
             Kind::PasswordResetRequested => "password_reset_requested",
             Kind::PasswordReset => "password_reset",
             Kind::MailThrottled => "mail_throttled",
+            Kind::RecoveryLinkCreated => "recovery_link_created",
         }
     }
 
@@ -148,6 +151,8 @@ pub(crate) enum Event {
     PasswordReset,
     /// A mail that was asked for and not sent: too many within the hour.
     MailThrottled,
+    /// An admin made a set-a-password link to hand over by other means.
+    RecoveryLinkCreated,
 }
 
 /// The detail of a new account.
@@ -196,6 +201,7 @@ impl Event {
             Event::PasswordResetRequested => Kind::PasswordResetRequested,
             Event::PasswordReset => Kind::PasswordReset,
             Event::MailThrottled => Kind::MailThrottled,
+            Event::RecoveryLinkCreated => Kind::RecoveryLinkCreated,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::audit::{self, Event, Record, Source};
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit, Reserved};
 use crate::auth::tokens::fingerprint;
+use crate::auth::Actor;
 use crate::db::schema::one_time_tokens;
 use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
@@ -65,6 +66,37 @@ pub(crate) async fn forgot(app: &App, email: &str, source: &Source) -> Result<()
         .await?;
     app.mailer.wake();
     Ok(())
+}
+
+/// `POST /api/users/<id>/recovery-link`: an admin makes a set-a-password link for `target`
+/// to hand over by other means (no mail needed); it voids any earlier link and lives
+/// `reset_token_ttl`. Returns the link and when it expires.
+pub(crate) async fn recovery_link(
+    app: &App,
+    admin: &Actor,
+    target: &User,
+) -> Result<(String, PrimitiveDateTime)> {
+    if !admin.user.is_admin() {
+        return Err(Error::forbidden("Only an admin may make a recovery link."));
+    }
+    let now = app.clock.now();
+    let expires = now + Duration::seconds(app.settings.reset_token_ttl);
+    let (admin_user, target, source) = (admin.user.clone(), target.clone(), admin.source.clone());
+    let token = app
+        .db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                let token = issue(c, &target, now, expires)?;
+                let record = Record::by(Event::RecoveryLinkCreated, &admin_user, &target, &source);
+                audit::record(c, now, &record)?;
+                Ok(token)
+            })
+        })
+        .await?;
+    Ok((
+        app.mailer.link(&format!("/password/reset/{token}")),
+        expires,
+    ))
 }
 
 /// Makes a new reset link for `user`, voiding any earlier one; returns the token.

@@ -4,7 +4,7 @@ use rocket::http::Status;
 use rocket::response::status::Created;
 use rocket::serde::json::{Json as JsonBody, Value};
 use rocket::{delete, get, patch, post, put, routes, Route, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::accounts::model::User;
@@ -31,7 +31,8 @@ pub(crate) fn routes() -> Vec<Route> {
         delete_user,
         sessions,
         end_session,
-        clear_lockout
+        clear_lockout,
+        recovery_link
     ]
 }
 
@@ -189,4 +190,27 @@ async fn clear_lockout(app: &State<App>, admin: Admin, id: &str) -> Result<Statu
     let target = accounts::find(app, id).await?;
     auth::lockouts::clear_lockout(app, &admin, &target).await?;
     Ok(Status::NoContent)
+}
+
+/// A set-a-password link, and when it stops working.
+#[derive(Serialize)]
+struct RecoveryLink {
+    url: String,
+    expires_at: String,
+}
+
+/// Makes a set-a-password link to hand over by other means (API.md §8).
+#[post("/users/<id>/recovery-link")]
+async fn recovery_link(
+    app: &State<App>,
+    admin: Admin,
+    id: &str,
+) -> Result<(Status, JsonBody<RecoveryLink>)> {
+    let target = accounts::find(app, id).await?;
+    let (url, expires) = accounts::recovery::recovery_link(app, &admin, &target).await?;
+    let link = RecoveryLink {
+        url,
+        expires_at: crate::api::views::rfc3339(expires),
+    };
+    Ok((Status::Created, JsonBody(link)))
 }

@@ -379,3 +379,44 @@ async fn the_reset_pages_check_the_link_and_the_password_twice() {
     let used = browser.submit_on(&page, &page, &fields).await;
     assert!(used.html().contains("Ask for a new link"), "used up");
 }
+
+#[rocket::async_test]
+async fn an_admin_hands_over_a_recovery_link_without_mail() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let alice = t.member("alice").await;
+    let path = format!("/api/users/{}/recovery-link", alice.id);
+    assert_eq!(alice.post(&path, json!({})).await.status, Status::Forbidden);
+    let made = admin.call(Method::Post, &path, None).await;
+    assert_eq!(made.status, Status::Created, "{:?}", made.body);
+    let url = made.body["url"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:8000/password/reset/"),
+        "{url}"
+    );
+    assert!(made.body["expires_at"]
+        .as_str()
+        .is_some_and(|at| at.ends_with('Z')));
+    let token = url.rsplit('/').next().unwrap_or_default().to_owned();
+    let reset = json!({"token": token, "new_password": OTHER_PASSWORD});
+    assert_eq!(
+        t.post("/api/password/reset", reset).await.status,
+        Status::NoContent
+    );
+    assert_eq!(alice.get("/api/me").await.code(), "token_revoked");
+    let audit = admin.get("/api/audit?event=recovery_link_created").await;
+    assert_eq!(audit.body["total"], 1);
+
+    // The console's button shows the link once, on its own page.
+    let browser = t.browser();
+    browser.login(&admin).await;
+    let user_page = format!("/admin/users/{}", alice.id);
+    let shown = browser
+        .submit_on(&user_page, &format!("{user_page}/recovery-link"), &[])
+        .await;
+    assert_eq!(shown.status, Status::Ok);
+    assert!(
+        shown.html().contains("&#x2F;password&#x2F;reset&#x2F;"),
+        "the link, escaped"
+    );
+}

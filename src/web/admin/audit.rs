@@ -161,6 +161,7 @@ fn label(kind: Kind) -> &'static str {
         Kind::PasswordResetRequested => "Password reset asked for",
         Kind::PasswordReset => "Password reset with a link",
         Kind::MailThrottled => "Mail not sent: too many this hour",
+        Kind::RecoveryLinkCreated => "Recovery link made by an admin",
     }
 }
 
@@ -213,7 +214,8 @@ fn describe(event: &Event) -> String {
         | Event::LockoutCleared
         | Event::PasswordResetRequested
         | Event::PasswordReset
-        | Event::MailThrottled => String::new(),
+        | Event::MailThrottled
+        | Event::RecoveryLinkCreated => String::new(),
         Event::PasswordCheckFailed => "wrong current password".to_owned(),
     }
 }

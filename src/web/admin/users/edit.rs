@@ -16,8 +16,8 @@ use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
-use crate::web::present::UserRow;
 use crate::web::present::{session_rows, SessionRow};
+use crate::web::present::{UserRow, When};
 use crate::web::session::{set_cookies, AdminPage};
 
 pub(super) fn routes() -> Vec<Route> {
@@ -29,6 +29,7 @@ pub(super) fn routes() -> Vec<Route> {
         set_password,
         end_session,
         unlock,
+        recovery_link,
         delete_confirm,
         delete,
         to_the_form
@@ -337,6 +338,39 @@ async fn unlock(app: &State<App>, admin: AdminPage, id: &str, _form: CsrfForm<To
     let user = accounts::find(app, id).await?;
     auth::lockouts::clear_lockout(app, &admin, &user).await?;
     Ok(back_to(&user, "The login lock-out is cleared."))
+}
+
+#[derive(Serialize)]
+struct RecoveryLinkPage {
+    #[serde(flatten)]
+    layout: Layout,
+    user: UserRow,
+    url: String,
+    expires: When,
+}
+
+/// Makes a set-a-password link for the admin to hand over (no mail needed), and shows it
+/// once: it is a secret, so it is never put in a flash message or a URL.
+#[post("/admin/users/<id>/recovery-link", data = "<_form>")]
+async fn recovery_link(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Served<Page> {
+    let user = accounts::find(app, id).await?;
+    let (url, expires) = accounts::recovery::recovery_link(app, &admin, &user).await?;
+    let context = RecoveryLinkPage {
+        layout: Layout::signed_in(&admin, None),
+        user: UserRow::from(&user),
+        url,
+        expires: expires.into(),
+    };
+    Ok(page(
+        rocket::http::Status::Ok,
+        "admin/recovery_link",
+        context,
+    ))
 }
 
 #[derive(Serialize)]
