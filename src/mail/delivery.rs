@@ -167,8 +167,10 @@ fn claim(conn: &mut DbConn, now: PrimitiveDateTime) -> Result<Vec<Claimed>, Erro
     let mut claimed = Vec::new();
     for id in due {
         let taken = db::write_transaction::<_, Error, _>(conn, |c| {
+            // Checked again: another instance may have tried it since it was listed.
             let updated = diesel::update(mail_queue::table.find(id))
                 .filter(mail_queue::sent_at.is_null())
+                .filter(mail_queue::next_attempt_at.le(now))
                 .filter(
                     mail_queue::claimed_until
                         .is_null()

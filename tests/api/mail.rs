@@ -320,7 +320,16 @@ async fn mail_goes_through_a_real_smtp_server_and_waits_while_it_is_down() {
         rocket::tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mails = delivered(&maildir);
-    assert_eq!(mails.len(), 1);
+    let queue = t
+        .db(|c| {
+            use diesel::{QueryDsl, RunQueryDsl};
+            use gatehouse::db::schema::mail_queue;
+            mail_queue::table
+                .select((mail_queue::attempts, mail_queue::last_error))
+                .load::<(i32, Option<String>)>(c)
+        })
+        .await;
+    assert_eq!(mails.len(), 1, "the queue: {queue:?}");
     let mail = &mails[0];
     assert!(
         mail.contains("From: Accounts <accounts@example.org>"),
