@@ -133,6 +133,7 @@ fn insert(conn: &mut DbConn, count: usize, hash: &str) -> diesel::QueryResult<()
                     created_at: now,
                     updated_at: now,
                     password_changed_at: now,
+                    email_verified: true,
                 })
                 .collect();
             let insert = diesel::insert_into(users::table).values(&batch);

@@ -57,10 +57,12 @@ pub(crate) enum Kind {
     PasswordReset,
     MailThrottled,
     RecoveryLinkCreated,
+    EmailVerified,
+    EmailChanged,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 18] = [
+    pub(crate) const ALL: [Kind; 20] = [
         Kind::Signup,
         Kind::Login,
         Kind::LoginFailed,
@@ -79,6 +81,8 @@ impl Kind {
         Kind::PasswordReset,
         Kind::MailThrottled,
         Kind::RecoveryLinkCreated,
+        Kind::EmailVerified,
+        Kind::EmailChanged,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -101,6 +105,8 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::MailThrottled => "mail_throttled",
             Kind::RecoveryLinkCreated => "recovery_link_created",
+            Kind::EmailVerified => "email_verified",
+            Kind::EmailChanged => "email_changed",
         }
     }
 
@@ -153,6 +159,10 @@ pub(crate) enum Event {
     MailThrottled,
     /// An admin made a set-a-password link to hand over by other means.
     RecoveryLinkCreated,
+    /// The account's address was proved by its link.
+    EmailVerified,
+    /// A pending address replaced the account's, proved by its link.
+    EmailChanged,
 }
 
 /// The detail of a new account.
@@ -202,6 +212,8 @@ impl Event {
             Event::PasswordReset => Kind::PasswordReset,
             Event::MailThrottled => Kind::MailThrottled,
             Event::RecoveryLinkCreated => Kind::RecoveryLinkCreated,
+            Event::EmailVerified => Kind::EmailVerified,
+            Event::EmailChanged => Kind::EmailChanged,
         }
     }
 

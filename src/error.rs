@@ -42,6 +42,9 @@ pub enum Error {
     },
     Forbidden(String),
     AccountDisabled,
+    /// The right password for an account whose address is not proved yet, with
+    /// `email_verification = "required"`.
+    EmailUnverified,
     NotFound,
     Conflict(String),
     /// A unique value (username, email) that another account has.
@@ -93,6 +96,9 @@ impl Error {
             }
             Self::InvalidCredentials { .. } => "Wrong username, email or password.".into(),
             Self::AccountDisabled => "This account has been deactivated.".into(),
+            Self::EmailUnverified => "Confirm your email address first: open the link we \
+                                      mailed you, or ask for a new one."
+                .into(),
             Self::NotFound => "Nothing here.".into(),
             Self::Validation(_) => "Some fields need attention.".into(),
             Self::Unavailable => "The service is unavailable; try again shortly.".into(),

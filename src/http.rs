@@ -86,6 +86,7 @@ impl Failure {
             Error::InvalidCredentials { .. } => "invalid_credentials",
             Error::Forbidden(_) => "forbidden",
             Error::AccountDisabled => "account_disabled",
+            Error::EmailUnverified => "email_unverified",
             Error::NotFound => "not_found",
             Error::Conflict(_) | Error::Taken(_) => "conflict",
             Error::Validation(_) => "validation_failed",
@@ -144,7 +145,7 @@ impl Failure {
 pub(crate) fn status(error: &Error) -> Status {
     match error {
         Error::Auth(_) | Error::InvalidCredentials { .. } => Status::Unauthorized,
-        Error::Forbidden(_) | Error::AccountDisabled => Status::Forbidden,
+        Error::Forbidden(_) | Error::AccountDisabled | Error::EmailUnverified => Status::Forbidden,
         Error::NotFound => Status::NotFound,
         Error::Conflict(_) | Error::Taken(_) => Status::Conflict,
         Error::Validation(_) => Status::UnprocessableEntity,

@@ -67,6 +67,8 @@ pub struct Settings {
     pub reset_token_ttl: i64,
     /// Password-reset mails one account, and one client address, may ask for per hour.
     pub mail_per_hour: i32,
+    /// Whether addresses are proved by a mailed link: `off`, `optional`, `required`.
+    pub email_verification: EmailVerification,
 }
 
 /// One HMAC key and the `kid` that names it in token headers.
@@ -75,6 +77,16 @@ pub struct SigningKey {
     pub kid: String,
     /// Standard base64.
     pub secret: String,
+}
+
+/// `email_verification`: `optional` mails a link at sign-up and lets people in either way;
+/// `required` refuses the login of an unproved address (`403 email_unverified`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailVerification {
+    Off,
+    Optional,
+    Required,
 }
 
 /// Built-in defaults; `cookie_secure` is off only in the debug profile.
@@ -99,6 +111,7 @@ struct Defaults {
     body_timeout: u64,
     reset_token_ttl: i64,
     mail_per_hour: i32,
+    email_verification: EmailVerification,
     /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
     /// recorded for it unless the operator names a header a proxy overwrites.
     ip_header: bool,
@@ -134,6 +147,7 @@ const DEFAULTS: Defaults = Defaults {
     body_timeout: 30,
     reset_token_ttl: 3600,
     mail_per_hour: 5,
+    email_verification: EmailVerification::Optional,
     ip_header: false,
     limits: BodyLimits {
         json: "64 KiB",

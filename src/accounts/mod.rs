@@ -20,6 +20,7 @@ use crate::auth::Actor;
 use crate::db::{self, DbConn};
 use crate::error::{Checker, Error, FieldErrors, Result};
 use crate::mail::Letter;
+use crate::settings::EmailVerification;
 
 use self::model::{NewUser, Role, User, UserChanges};
 
@@ -192,12 +193,16 @@ async fn insert(
         },
     };
     let signing_up = matches!(origin, Origin::SignUp);
+    // Whoever signs up proves their address by mail; an admin or the operator vouches.
+    let verify = signing_up && app.settings.email_verification != EmailVerification::Off;
+    let (mailer, ttl) = (app.mailer.clone(), app.settings.reset_token_ttl);
     let event = if signing_up {
         Event::Signup(created)
     } else {
         Event::UserCreated(created)
     };
-    app.db
+    let user = app
+        .db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
                 let public_id = Uuid::new_v4().to_string();
@@ -214,8 +219,12 @@ async fn insert(
                         created_at: now,
                         updated_at: now,
                         password_changed_at: now,
+                        email_verified: !signing_up,
                     },
                 )?;
+                if verify {
+                    recovery::mail_verification(c, &mailer, &user, &user.email, now, ttl)?;
+                }
                 let actor = if signing_up {
                     Some(user.public_id.as_str())
                 } else {
@@ -229,7 +238,9 @@ async fn insert(
                 Ok(user)
             })
         })
-        .await
+        .await?;
+    app.mailer.wake();
+    Ok(user)
 }
 
 impl Origin<'_> {
@@ -318,6 +329,18 @@ pub(crate) async fn update(
     if let Some(password) = changes.password {
         set.password_hash = Some(app.hasher.hash(password).await?);
     }
+    if email_changes && app.settings.email_verification != EmailVerification::Off {
+        // One's own new address waits for its link; the old one stays until then.
+        set.pending_email = Some(set.email.take());
+    } else if set
+        .email
+        .as_ref()
+        .is_some_and(|email| *email != target.email)
+    {
+        // An admin's change (or any with verification off) applies at once, vouched for.
+        set.email_verified = Some(true);
+        set.pending_email = Some(None);
+    }
     let keep = is_self.then_some(caller.session.id);
     apply(app, caller, target.clone(), set, keep).await
 }
@@ -401,7 +424,7 @@ async fn apply(
 ) -> Result<User> {
     let now = app.clock.now();
     let (actor, source) = (caller.user.public_id.clone(), caller.source.clone());
-    let mailer = app.mailer.clone();
+    let (mailer, settings_ttl) = (app.mailer.clone(), app.settings.reset_token_ttl);
     let how = if caller.user.id == target.id {
         "changed by you"
     } else {
@@ -416,8 +439,17 @@ async fn apply(
                     set.password_changed_at = Some(now);
                 }
                 lock_admins(c)?;
+                if let Some(Some(pending)) = &set.pending_email {
+                    if User::find_by_login(c, pending)?.is_some_and(|u| u.id != target.id) {
+                        return Err(Error::Taken("email"));
+                    }
+                }
                 let updated = User::update(c, target.id, &set)?;
                 ensure_an_admin_remains(c, &target)?;
+                if let Some(Some(pending)) = &set.pending_email {
+                    let ttl = settings_ttl;
+                    recovery::mail_verification(c, &mailer, &updated, pending, now, ttl)?;
+                }
                 if set.password_hash.is_some() {
                     Session::revoke_all(c, target.id, keep, now)?;
                 }

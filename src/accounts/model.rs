@@ -58,6 +58,10 @@ pub struct User {
     pub updated_at: PrimitiveDateTime,
     pub last_login_at: Option<PrimitiveDateTime>,
     pub password_changed_at: PrimitiveDateTime,
+    /// A link mailed to `email` was used (or an admin or the operator vouched for it).
+    pub email_verified: bool,
+    /// A new address waiting for its link to be used before it replaces `email`.
+    pub pending_email: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -73,6 +77,7 @@ pub struct NewUser<'a> {
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
     pub password_changed_at: PrimitiveDateTime,
+    pub email_verified: bool,
 }
 
 /// A partial update; `None` leaves a column as it is (`name: Some(None)` clears the name).
@@ -88,6 +93,9 @@ pub struct UserChanges {
     pub updated_at: Option<PrimitiveDateTime>,
     pub password_changed_at: Option<PrimitiveDateTime>,
     pub last_login_at: Option<PrimitiveDateTime>,
+    pub email_verified: Option<bool>,
+    /// `Some(None)` clears a pending address.
+    pub pending_email: Option<Option<String>>,
 }
 
 /// Columns the users collection can be sorted by.

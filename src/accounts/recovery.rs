@@ -1,6 +1,7 @@
-//! A forgotten password (API.md §8): a one-time link by mail, and setting a new password
-//! with it. Links are 256 random bits; only their SHA-256 is stored, one live link per
-//! account; opening one changes nothing, only the form it opens uses it up.
+//! One-time links by mail (API.md §8): a forgotten password, and proving an address (at
+//! sign-up, or a new one before it replaces the old). Links are 256 random bits; only their
+//! SHA-256 is stored, one live link per purpose and account; opening one changes nothing,
+//! only the form it opens uses it up.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -19,10 +20,12 @@ use crate::auth::Actor;
 use crate::db::schema::one_time_tokens;
 use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
-use crate::mail::Letter;
+use crate::mail::{Letter, Mailer};
 
 /// The purpose of a password-reset link.
 const RESET: &str = "reset";
+/// The purpose of a link that proves an address (the account's, or its pending one).
+const VERIFY: &str = "verify";
 /// What a bad, used or expired link gets, always the same.
 const BAD_LINK: &str = "is not valid: it was used, has expired or was mistyped";
 
@@ -51,7 +54,7 @@ pub(crate) async fn forgot(app: &App, email: &str, source: &Source) -> Result<()
             }
             db::write_transaction::<_, Error, _>(c, |c| {
                 let expires = now + Duration::seconds(settings.reset_token_ttl);
-                let token = issue(c, &user, now, expires)?;
+                let token = issue(c, &user, RESET, now, expires)?;
                 let link = mailer.link(&format!("/password/reset/{token}"));
                 let letter = Letter::PasswordReset {
                     username: &user.username,
@@ -86,7 +89,7 @@ pub(crate) async fn recovery_link(
         .db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
-                let token = issue(c, &target, now, expires)?;
+                let token = issue(c, &target, RESET, now, expires)?;
                 let record = Record::by(Event::RecoveryLinkCreated, &admin_user, &target, &source);
                 audit::record(c, now, &record)?;
                 Ok(token)
@@ -103,6 +106,7 @@ pub(crate) async fn recovery_link(
 fn issue(
     conn: &mut DbConn,
     user: &User,
+    purpose: &str,
     now: PrimitiveDateTime,
     expires_at: PrimitiveDateTime,
 ) -> Result<String> {
@@ -111,12 +115,12 @@ fn issue(
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let mine = one_time_tokens::table
         .filter(one_time_tokens::user_id.eq(user.id))
-        .filter(one_time_tokens::purpose.eq(RESET));
+        .filter(one_time_tokens::purpose.eq(purpose));
     diesel::delete(mine).execute(conn)?;
     diesel::insert_into(one_time_tokens::table)
         .values((
             one_time_tokens::user_id.eq(user.id),
-            one_time_tokens::purpose.eq(RESET),
+            one_time_tokens::purpose.eq(purpose),
             one_time_tokens::token_hash.eq(fingerprint(&token)),
             one_time_tokens::created_at.eq(now),
             one_time_tokens::expires_at.eq(expires_at),
@@ -130,7 +134,7 @@ fn issue(
 pub(crate) async fn check(app: &App, token: &str) -> Result<User> {
     let (now, hash) = (app.clock.now(), fingerprint(token));
     app.db
-        .run(move |c| Ok::<_, Error>(holder(c, &hash, now)?.map(|(_, user)| user)))
+        .run(move |c| Ok::<_, Error>(holder(c, &hash, RESET, now)?.map(|(_, user)| user)))
         .await?
         .ok_or_else(|| Error::field("token", BAD_LINK))
 }
@@ -158,14 +162,16 @@ pub(crate) async fn reset(
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
                 // Used up here: of two uses at once, one finds it gone.
-                let Some((link, _)) = holder(c, &token_hash, now)? else {
+                let Some((link, _)) = holder(c, &token_hash, RESET, now)? else {
                     return Err(Error::field("token", BAD_LINK));
                 };
                 diesel::delete(one_time_tokens::table.find(link)).execute(c)?;
+                // The link reached this address: it is proved too.
                 let changes = UserChanges {
                     password_hash: Some(hash),
                     password_changed_at: Some(now),
                     updated_at: Some(now),
+                    email_verified: Some(true),
                     ..UserChanges::default()
                 };
                 let user = User::update(c, user.id, &changes)?;
@@ -184,20 +190,141 @@ pub(crate) async fn reset(
     Ok(())
 }
 
-/// The live reset link with this hash, and its active account.
+/// The live link for `purpose` with this hash, and its active account.
 fn holder(
     conn: &mut DbConn,
     token_hash: &str,
+    purpose: &str,
     now: PrimitiveDateTime,
 ) -> QueryResult<Option<(i64, User)>> {
     use crate::db::schema::users;
     one_time_tokens::table
         .inner_join(users::table)
         .filter(one_time_tokens::token_hash.eq(token_hash))
-        .filter(one_time_tokens::purpose.eq(RESET))
+        .filter(one_time_tokens::purpose.eq(purpose))
         .filter(one_time_tokens::expires_at.gt(now))
         .filter(users::active.eq(true))
         .select((one_time_tokens::id, User::as_select()))
         .first(conn)
         .optional()
+}
+
+/// Mails `user` a link that proves `address` (the account's, or its pending one), in the
+/// caller's transaction; it voids any earlier such link and lives `ttl` seconds.
+pub(crate) fn mail_verification(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    user: &User,
+    address: &str,
+    now: PrimitiveDateTime,
+    ttl: i64,
+) -> Result<()> {
+    let token = issue(conn, user, VERIFY, now, now + Duration::seconds(ttl))?;
+    let link = mailer.link(&format!("/verify-email/{token}"));
+    let letter = Letter::VerifyEmail {
+        username: &user.username,
+        link: &link,
+        minutes: (ttl + 59) / 60,
+    };
+    mailer.queue(conn, now, address, &letter)
+}
+
+/// `POST /api/email/verify`: uses a link up. With a pending address, it becomes the
+/// account's (if no other account took it meanwhile) and the old one gets a notice; else
+/// the account's address is marked proved.
+pub(crate) async fn verify(app: &App, token: &str, source: &Source) -> Result<()> {
+    let (now, token_hash) = (app.clock.now(), fingerprint(token));
+    let (mailer, source) = (app.mailer.clone(), source.clone());
+    app.db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                let Some((link, user)) = holder(c, &token_hash, VERIFY, now)? else {
+                    return Err(Error::field("token", BAD_LINK));
+                };
+                diesel::delete(one_time_tokens::table.find(link)).execute(c)?;
+                let Some(new) = user.pending_email.clone() else {
+                    let changes = UserChanges {
+                        email_verified: Some(true),
+                        ..UserChanges::default()
+                    };
+                    let user = User::update(c, user.id, &changes)?;
+                    let record = Record::by(Event::EmailVerified, &user, &user, &source);
+                    return Ok(audit::record(c, now, &record)?);
+                };
+                if User::find_by_login(c, &new)?.is_some_and(|other| other.id != user.id) {
+                    return Err(Error::field(
+                        "token",
+                        "is for an address another account took since",
+                    ));
+                }
+                let changes = UserChanges {
+                    email: Some(new.clone()),
+                    email_verified: Some(true),
+                    pending_email: Some(None),
+                    updated_at: Some(now),
+                    ..UserChanges::default()
+                };
+                let updated = User::update(c, user.id, &changes)?;
+                let notice = Letter::EmailChanged {
+                    username: &user.username,
+                    new_email: &new,
+                };
+                mailer.queue(c, now, &user.email, &notice)?;
+                let record = Record::by(Event::EmailChanged, &updated, &updated, &source);
+                Ok(audit::record(c, now, &record)?)
+            })
+        })
+        .await?;
+    app.mailer.wake();
+    Ok(())
+}
+
+/// `POST /api/me/email/verification`: mails a new link to the pending address, or to the
+/// account's own while it is not proved; nothing when there is nothing to prove. Held to
+/// `mail_per_hour` like reset mail, silently.
+pub(crate) async fn resend(app: &App, user: &User, source: &Source) -> Result<()> {
+    let address = match (&user.pending_email, user.email_verified) {
+        (Some(pending), _) => pending.clone(),
+        (None, false) => user.email.clone(),
+        (None, true) => return Ok(()),
+    };
+    let now = app.clock.now();
+    let (settings, mailer, user, source) = (
+        app.settings.clone(),
+        app.mailer.clone(),
+        user.clone(),
+        source.clone(),
+    );
+    app.db
+        .run(move |c| {
+            let keys =
+                throttle::mail_keys(Some(&user.public_id), source.ip(), settings.ipv6_prefix);
+            let keys: Vec<(&str, Limit)> = keys
+                .iter()
+                .map(|key| (key.as_str(), Limit::mail(&settings)))
+                .collect();
+            if let Reserved::Locked(_) = throttle::reserve_all(c, &keys, now)? {
+                let record = Record::by(Event::MailThrottled, &user, &user, &source);
+                return Ok(audit::record(c, now, &record)?);
+            }
+            db::write_transaction::<_, Error, _>(c, |c| {
+                mail_verification(c, &mailer, &user, &address, now, settings.reset_token_ttl)
+            })
+        })
+        .await?;
+    app.mailer.wake();
+    Ok(())
+}
+
+/// The active account with this username or email while it has an address to confirm.
+pub(crate) async fn unconfirmed(app: &App, identifier: &str) -> Result<Option<User>> {
+    let typed = validation::normalize_username(identifier);
+    app.db
+        .run(move |c| {
+            let user = User::find_by_login(c, &typed)?;
+            Ok::<_, Error>(
+                user.filter(|u| u.active && (!u.email_verified || u.pending_email.is_some())),
+            )
+        })
+        .await
 }

@@ -23,7 +23,9 @@ pub(crate) fn routes() -> Vec<Route> {
         logout,
         logout_all,
         forgot_password,
-        reset_password
+        reset_password,
+        verify_email,
+        resend_verification
     ]
 }
 
@@ -162,4 +164,32 @@ async fn reset_password(app: &State<App>, source: Source, body: Json<Reset>) -> 
     } = body.0;
     accounts::recovery::reset(app, &token, new_password, &source).await?;
     Ok(Status::NoContent)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Verification {
+    token: String,
+}
+
+/// Uses a verification link: proves the address, or applies a pending change.
+#[post("/email/verify", data = "<body>")]
+async fn verify_email(
+    app: &State<App>,
+    source: Source,
+    body: Json<Verification>,
+) -> Result<Status> {
+    accounts::recovery::verify(app, &body.0.token, &source).await?;
+    Ok(Status::NoContent)
+}
+
+/// Mails a new verification link (to the pending address, or the unproved own one).
+#[post("/me/email/verification")]
+async fn resend_verification(
+    app: &State<App>,
+    current: CurrentUser,
+) -> Result<(Status, JsonBody<Accepted>)> {
+    accounts::recovery::resend(app, &current.user, &current.source).await?;
+    let message = "If there is an address to confirm, a link is on its way to it.";
+    Ok((Status::Accepted, JsonBody(Accepted { message })))
 }

@@ -27,6 +27,9 @@ pub(crate) struct FullUser {
     created_at: String,
     updated_at: String,
     last_login_at: Option<String>,
+    email_verified: bool,
+    /// A new address waiting for its link (API.md §8); `null` when none.
+    pending_email: Option<String>,
 }
 
 /// A user as other members see it.
@@ -58,6 +61,8 @@ impl From<&User> for FullUser {
             created_at: rfc3339(user.created_at),
             updated_at: rfc3339(user.updated_at),
             last_login_at: user.last_login_at.map(rfc3339),
+            email_verified: user.email_verified,
+            pending_email: user.pending_email.clone(),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::app::App;
 use crate::audit::{self, Event, LoginFailure, Record, Source};
 use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
+use crate::settings::EmailVerification;
 
 use self::sessions::{NewSession, Session};
 use self::throttle::{Limit, Reserved};
@@ -122,6 +123,11 @@ pub(crate) async fn login(
             throttle::give_back(c, &address_key)
         })
         .await?;
+    // The right password: saying the address is unproved tells nothing to a stranger.
+    let required = app.settings.email_verification == EmailVerification::Required;
+    if required && !user.email_verified {
+        return Err(Error::EmailUnverified);
+    }
     let rehashed = if app.hasher.needs_rehash(&user.password_hash) {
         Some(app.hasher.hash(password).await?)
     } else {

@@ -18,6 +18,8 @@ diesel::table! {
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
         password_changed_at -> Timestamp,
+        email_verified -> Bool,
+        pending_email -> Nullable<Text>,
     }
 }
 

@@ -36,6 +36,17 @@ pub(crate) enum Letter<'a> {
     },
     /// A notice that the password changed (`how`: "changed", "reset with a link" …).
     PasswordChanged { username: &'a str, how: &'a str },
+    /// A link that proves this address, living `minutes`.
+    VerifyEmail {
+        username: &'a str,
+        link: &'a str,
+        minutes: i64,
+    },
+    /// A notice to the old address that the account's address is now `new_email`.
+    EmailChanged {
+        username: &'a str,
+        new_email: &'a str,
+    },
 }
 
 impl Letter<'_> {
@@ -54,6 +65,23 @@ impl Letter<'_> {
                 "password_changed",
                 "Your password was changed",
                 json!({ "username": username, "how": how }),
+            ),
+            Letter::VerifyEmail {
+                username,
+                link,
+                minutes,
+            } => (
+                "verify_email",
+                "Confirm your email address",
+                json!({ "username": username, "link": link, "minutes": minutes }),
+            ),
+            Letter::EmailChanged {
+                username,
+                new_email,
+            } => (
+                "email_changed",
+                "Your email address was changed",
+                json!({ "username": username, "new_email": new_email }),
             ),
         }
     }

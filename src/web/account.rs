@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::auth;
 use crate::auth::Actor;
 use crate::error::FieldErrors;
+use crate::settings::EmailVerification;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
@@ -25,6 +26,7 @@ pub(crate) fn routes() -> Vec<Route> {
         update_profile,
         change_password,
         end_session,
+        resend_verification,
         logout_everywhere_confirm,
         logout_everywhere,
         to_the_form
@@ -46,6 +48,10 @@ struct AccountPage {
     profile_errors: FieldErrors,
     password_errors: FieldErrors,
     sessions: Vec<SessionRow>,
+    /// Whether addresses are confirmed by mail here, this one's state, and a change waiting.
+    verification: bool,
+    email_verified: bool,
+    pending_email: Option<String>,
 }
 
 /// Which of the page's forms is shown, and how: the profile with its values, or the
@@ -74,6 +80,9 @@ async fn account_page(app: &App, current: &Actor, shown: Showing<'_, Again>) -> 
         profile_errors,
         password_errors,
         sessions: session_rows(&sessions, &current.session),
+        verification: app.settings.email_verification != EmailVerification::Off,
+        email_verified: current.user.email_verified,
+        pending_email: current.user.pending_email.clone(),
     };
     Ok(page(shown.status, "account/account", context))
 }
@@ -135,6 +144,14 @@ async fn update_profile(
     };
     let current = &signed_in.0;
     match accounts::update(app, current, &current.user, changes).await {
+        Ok(saved) if saved.pending_email != current.user.pending_email => {
+            let pending = saved.pending_email.unwrap_or_default();
+            let sent = format!(
+                "Your profile is saved. We sent a link to {pending}: it becomes your address \
+                 once you open it."
+            );
+            Ok(Reply::done(uri!(show), sent))
+        }
         Ok(_) => Ok(Reply::done(uri!(show), "Your profile is saved.")),
         Err(error) => {
             let shown = Showing::again(&error, form)?;
@@ -200,6 +217,18 @@ async fn end_session(
         return Ok(Reply::done(uri!("/login"), "This session has ended."));
     }
     Ok(Reply::done(uri!(show), "That session has ended."))
+}
+
+/// Mails a new link to the address waiting to be confirmed.
+#[post("/account/email/verification", data = "<_form>")]
+async fn resend_verification(
+    app: &State<App>,
+    signed_in: SignedIn,
+    _form: CsrfForm<Token>,
+) -> Served {
+    crate::accounts::recovery::resend(app, &signed_in.user, &signed_in.source).await?;
+    let sent = "If there is an address to confirm, a new link is on its way to it.";
+    Ok(Reply::done(uri!(show), sent))
 }
 
 #[get("/account/logout-all")]

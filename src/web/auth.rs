@@ -30,6 +30,8 @@ struct FormPage<V: Serialize> {
     errors: FieldErrors,
     /// A problem with the form as a whole (a failed login).
     problem: Option<String>,
+    /// The right password for an unconfirmed address: the page offers a new link.
+    unconfirmed: bool,
 }
 
 /// The sign-up or login page of a browser that is not signed in.
@@ -43,6 +45,7 @@ fn form_page<V: Serialize>(
         values: shown.values,
         errors: shown.errors,
         problem: shown.problem,
+        unconfirmed: false,
     };
     Reply::Form(page(shown.status, template, context))
 }
@@ -140,8 +143,22 @@ fn login_form(
         next: next.into(),
         ..LoginForm::default()
     };
+    if refused.is(UNCONFIRMED) {
+        let shown = refused.showing(flash, UNCONFIRMED, form);
+        let context = FormPage {
+            layout: Layout::anonymous(csrf.0, shown.flash),
+            values: shown.values,
+            errors: shown.errors,
+            problem: shown.problem,
+            unconfirmed: true,
+        };
+        return Reply::Form(page(shown.status, "auth/login", context));
+    }
     form_page("auth/login", csrf, refused.showing(flash, "login", form))
 }
+
+/// The login form refused for an unconfirmed address (it offers a new link).
+const UNCONFIRMED: &str = "login-unconfirmed";
 
 /// Signs in with a username or an email; one message for every failure, so the page
 /// reveals nothing about which accounts exist.
@@ -180,6 +197,10 @@ async fn login(
             };
             let shown = Showing::problem(&error, problem, form);
             return Ok(send_back(jar, &app.settings, to, "login", shown));
+        }
+        Err(error @ Error::EmailUnverified) => {
+            let shown = Showing::problem(&error, error.message(), form);
+            return Ok(send_back(jar, &app.settings, to, UNCONFIRMED, shown));
         }
         Err(error @ Error::TooManyRequests(seconds)) => {
             // The form stays, with what was typed, and says when to try again: answered

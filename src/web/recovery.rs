@@ -1,4 +1,5 @@
-//! A forgotten password: the page that mails a link, and the page the link opens.
+//! One-time links on pages: the page that mails a reset link, the pages the links open
+//! (a new password; confirming an address), and asking for a new confirmation link.
 
 use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
@@ -9,13 +10,21 @@ use crate::accounts::recovery;
 use crate::app::App;
 use crate::audit::Source;
 use crate::error::FieldErrors;
-use crate::web::csrf::{AnonymousToken, CsrfForm};
+use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![forgot_form, forgot, reset_form, reset]
+    routes![
+        forgot_form,
+        forgot,
+        reset_form,
+        reset,
+        verify_form,
+        verify,
+        resend_from_login
+    ]
 }
 
 #[derive(Serialize)]
@@ -143,4 +152,66 @@ async fn reset(
             ))
         }
     }
+}
+
+/// The page a verification link opens: a button that confirms (a GET changes nothing).
+#[get("/verify-email/<token>")]
+fn verify_form(
+    token: &str,
+    csrf: AnonymousToken,
+    refused: Refused,
+    flash: Option<FlashMessage<'_>>,
+) -> Page {
+    let shown = refused.showing(flash, "verify", ());
+    form_page("auth/verify", csrf, shown, (true, token))
+}
+
+/// Uses the link: the address is confirmed, or a pending change applied.
+#[post("/verify-email/<token>", data = "<_form>")]
+async fn verify(
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    source: Source,
+    token: &str,
+    _csrf: AnonymousToken,
+    _form: CsrfForm<Token>,
+) -> Served {
+    match recovery::verify(app, token, &source).await {
+        Ok(()) => Ok(Reply::done(uri!("/"), "Your email address is confirmed.")),
+        Err(error) => {
+            let shown = Showing::again(&error, ())?;
+            Ok(send_back(
+                jar,
+                &app.settings,
+                uri!(verify_form(token)),
+                "verify",
+                shown,
+            ))
+        }
+    }
+}
+
+#[derive(FromForm)]
+struct ResendForm {
+    username: Text,
+}
+
+/// From the login page, after the right password met an unconfirmed address: a new link.
+/// It says the same whatever the name (no account is revealed), and is held to
+/// `mail_per_hour`.
+#[post("/verify-email/resend", data = "<form>")]
+async fn resend_from_login(
+    app: &State<App>,
+    source: Source,
+    _csrf: AnonymousToken,
+    form: CsrfForm<ResendForm>,
+) -> Served {
+    let name = form.0.username.trim().to_owned();
+    if let Some(user) = recovery::unconfirmed(app, &name).await? {
+        recovery::resend(app, &user, &source).await?;
+    }
+    Ok(Reply::done(
+        uri!("/login"),
+        "If that account has an address to confirm, a new link is on its way to it.",
+    ))
 }

@@ -358,6 +358,7 @@ impl TestApp {
                         created_at: now,
                         updated_at: now,
                         password_changed_at: now,
+                        email_verified: true,
                     },
                 )
             })

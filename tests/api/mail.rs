@@ -135,7 +135,18 @@ async fn a_reset_link_expires_and_a_new_one_voids_the_old() {
     ask().await;
     ask().await;
     let mails = outbox_of(&t, 2).await;
-    let (first, second) = (reset_token(&mails[0]), reset_token(&mails[1]));
+    // Files written in the same instant have no order: the page tells the live link.
+    let browser = t.browser();
+    let mut tokens = Vec::new();
+    for mail in &mails {
+        let token = reset_token(mail);
+        let page = browser.page(&format!("/password/reset/{token}")).await;
+        tokens.push((page.html().contains("new_password_confirm"), token));
+    }
+    tokens.sort();
+    let [(false, first), (true, second)] = [tokens[0].clone(), tokens[1].clone()] else {
+        panic!("one live link and one voided: {tokens:?}");
+    };
     let reset = |token: &str| json!({"token": token, "new_password": OTHER_PASSWORD});
     let old = t.post("/api/password/reset", reset(&first)).await;
     assert_eq!(
@@ -427,5 +438,131 @@ async fn an_admin_hands_over_a_recovery_link_without_mail() {
     assert!(
         shown.html().contains("&#x2F;password&#x2F;reset&#x2F;"),
         "the link, escaped"
+    );
+}
+
+/// The token of a verification link in a message.
+fn verify_token(message: &str) -> String {
+    let text = unfolded(message);
+    let (_, rest) = text
+        .split_once("/verify-email/")
+        .expect("a verification link in the message");
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[rocket::async_test]
+async fn a_sign_up_is_asked_to_confirm_its_address_and_can_without_signing_in() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let bob = t.sign_up("bob").await;
+    let me = bob.get("/api/me").await;
+    assert_eq!(
+        me.body["email_verified"], false,
+        "optional: in, not yet proved"
+    );
+    let mail = outbox_of(&t, 1).await.remove(0);
+    assert!(mail.contains("To: bob@example.com") && mail.contains("Confirm your email address"));
+    let token = verify_token(&mail);
+    let page = t.browser().page(&format!("/verify-email/{token}")).await;
+    assert_eq!(page.status, Status::Ok, "opening the link uses nothing up");
+    let verify = json!({ "token": token });
+    let done = t.post("/api/email/verify", verify.clone()).await;
+    assert_eq!(done.status, Status::NoContent);
+    assert_eq!(bob.get("/api/me").await.body["email_verified"], true);
+    let again = t.post("/api/email/verify", verify).await;
+    assert!(
+        again.body["error"]["fields"]["token"].is_array(),
+        "single use"
+    );
+    let audit = admin.get("/api/audit?event=email_verified").await;
+    assert_eq!(audit.body["total"], 1);
+    let resend = bob.post("/api/me/email/verification", json!({})).await;
+    assert_eq!(
+        resend.status,
+        Status::Accepted,
+        "nothing to prove, same answer"
+    );
+}
+
+#[rocket::async_test]
+async fn required_verification_keeps_an_unproved_address_out_until_its_link_is_used() {
+    let t = TestApp::with(|f| f.merge(("email_verification", "required"))).await;
+    t.register("bob").await;
+    let refused = t.login("bob", PASSWORD).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (Status::Forbidden, "email_unverified")
+    );
+    assert_eq!(
+        t.login("bob", OTHER_PASSWORD).await.code(),
+        "invalid_credentials",
+        "a wrong password tells nothing more"
+    );
+    let browser = t.browser();
+    let fields = [("username", "bob"), ("password", PASSWORD)];
+    let page = browser.submit_on("/login", "/login", &fields).await;
+    assert_eq!(page.status, Status::Forbidden);
+    assert!(page.html().contains("Send a new confirmation link"));
+    let asked = browser
+        .form("/verify-email/resend", &[("username", "bob")])
+        .await;
+    assert_eq!(asked.location(), "/login");
+    let mails = outbox_of(&t, 2).await;
+    let token = verify_token(mails.last().expect("the new link"));
+    let page = format!("/verify-email/{token}");
+    let confirmed = browser.submit_on(&page, &page, &[]).await;
+    assert_eq!(confirmed.location(), "/");
+    assert_eq!(t.login("bob", PASSWORD).await.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_new_address_waits_for_its_link_and_the_old_one_is_told() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let alice = t.member("alice").await;
+    let asked = alice
+        .patch("/api/me", json!({"email": "alice@new.example"}))
+        .await;
+    assert_eq!(asked.body["email"], "alice@example.com", "not yet");
+    assert_eq!(asked.body["pending_email"], "alice@new.example");
+    let taken = alice
+        .patch("/api/me", json!({"email": "root@example.com"}))
+        .await;
+    assert_eq!(taken.status, Status::Conflict);
+    let link = outbox_of(&t, 1).await.remove(0);
+    assert!(link.contains("To: alice@new.example"));
+    let verify = json!({ "token": verify_token(&link) });
+    assert_eq!(
+        t.post("/api/email/verify", verify).await.status,
+        Status::NoContent
+    );
+    let me = alice.get("/api/me").await;
+    assert_eq!(
+        (
+            &me.body["email"],
+            &me.body["pending_email"],
+            &me.body["email_verified"]
+        ),
+        (&json!("alice@new.example"), &json!(null), &json!(true))
+    );
+    let notice = outbox_of(&t, 2).await.pop().expect("a notice");
+    assert!(notice.contains("To: alice@example.com") && notice.contains("was changed"));
+    assert_eq!(
+        t.login("alice@new.example", PASSWORD).await.status,
+        Status::Ok
+    );
+    let audit = admin.get("/api/audit?event=email_changed").await;
+    assert_eq!(audit.body["total"], 1);
+
+    // An admin's change applies at once, vouched for.
+    let path = format!("/api/users/{}", alice.id);
+    let set = admin
+        .patch(&path, json!({"email": "alice@admin.example"}))
+        .await;
+    assert_eq!(
+        (&set.body["email"], &set.body["email_verified"]),
+        (&json!("alice@admin.example"), &json!(true))
     );
 }

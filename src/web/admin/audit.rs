@@ -162,6 +162,8 @@ fn label(kind: Kind) -> &'static str {
         Kind::PasswordReset => "Password reset with a link",
         Kind::MailThrottled => "Mail not sent: too many this hour",
         Kind::RecoveryLinkCreated => "Recovery link made by an admin",
+        Kind::EmailVerified => "Email address confirmed",
+        Kind::EmailChanged => "Email address changed (confirmed)",
     }
 }
 
@@ -215,7 +217,9 @@ fn describe(event: &Event) -> String {
         | Event::PasswordResetRequested
         | Event::PasswordReset
         | Event::MailThrottled
-        | Event::RecoveryLinkCreated => String::new(),
+        | Event::RecoveryLinkCreated
+        | Event::EmailVerified
+        | Event::EmailChanged => String::new(),
         Event::PasswordCheckFailed => "wrong current password".to_owned(),
     }
 }

@@ -46,6 +46,7 @@ fn seed(conn: &mut DbConn) -> QueryResult<()> {
                     created_at: now,
                     updated_at: now,
                     password_changed_at: now,
+                    email_verified: true,
                 })
                 .collect();
             // Batch inserts exist per backend, not for the multi-backend connection.

@@ -196,5 +196,5 @@ async fn changing_the_email_after_a_while_asks_for_the_password() {
         .page("/account")
         .await
         .html()
-        .contains("value=\"new@example.com\""));
+        .contains("Waiting for confirmation: <strong>new@example.com</strong>"));
 }
