@@ -59,10 +59,11 @@ pub(crate) enum Kind {
     RecoveryLinkCreated,
     EmailVerified,
     EmailChanged,
+    UserInvited,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 20] = [
+    pub(crate) const ALL: [Kind; 21] = [
         Kind::Signup,
         Kind::Login,
         Kind::LoginFailed,
@@ -83,6 +84,7 @@ impl Kind {
         Kind::RecoveryLinkCreated,
         Kind::EmailVerified,
         Kind::EmailChanged,
+        Kind::UserInvited,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -107,6 +109,7 @@ impl Kind {
             Kind::RecoveryLinkCreated => "recovery_link_created",
             Kind::EmailVerified => "email_verified",
             Kind::EmailChanged => "email_changed",
+            Kind::UserInvited => "user_invited",
         }
     }
 
@@ -163,6 +166,8 @@ pub(crate) enum Event {
     EmailVerified,
     /// A pending address replaced the account's, proved by its link.
     EmailChanged,
+    /// An admin made an account without a password and mailed it an invitation.
+    UserInvited,
 }
 
 /// The detail of a new account.
@@ -214,6 +219,7 @@ impl Event {
             Event::RecoveryLinkCreated => Kind::RecoveryLinkCreated,
             Event::EmailVerified => Kind::EmailVerified,
             Event::EmailChanged => Kind::EmailChanged,
+            Event::UserInvited => Kind::UserInvited,
         }
     }
 

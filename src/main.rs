@@ -103,7 +103,7 @@ async fn run(command: Command) -> Result<(), StartError> {
             let input = NewAccount {
                 username,
                 email,
-                password,
+                password: Some(password),
                 name,
                 role: Some("admin".into()),
                 active: Some(true),

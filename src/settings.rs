@@ -65,6 +65,8 @@ pub struct Settings {
     pub mail_from: Option<String>,
     /// Seconds a password-reset link lives.
     pub reset_token_ttl: i64,
+    /// Seconds an invitation (a set-a-password link for a new account) lives.
+    pub invite_token_ttl: i64,
     /// Password-reset mails one account, and one client address, may ask for per hour.
     pub mail_per_hour: i32,
     /// Whether addresses are proved by a mailed link: `off`, `optional`, `required`.
@@ -110,6 +112,7 @@ struct Defaults {
     audit_retention_days: i64,
     body_timeout: u64,
     reset_token_ttl: i64,
+    invite_token_ttl: i64,
     mail_per_hour: i32,
     email_verification: EmailVerification,
     /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
@@ -146,6 +149,7 @@ const DEFAULTS: Defaults = Defaults {
     audit_retention_days: 365,
     body_timeout: 30,
     reset_token_ttl: 3600,
+    invite_token_ttl: 604_800,
     mail_per_hour: 5,
     email_verification: EmailVerification::Optional,
     ip_header: false,
@@ -287,6 +291,9 @@ impl Settings {
         }
         if !(1..=604_800).contains(&self.reset_token_ttl) {
             return fail("reset_token_ttl", "must be 1 second to 7 days".into());
+        }
+        if !(1..=2_592_000).contains(&self.invite_token_ttl) {
+            return fail("invite_token_ttl", "must be 1 second to 30 days".into());
         }
         if !(16..=128).contains(&self.ipv6_prefix) {
             return fail("ipv6_prefix", "must be 16 to 128 bits".into());

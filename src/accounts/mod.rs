@@ -34,7 +34,9 @@ const SAME_PASSWORD: &str = "must differ from your current password";
 pub struct NewAccount {
     pub username: String,
     pub email: String,
-    pub password: String,
+    /// Left out by an admin: the account is invited to set one (API.md §8).
+    #[serde(default)]
+    pub password: Option<String>,
     pub name: Option<String>,
     pub role: Option<String>,
     pub active: Option<bool>,
@@ -80,10 +82,9 @@ pub(crate) fn validate_new(
         input.name.as_deref().unwrap_or(""),
     ];
     let min = settings.password_min_length;
-    checker.check(
-        "password",
-        validation::password(&input.password, min, &own_words),
-    );
+    if let Some(password) = &input.password {
+        checker.check("password", validation::password(password, min, &own_words));
+    }
     let role = match &input.role {
         Some(role) => checker.check("role", role_named(role)),
         None => Some(Role::User),
@@ -121,9 +122,23 @@ pub async fn create(
     origin: Origin<'_>,
     source: &Source,
 ) -> Result<User> {
+    Ok(create_account(app, input, origin, source).await?.0)
+}
+
+/// [`create`], and for an admin's account without a password the invitation link it was
+/// mailed (for an admin who has no mail server to hand over).
+pub(crate) async fn create_account(
+    app: &App,
+    input: NewAccount,
+    origin: Origin<'_>,
+    source: &Source,
+) -> Result<(User, Option<String>)> {
     let signing_up = matches!(origin, Origin::SignUp);
     if signing_up && (input.role.is_some() || input.active.is_some()) {
         return Err(Error::forbidden("Only an admin may set role or active."));
+    }
+    if input.password.is_none() && !matches!(origin, Origin::Admin(_)) {
+        return Err(Error::field("password", "is required"));
     }
     let valid = match validate_new(&app.settings, &input) {
         Ok(valid) => valid,
@@ -166,16 +181,25 @@ async fn with_taken(app: &App, input: &NewAccount, errors: FieldErrors) -> Resul
         .await
 }
 
-/// Hashes the password and writes the account and its audit event.
+/// Hashes the password and writes the account and its audit event; an account without a
+/// password gets a random one nobody knows (so a login costs the same bcrypt work) and an
+/// invitation to set its own.
 async fn insert(
     app: &App,
     valid: ValidAccount,
     input: NewAccount,
     origin: Origin<'_>,
     source: &Source,
-) -> Result<User> {
+) -> Result<(User, Option<String>)> {
     let now = app.clock.now();
-    let hash = app.hasher.hash(input.password).await?;
+    let invited = input.password.is_none();
+    let password = input.password.unwrap_or_else(recovery::unguessable);
+    let hash = app.hasher.hash(password).await?;
+    let invite_ttl = app.settings.invite_token_ttl;
+    let inviter = match origin {
+        Origin::Admin(admin) => Some(admin.clone()),
+        _ => None,
+    };
     let ValidAccount {
         username,
         email,
@@ -201,7 +225,7 @@ async fn insert(
     } else {
         Event::UserCreated(created)
     };
-    let user = app
+    let created = app
         .db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
@@ -225,6 +249,18 @@ async fn insert(
                 if verify {
                     recovery::mail_verification(c, &mailer, &user, &user.email, now, ttl)?;
                 }
+                let invite_url = match (&inviter, invited) {
+                    (Some(admin), true) => {
+                        let url = recovery::invite(c, &mailer, admin, &user, now, invite_ttl)?;
+                        audit::record(
+                            c,
+                            now,
+                            &Record::by(Event::UserInvited, admin, &user, &source),
+                        )?;
+                        Some(url)
+                    }
+                    _ => None,
+                };
                 let actor = if signing_up {
                     Some(user.public_id.as_str())
                 } else {
@@ -235,12 +271,12 @@ async fn insert(
                     now,
                     &Record::new(event, actor, Some(&user.public_id), &source),
                 )?;
-                Ok(user)
+                Ok((user, invite_url))
             })
         })
         .await?;
     app.mailer.wake();
-    Ok(user)
+    Ok(created)
 }
 
 impl Origin<'_> {

@@ -328,3 +328,32 @@ pub(crate) async fn unconfirmed(app: &App, identifier: &str) -> Result<Option<Us
         })
         .await
 }
+
+/// A password nobody knows, for an invited account until it sets its own.
+pub(crate) fn unguessable() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Mails `user` an invitation from `admin`: a set-a-password link (a reset link living
+/// `ttl` seconds), in the caller's transaction; returns the link.
+pub(crate) fn invite(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    admin: &User,
+    user: &User,
+    now: PrimitiveDateTime,
+    ttl: i64,
+) -> Result<String> {
+    let token = issue(conn, user, RESET, now, now + Duration::seconds(ttl))?;
+    let link = mailer.link(&format!("/password/reset/{token}"));
+    let letter = Letter::Invitation {
+        username: &user.username,
+        by: &admin.username,
+        link: &link,
+        days: (ttl + 86_399) / 86_400,
+    };
+    mailer.queue(conn, now, &user.email, &letter)?;
+    Ok(link)
+}

@@ -53,7 +53,7 @@ async fn register(
     let input = NewAccount {
         username,
         email,
-        password,
+        password: Some(password),
         name,
         role: None,
         active: None,

@@ -110,16 +110,31 @@ async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) ->
     Ok(json!({"users": users, "page": page, "per_page": per_page, "total": total}))
 }
 
+/// A new user, and the invitation link when it was made without a password (for an admin
+/// who has no mail server to hand it over).
+#[derive(Serialize)]
+struct NewUserView {
+    #[serde(flatten)]
+    user: FullUser,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invite_url: Option<String>,
+}
+
+/// Creates an account; without `password`, it is invited by mail to set one (API.md §8).
 #[post("/users", data = "<body>")]
 async fn create(
     app: &State<App>,
     admin: Admin,
     body: Json<NewAccount>,
-) -> Result<Created<JsonBody<FullUser>>> {
+) -> Result<Created<JsonBody<NewUserView>>> {
     let origin = Origin::Admin(&admin.0.user);
-    let user = accounts::create(app, body.0, origin, &admin.source).await?;
+    let (user, invite_url) = accounts::create_account(app, body.0, origin, &admin.source).await?;
     let location = format!("/api/users/{}", user.public_id);
-    Ok(Created::new(location).body(JsonBody((&user).into())))
+    let view = NewUserView {
+        user: (&user).into(),
+        invite_url,
+    };
+    Ok(Created::new(location).body(JsonBody(view)))
 }
 
 #[get("/users/<id>")]

@@ -42,6 +42,13 @@ pub(crate) enum Letter<'a> {
         link: &'a str,
         minutes: i64,
     },
+    /// An account made by an admin (`by`), with a link to set its password within `days`.
+    Invitation {
+        username: &'a str,
+        by: &'a str,
+        link: &'a str,
+        days: i64,
+    },
     /// A notice to the old address that the account's address is now `new_email`.
     EmailChanged {
         username: &'a str,
@@ -74,6 +81,16 @@ impl Letter<'_> {
                 "verify_email",
                 "Confirm your email address",
                 json!({ "username": username, "link": link, "minutes": minutes }),
+            ),
+            Letter::Invitation {
+                username,
+                by,
+                link,
+                days,
+            } => (
+                "invitation",
+                "Your new account: set its password",
+                json!({ "username": username, "by": by, "link": link, "days": days }),
             ),
             Letter::EmailChanged {
                 username,

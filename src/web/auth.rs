@@ -66,7 +66,7 @@ impl SignupForm {
         NewAccount {
             username: self.username.to_string(),
             email: self.email.to_string(),
-            password: self.password.to_string(),
+            password: Some(self.password.to_string()),
             name: Some(self.name.to_string()),
             role: None,
             active: None,

@@ -566,3 +566,54 @@ async fn a_new_address_waits_for_its_link_and_the_old_one_is_told() {
         (&json!("alice@admin.example"), &json!(true))
     );
 }
+
+#[rocket::async_test]
+async fn an_admin_invites_someone_to_set_their_own_password() {
+    let t = TestApp::new().await;
+    let admin = t.admin("root").await;
+    let body = json!({"username": "carol", "email": "carol@example.com", "name": "Carol"});
+    let made = admin.post("/api/users", body).await;
+    assert_eq!(made.status, Status::Created, "{:?}", made.body);
+    let url = made.body["invite_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(url.contains("/password/reset/"), "{:?}", made.body);
+    let mail = outbox_of(&t, 1).await.remove(0);
+    assert!(mail.contains("To: carol@example.com") && mail.contains("set its password"));
+    let token = reset_token(&mail);
+    assert!(
+        url.ends_with(&token),
+        "the mailed link is the one handed back"
+    );
+    assert_eq!(
+        t.login("carol", PASSWORD).await.status,
+        Status::Unauthorized
+    );
+    // An invitation lives invite_token_ttl (a week), not reset_token_ttl (an hour).
+    t.advance(time::Duration::hours(2));
+    let set = json!({"token": token, "new_password": PASSWORD});
+    assert_eq!(
+        t.post("/api/password/reset", set).await.status,
+        Status::NoContent
+    );
+    assert_eq!(t.login("carol", PASSWORD).await.status, Status::Ok);
+    let admin = t.sign_in("root", PASSWORD).await;
+    let audit = admin.get("/api/audit?event=user_invited").await;
+    assert_eq!(audit.body["total"], 1);
+    let with_password =
+        json!({"username": "dan", "email": "dan@example.com", "password": PASSWORD});
+    let dan = admin.post("/api/users", with_password).await;
+    assert!(
+        dan.body.get("invite_url").is_none(),
+        "no invitation with a password"
+    );
+    let nopass = json!({"username": "eve", "email": "eve@example.com"});
+    let signup = t.post("/api/register", nopass).await;
+    assert_eq!(
+        signup.status,
+        Status::UnprocessableEntity,
+        "sign-ups need one"
+    );
+    assert!(signup.body["error"]["fields"]["password"].is_array());
+}

@@ -164,6 +164,7 @@ fn label(kind: Kind) -> &'static str {
         Kind::RecoveryLinkCreated => "Recovery link made by an admin",
         Kind::EmailVerified => "Email address confirmed",
         Kind::EmailChanged => "Email address changed (confirmed)",
+        Kind::UserInvited => "Invited by an admin",
     }
 }
 
@@ -219,7 +220,8 @@ fn describe(event: &Event) -> String {
         | Event::MailThrottled
         | Event::RecoveryLinkCreated
         | Event::EmailVerified
-        | Event::EmailChanged => String::new(),
+        | Event::EmailChanged
+        | Event::UserInvited => String::new(),
         Event::PasswordCheckFailed => "wrong current password".to_owned(),
     }
 }

@@ -115,7 +115,7 @@ impl NewUserForm {
         NewAccount {
             username: self.username.to_string(),
             email: self.email.to_string(),
-            password: self.password.to_string(),
+            password: self.password.given(),
             name: Some(self.name.to_string()),
             role: Some(self.role.to_string()),
             active: Some(self.active),
@@ -153,7 +153,14 @@ async fn create(
     let origin = Origin::Admin(&admin.user);
     match accounts::create(app, form.account(), origin, &admin.source).await {
         Ok(user) => {
-            let message = format!("Created {}.", user.username);
+            let message = if form.password.is_empty() {
+                format!(
+                    "Created {} and mailed them an invitation to set a password.",
+                    user.username
+                )
+            } else {
+                format!("Created {}.", user.username)
+            };
             Ok(Reply::done(uri!(show(&user.public_id)), message))
         }
         Err(error) => {
