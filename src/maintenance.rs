@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use time::Duration;
 
 use crate::clock::Clock;
-use crate::db::schema::{audit_events, login_throttle, sessions};
+use crate::db::schema::{audit_events, login_throttle, mail_queue, one_time_tokens, sessions};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
@@ -25,6 +25,9 @@ pub struct Cleaned {
     pub sessions: usize,
     pub counters: usize,
     pub events: usize,
+    /// Sent mail (kept a week, its text already wiped) and expired one-time links.
+    pub mail: usize,
+    pub links: usize,
 }
 
 /// Removes what has served its time, as of `clock`'s now.
@@ -52,6 +55,12 @@ pub async fn clean(db: &Db, clock: &Clock, settings: &Settings) -> Result<Cleane
                 ),
         )
         .execute(c)?;
+        let sent = now - Duration::days(7);
+        let mail =
+            diesel::delete(mail_queue::table.filter(mail_queue::sent_at.lt(sent))).execute(c)?;
+        let links =
+            diesel::delete(one_time_tokens::table.filter(one_time_tokens::expires_at.lt(now)))
+                .execute(c)?;
         let events = match retention {
             0 => 0,
             days => {
@@ -64,6 +73,8 @@ pub async fn clean(db: &Db, clock: &Clock, settings: &Settings) -> Result<Cleane
             sessions,
             counters,
             events,
+            mail,
+            links,
         })
     })
     .await

@@ -193,7 +193,10 @@ async fn insert(
 ) -> Result<(User, Option<String>)> {
     let now = app.clock.now();
     let invited = input.password.is_none();
-    let password = input.password.unwrap_or_else(recovery::unguessable);
+    let password = match input.password {
+        Some(password) => password,
+        None => recovery::unguessable()?,
+    };
     let hash = app.hasher.hash(password).await?;
     let invite_ttl = app.settings.invite_token_ttl;
     let inviter = match origin {
@@ -368,12 +371,13 @@ pub(crate) async fn update(
     if email_changes && app.settings.email_verification != EmailVerification::Off {
         // One's own new address waits for its link; the old one stays until then.
         set.pending_email = Some(set.email.take());
-    } else if set
-        .email
-        .as_ref()
-        .is_some_and(|email| *email != target.email)
+    } else if !is_self
+        && set
+            .email
+            .as_ref()
+            .is_some_and(|email| *email != target.email)
     {
-        // An admin's change (or any with verification off) applies at once, vouched for.
+        // An admin's change applies at once, vouched for.
         set.email_verified = Some(true);
         set.pending_email = Some(None);
     }
@@ -482,6 +486,15 @@ async fn apply(
                 }
                 let updated = User::update(c, target.id, &set)?;
                 ensure_an_admin_remains(c, &target)?;
+                if updated.email != target.email {
+                    // The old address is told, and links mailed to it die.
+                    recovery::void_links(c, target.id)?;
+                    let notice = Letter::EmailChanged {
+                        username: &updated.username,
+                        new_email: &updated.email,
+                    };
+                    mailer.queue(c, now, &target.email, &notice)?;
+                }
                 if let Some(Some(pending)) = &set.pending_email {
                     let ttl = settings_ttl;
                     recovery::mail_verification(c, &mailer, &updated, pending, now, ttl)?;

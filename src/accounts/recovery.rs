@@ -6,7 +6,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use diesel::prelude::*;
-use rand::RngCore;
+use rand::TryRngCore;
 use time::{Duration, PrimitiveDateTime};
 
 use super::model::{User, UserChanges};
@@ -31,44 +31,76 @@ const BAD_LINK: &str = "is not valid: it was used, has expired or was mistyped";
 
 /// `POST /api/password/forgot`: mails a reset link to the active account with this email.
 /// The caller learns nothing: the answer is the same whether or not the account exists, or
-/// the mail was held back by `mail_per_hour` (audited as `mail_throttled`).
-pub(crate) async fn forgot(app: &App, email: &str, source: &Source) -> Result<()> {
+/// the mail was held back by `mail_per_hour` (audited as `mail_throttled`), and it comes
+/// before any of that is looked at: the work runs after the answer, so its time cannot
+/// tell either.
+pub(crate) fn forgot(app: &App, email: &str, source: &Source) -> Result<()> {
     let email = validation::email(email)
         .map_err(|problems| Error::Validation([("email".to_owned(), problems)].into()))?;
-    let now = app.clock.now();
-    let (settings, mailer, source) = (app.settings.clone(), app.mailer.clone(), source.clone());
-    app.db
-        .run(move |c| {
-            let user = User::find_by_login(c, &email)?.filter(|user| user.active);
-            let account = user.as_ref().map(|user| user.public_id.as_str());
-            let keys = throttle::mail_keys(account, source.ip(), settings.ipv6_prefix);
-            let keys: Vec<(&str, Limit)> = keys
-                .iter()
-                .map(|key| (key.as_str(), Limit::mail(&settings)))
-                .collect();
-            let reserved = throttle::reserve_all(c, &keys, now)?;
-            let Some(user) = user else { return Ok(()) };
-            if let Reserved::Locked(_) = reserved {
-                let record = Record::by(Event::MailThrottled, &user, &user, &source);
-                return Ok(audit::record(c, now, &record)?);
-            }
-            db::write_transaction::<_, Error, _>(c, |c| {
-                let expires = now + Duration::seconds(settings.reset_token_ttl);
-                let token = issue(c, &user, RESET, now, expires)?;
-                let link = mailer.link(&format!("/password/reset/{token}"));
-                let letter = Letter::PasswordReset {
-                    username: &user.username,
-                    link: &link,
-                    minutes: (settings.reset_token_ttl + 59) / 60,
-                };
-                mailer.queue(c, now, &user.email, &letter)?;
-                let record = Record::by(Event::PasswordResetRequested, &user, &user, &source);
-                Ok(audit::record(c, now, &record)?)
-            })
-        })
-        .await?;
-    app.mailer.wake();
+    let later = Later::of(app);
+    let source = source.clone();
+    rocket::tokio::spawn(async move {
+        if let Err(error) = later.forgot(email, source).await {
+            log::warn!("a password-reset request failed: {error}");
+        }
+    });
     Ok(())
+}
+
+/// What work done after the answer needs (the application's state outlives no request).
+struct Later {
+    db: crate::db::Db,
+    clock: crate::clock::Clock,
+    settings: crate::settings::Settings,
+    mailer: std::sync::Arc<Mailer>,
+}
+
+impl Later {
+    fn of(app: &App) -> Self {
+        Later {
+            db: app.db.clone(),
+            clock: app.clock.clone(),
+            settings: app.settings.clone(),
+            mailer: app.mailer.clone(),
+        }
+    }
+
+    async fn forgot(self, email: String, source: Source) -> Result<()> {
+        let now = self.clock.now();
+        let (settings, mailer) = (self.settings, self.mailer.clone());
+        self.db
+            .run(move |c| {
+                let user = User::find_by_login(c, &email)?.filter(|user| user.active);
+                let account = user.as_ref().map(|user| user.public_id.as_str());
+                let keys = throttle::mail_keys(account, source.ip(), settings.ipv6_prefix);
+                let keys: Vec<(&str, Limit)> = keys
+                    .iter()
+                    .map(|key| (key.as_str(), Limit::mail(&settings)))
+                    .collect();
+                let reserved = throttle::reserve_all(c, &keys, now)?;
+                let Some(user) = user else { return Ok(()) };
+                if let Reserved::Locked(_) = reserved {
+                    let record = Record::by(Event::MailThrottled, &user, &user, &source);
+                    return Ok(audit::record(c, now, &record)?);
+                }
+                db::write_transaction::<_, Error, _>(c, |c| {
+                    let expires = now + Duration::seconds(settings.reset_token_ttl);
+                    let token = issue(c, &user, RESET, now, expires)?;
+                    let link = mailer.link(&format!("/password/reset/{token}"));
+                    let letter = Letter::PasswordReset {
+                        username: &user.username,
+                        link: &link,
+                        minutes: (settings.reset_token_ttl + 59) / 60,
+                    };
+                    mailer.queue(c, now, &user.email, &letter)?;
+                    let record = Record::by(Event::PasswordResetRequested, &user, &user, &source);
+                    Ok(audit::record(c, now, &record)?)
+                })
+            })
+            .await?;
+        self.mailer.wake();
+        Ok(())
+    }
 }
 
 /// `POST /api/users/<id>/recovery-link`: an admin makes a set-a-password link for `target`
@@ -110,9 +142,17 @@ fn issue(
     now: PrimitiveDateTime,
     expires_at: PrimitiveDateTime,
 ) -> Result<String> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token()?;
+    // One link per purpose and account: two asking at once take turns (PostgreSQL; SQLite
+    // writes one at a time anyway), so the second replaces the first instead of colliding.
+    if let DbConn::Postgres(pg) = conn {
+        use crate::db::schema::users;
+        users::table
+            .find(user.id)
+            .select(users::id)
+            .for_update()
+            .execute(pg)?;
+    }
     let mine = one_time_tokens::table
         .filter(one_time_tokens::user_id.eq(user.id))
         .filter(one_time_tokens::purpose.eq(purpose));
@@ -165,7 +205,7 @@ pub(crate) async fn reset(
                 let Some((link, _)) = holder(c, &token_hash, RESET, now)? else {
                     return Err(Error::field("token", BAD_LINK));
                 };
-                diesel::delete(one_time_tokens::table.find(link)).execute(c)?;
+                use_up(c, link)?;
                 // The link reached this address: it is proved too.
                 let changes = UserChanges {
                     password_hash: Some(hash),
@@ -188,6 +228,30 @@ pub(crate) async fn reset(
         .await?;
     app.mailer.wake();
     Ok(())
+}
+
+/// Uses a link up: of two uses at once, only the one that deletes it goes on.
+fn use_up(conn: &mut DbConn, link: i64) -> Result<()> {
+    match diesel::delete(one_time_tokens::table.find(link)).execute(conn)? {
+        1 => Ok(()),
+        _ => Err(Error::field("token", BAD_LINK)),
+    }
+}
+
+/// Voids every link of an account whose address changes: links mailed to the old address
+/// must not outlive it.
+pub(crate) fn void_links(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(one_time_tokens::table.filter(one_time_tokens::user_id.eq(user_id)))
+        .execute(conn)
+}
+
+/// 256 bits from the operating system's generator, URL-safe.
+fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(Error::internal)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The live link for `purpose` with this hash, and its active account.
@@ -241,7 +305,7 @@ pub(crate) async fn verify(app: &App, token: &str, source: &Source) -> Result<()
                 let Some((link, user)) = holder(c, &token_hash, VERIFY, now)? else {
                     return Err(Error::field("token", BAD_LINK));
                 };
-                diesel::delete(one_time_tokens::table.find(link)).execute(c)?;
+                use_up(c, link)?;
                 let Some(new) = user.pending_email.clone() else {
                     let changes = UserChanges {
                         email_verified: Some(true),
@@ -265,6 +329,7 @@ pub(crate) async fn verify(app: &App, token: &str, source: &Source) -> Result<()
                     ..UserChanges::default()
                 };
                 let updated = User::update(c, user.id, &changes)?;
+                void_links(c, user.id)?;
                 let notice = Letter::EmailChanged {
                     username: &user.username,
                     new_email: &new,
@@ -283,57 +348,68 @@ pub(crate) async fn verify(app: &App, token: &str, source: &Source) -> Result<()
 /// account's own while it is not proved; nothing when there is nothing to prove. Held to
 /// `mail_per_hour` like reset mail, silently.
 pub(crate) async fn resend(app: &App, user: &User, source: &Source) -> Result<()> {
-    let address = match (&user.pending_email, user.email_verified) {
-        (Some(pending), _) => pending.clone(),
-        (None, false) => user.email.clone(),
-        (None, true) => return Ok(()),
-    };
-    let now = app.clock.now();
-    let (settings, mailer, user, source) = (
-        app.settings.clone(),
-        app.mailer.clone(),
-        user.clone(),
-        source.clone(),
-    );
-    app.db
-        .run(move |c| {
-            let keys =
-                throttle::mail_keys(Some(&user.public_id), source.ip(), settings.ipv6_prefix);
-            let keys: Vec<(&str, Limit)> = keys
-                .iter()
-                .map(|key| (key.as_str(), Limit::mail(&settings)))
-                .collect();
-            if let Reserved::Locked(_) = throttle::reserve_all(c, &keys, now)? {
-                let record = Record::by(Event::MailThrottled, &user, &user, &source);
-                return Ok(audit::record(c, now, &record)?);
-            }
-            db::write_transaction::<_, Error, _>(c, |c| {
-                mail_verification(c, &mailer, &user, &address, now, settings.reset_token_ttl)
-            })
-        })
-        .await?;
-    app.mailer.wake();
-    Ok(())
+    Later::of(app).resend(user.clone(), source.clone()).await
 }
 
-/// The active account with this username or email while it has an address to confirm.
-pub(crate) async fn unconfirmed(app: &App, identifier: &str) -> Result<Option<User>> {
+/// From the login page: a new confirmation link for the account with this username or
+/// email, when it has an address to confirm. Done after the answer, which is the same
+/// whatever the name.
+pub(crate) fn resend_for(app: &App, identifier: &str, source: &Source) {
     let typed = validation::normalize_username(identifier);
-    app.db
-        .run(move |c| {
-            let user = User::find_by_login(c, &typed)?;
-            Ok::<_, Error>(
-                user.filter(|u| u.active && (!u.email_verified || u.pending_email.is_some())),
-            )
-        })
-        .await
+    let (later, source) = (Later::of(app), source.clone());
+    rocket::tokio::spawn(async move {
+        let found = later.db.run(move |c| User::find_by_login(c, &typed)).await;
+        let user = match found {
+            Ok(user) => {
+                user.filter(|u| u.active && (!u.email_verified || u.pending_email.is_some()))
+            }
+            Err(error) => return log::warn!("a confirmation request failed: {error}"),
+        };
+        if let Some(user) = user {
+            if let Err(error) = later.resend(user, source).await {
+                log::warn!("a confirmation request failed: {error}");
+            }
+        }
+    });
+}
+
+impl Later {
+    /// Mails a new confirmation link to the address `user` has to confirm, if any, held to
+    /// `mail_per_hour`.
+    async fn resend(self, user: User, source: Source) -> Result<()> {
+        let address = match (&user.pending_email, user.email_verified) {
+            (Some(pending), _) => pending.clone(),
+            (None, false) => user.email.clone(),
+            (None, true) => return Ok(()),
+        };
+        let now = self.clock.now();
+        let (settings, mailer) = (self.settings, self.mailer.clone());
+        self.db
+            .run(move |c| {
+                let account = Some(user.public_id.as_str());
+                let keys = throttle::mail_keys(account, source.ip(), settings.ipv6_prefix);
+                let keys: Vec<(&str, Limit)> = keys
+                    .iter()
+                    .map(|key| (key.as_str(), Limit::mail(&settings)))
+                    .collect();
+                if let Reserved::Locked(_) = throttle::reserve_all(c, &keys, now)? {
+                    let record = Record::by(Event::MailThrottled, &user, &user, &source);
+                    return Ok(audit::record(c, now, &record)?);
+                }
+                let ttl = settings.reset_token_ttl;
+                db::write_transaction::<_, Error, _>(c, |c| {
+                    mail_verification(c, &mailer, &user, &address, now, ttl)
+                })
+            })
+            .await?;
+        self.mailer.wake();
+        Ok(())
+    }
 }
 
 /// A password nobody knows, for an invited account until it sets its own.
-pub(crate) fn unguessable() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+pub(crate) fn unguessable() -> Result<String> {
+    random_token()
 }
 
 /// Mails `user` an invitation from `admin`: a set-a-password link (a reset link living

@@ -143,7 +143,7 @@ async fn forgot_password(
     source: Source,
     body: Json<Forgot>,
 ) -> Result<(Status, JsonBody<Accepted>)> {
-    accounts::recovery::forgot(app, &body.0.email, &source).await?;
+    accounts::recovery::forgot(app, &body.0.email, &source)?;
     let message = "If an account has this address, a link to set a new password is on its way.";
     Ok((Status::Accepted, JsonBody(Accepted { message })))
 }

@@ -99,13 +99,13 @@ fn lettre_url(url: &str) -> Result<String, String> {
     }
 }
 
-/// A claimed message.
-#[derive(Queryable)]
+/// A message this instance holds until `until`.
 struct Claimed {
     id: i64,
     recipient: String,
     message: String,
     attempts: i32,
+    until: PrimitiveDateTime,
 }
 
 /// Sends what is due now, from `from`; returns how many were sent.
@@ -115,10 +115,14 @@ pub(crate) async fn deliver_due(
     transport: &Transport,
     from: &Address,
 ) -> Result<usize, Error> {
-    let now = clock.now();
-    let claimed = db.run(move |c| claim(c, now)).await?;
     let mut sent = 0;
-    for message in claimed {
+    // One at a time, each claimed just before it is sent: a claim never runs out while
+    // earlier messages of a batch are still on their way.
+    for _ in 0..BATCH {
+        let now = clock.now();
+        let Some(message) = db.run(move |c| claim(c, now)).await? else {
+            break;
+        };
         let envelope = message
             .recipient
             .parse::<Address>()
@@ -149,55 +153,58 @@ pub(crate) async fn deliver_due(
     Ok(sent)
 }
 
-/// Takes up to a batch of due messages for this instance, one by one, so that two
-/// instances never take the same one.
-fn claim(conn: &mut DbConn, now: PrimitiveDateTime) -> Result<Vec<Claimed>, Error> {
-    let due: Vec<i64> = mail_queue::table
-        .filter(mail_queue::sent_at.is_null())
-        .filter(mail_queue::next_attempt_at.le(now))
-        .filter(
-            mail_queue::claimed_until
-                .is_null()
-                .or(mail_queue::claimed_until.le(now)),
-        )
+/// Takes the oldest due message for this instance, if any; a conditional update, so that
+/// two instances never take the same one.
+fn claim(conn: &mut DbConn, now: PrimitiveDateTime) -> Result<Option<Claimed>, Error> {
+    let due = || {
+        mail_queue::table
+            .filter(mail_queue::sent_at.is_null())
+            .filter(mail_queue::next_attempt_at.le(now))
+            .filter(
+                mail_queue::claimed_until
+                    .is_null()
+                    .or(mail_queue::claimed_until.le(now)),
+            )
+    };
+    let candidates: Vec<i64> = due()
         .order(mail_queue::id)
         .select(mail_queue::id)
         .limit(BATCH)
         .load(conn)?;
-    let mut claimed = Vec::new();
-    for id in due {
+    for id in candidates {
+        let until = now + CLAIM;
         let taken = db::write_transaction::<_, Error, _>(conn, |c| {
-            // Checked again: another instance may have tried it since it was listed.
-            let updated = diesel::update(mail_queue::table.find(id))
-                .filter(mail_queue::sent_at.is_null())
-                .filter(mail_queue::next_attempt_at.le(now))
-                .filter(
-                    mail_queue::claimed_until
-                        .is_null()
-                        .or(mail_queue::claimed_until.le(now)),
-                )
+            // Checked again: another instance may have taken or tried it since.
+            let updated = diesel::update(due().filter(mail_queue::id.eq(id)))
                 .set((
-                    mail_queue::claimed_until.eq(now + CLAIM),
+                    mail_queue::claimed_until.eq(until),
                     mail_queue::attempts.eq(mail_queue::attempts + 1),
                 ))
                 .execute(c)?;
             if updated == 0 {
                 return Ok(None);
             }
-            let row = mail_queue::table
+            let (recipient, message, attempts) = mail_queue::table
                 .find(id)
                 .select((
-                    mail_queue::id,
                     mail_queue::recipient,
                     mail_queue::message,
                     mail_queue::attempts,
                 ))
-                .first::<Claimed>(c)?;
-            Ok(Some(row))
+                .first::<(String, String, i32)>(c)?;
+            Ok(Some(Claimed {
+                id,
+                recipient,
+                message,
+                attempts,
+                until,
+            }))
         })?;
-        claimed.extend(taken);
+        if taken.is_some() {
+            return Ok(taken);
+        }
     }
-    Ok(claimed)
+    Ok(None)
 }
 
 /// Records how a send went: sent (the text wiped), due again after a back-off, or given up.
@@ -207,7 +214,10 @@ fn settle(
     outcome: Result<String, String>,
     now: PrimitiveDateTime,
 ) -> Result<(), Error> {
-    let row = mail_queue::table.find(message.id);
+    // Only while this instance still holds it.
+    let row = mail_queue::table
+        .find(message.id)
+        .filter(mail_queue::claimed_until.eq(message.until));
     match outcome {
         Ok(_) => {
             diesel::update(row)

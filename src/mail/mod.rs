@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::Message;
+use lettre::{Address, Message};
 use rocket::tokio::sync::Notify;
 use serde_json::json;
 use tera::{Context, Tera};
@@ -137,11 +137,10 @@ impl Mailer {
         template_dir: PathBuf,
     ) -> std::result::Result<Self, String> {
         let transport = Transport::new(settings)?;
-        let host = public_url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split(['/', ':']).next())
-            .unwrap_or("localhost");
+        let host = url::Url::parse(&public_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned());
         let from = settings
             .mail_from
             .clone()
@@ -212,7 +211,9 @@ impl Mailer {
             text.map_err(Error::internal)?,
             html.map_err(Error::internal)?,
         );
-        let to: Mailbox = to.parse().map_err(Error::internal)?;
+        // A bare address, as the account holds it (lettre's mailbox parser would refuse
+        // some forms the address check accepts).
+        let to = Mailbox::new(None, to.parse::<Address>().map_err(Error::internal)?);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

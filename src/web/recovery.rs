@@ -76,7 +76,7 @@ async fn forgot(
     form: CsrfForm<ForgotForm>,
 ) -> Served {
     let form = form.0;
-    match recovery::forgot(app, &form.email, &source).await {
+    match recovery::forgot(app, &form.email, &source) {
         Ok(()) => {
             let minutes = (app.settings.reset_token_ttl + 59) / 60;
             let sent = format!(
@@ -206,10 +206,7 @@ async fn resend_from_login(
     _csrf: AnonymousToken,
     form: CsrfForm<ResendForm>,
 ) -> Served {
-    let name = form.0.username.trim().to_owned();
-    if let Some(user) = recovery::unconfirmed(app, &name).await? {
-        recovery::resend(app, &user, &source).await?;
-    }
+    recovery::resend_for(app, form.0.username.trim(), &source);
     Ok(Reply::done(
         uri!("/login"),
         "If that account has an address to confirm, a new link is on its way to it.",
