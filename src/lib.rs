@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 mod headers;
 mod http;
+pub mod logs;
 pub mod mail;
 pub mod maintenance;
 mod params;

@@ -64,6 +64,7 @@ async fn run(command: Command) -> Result<(), StartError> {
     let figment = gatehouse::figment();
     match command {
         Command::Serve => {
+            gatehouse::logs::init(log_level(&figment));
             let rocket = gatehouse::rocket(figment)?;
             rocket
                 .launch()
@@ -116,6 +117,19 @@ async fn run(command: Command) -> Result<(), StartError> {
         }
     }
     Ok(())
+}
+
+/// Rocket's `log_level` as the `log` crate's filter, as Rocket itself maps it.
+fn log_level(figment: &rocket::figment::Figment) -> log::LevelFilter {
+    let level: String = figment
+        .extract_inner("log_level")
+        .unwrap_or_else(|_| "normal".to_owned());
+    match level.as_str() {
+        "off" => log::LevelFilter::Off,
+        "critical" => log::LevelFilter::Warn,
+        "debug" => log::LevelFilter::Trace,
+        _ => log::LevelFilter::Info,
+    }
 }
 
 fn print_notes(notes: &[String]) {
