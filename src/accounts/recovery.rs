@@ -72,14 +72,9 @@ impl Later {
             .run(move |c| {
                 let user = User::find_by_login(c, &email)?.filter(|user| user.active);
                 let account = user.as_ref().map(|user| user.public_id.as_str());
-                let keys = throttle::mail_keys(account, source.ip(), settings.ipv6_prefix);
-                let keys: Vec<(&str, Limit)> = keys
-                    .iter()
-                    .map(|key| (key.as_str(), Limit::mail(&settings)))
-                    .collect();
-                let reserved = throttle::reserve_all(c, &keys, now)?;
+                let allowed = mail_allowed(c, &settings, account, &source, now)?;
                 let Some(user) = user else { return Ok(()) };
-                if let Reserved::Locked(_) = reserved {
+                if !allowed {
                     let record = Record::by(Event::MailThrottled, &user, &user, &source);
                     return Ok(audit::record(c, now, &record)?);
                 }
@@ -202,10 +197,7 @@ pub(crate) async fn reset(
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
                 // Used up here: of two uses at once, one finds it gone.
-                let Some((link, _)) = holder(c, &token_hash, RESET, now)? else {
-                    return Err(Error::field("token", BAD_LINK));
-                };
-                use_up(c, link)?;
+                take(c, &token_hash, RESET, now)?;
                 // The link reached this address: it is proved too.
                 let changes = UserChanges {
                     password_hash: Some(hash),
@@ -230,12 +222,38 @@ pub(crate) async fn reset(
     Ok(())
 }
 
-/// Uses a link up: of two uses at once, only the one that deletes it goes on.
-fn use_up(conn: &mut DbConn, link: i64) -> Result<()> {
+/// Uses up the live link for `purpose` with this hash and returns its account: of two uses
+/// at once, only the one that deletes it goes on.
+fn take(
+    conn: &mut DbConn,
+    token_hash: &str,
+    purpose: &str,
+    now: PrimitiveDateTime,
+) -> Result<User> {
+    let bad = || Error::field("token", BAD_LINK);
+    let (link, user) = holder(conn, token_hash, purpose, now)?.ok_or_else(bad)?;
     match diesel::delete(one_time_tokens::table.find(link)).execute(conn)? {
-        1 => Ok(()),
-        _ => Err(Error::field("token", BAD_LINK)),
+        1 => Ok(user),
+        _ => Err(bad()),
     }
+}
+
+/// Reserves one mail for `account` (when there is one) and the client's address under
+/// `mail_per_hour`; false when either is used up.
+fn mail_allowed(
+    conn: &mut DbConn,
+    settings: &crate::settings::Settings,
+    account: Option<&str>,
+    source: &Source,
+    now: PrimitiveDateTime,
+) -> Result<bool> {
+    let keys = throttle::mail_keys(account, source.ip(), settings.ipv6_prefix);
+    let keys: Vec<(&str, Limit)> = keys
+        .iter()
+        .map(|key| (key.as_str(), Limit::mail(settings)))
+        .collect();
+    let reserved = throttle::reserve_all(conn, &keys, now)?;
+    Ok(!matches!(reserved, Reserved::Locked(_)))
 }
 
 /// Voids every link of an account whose address changes: links mailed to the old address
@@ -302,10 +320,7 @@ pub(crate) async fn verify(app: &App, token: &str, source: &Source) -> Result<()
     app.db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
-                let Some((link, user)) = holder(c, &token_hash, VERIFY, now)? else {
-                    return Err(Error::field("token", BAD_LINK));
-                };
-                use_up(c, link)?;
+                let user = take(c, &token_hash, VERIFY, now)?;
                 let Some(new) = user.pending_email.clone() else {
                     let changes = UserChanges {
                         email_verified: Some(true),
@@ -387,12 +402,7 @@ impl Later {
         self.db
             .run(move |c| {
                 let account = Some(user.public_id.as_str());
-                let keys = throttle::mail_keys(account, source.ip(), settings.ipv6_prefix);
-                let keys: Vec<(&str, Limit)> = keys
-                    .iter()
-                    .map(|key| (key.as_str(), Limit::mail(&settings)))
-                    .collect();
-                if let Reserved::Locked(_) = throttle::reserve_all(c, &keys, now)? {
+                if !mail_allowed(c, &settings, account, &source, now)? {
                     let record = Record::by(Event::MailThrottled, &user, &user, &source);
                     return Ok(audit::record(c, now, &record)?);
                 }

@@ -48,10 +48,13 @@ fn unfolded(message: &str) -> String {
 
 /// The reset token in a message's link.
 pub fn reset_token(message: &str) -> String {
+    link_token(message, "/password/reset/")
+}
+
+/// The token of the first link to `path` in a message.
+fn link_token(message: &str, path: &str) -> String {
     let text = unfolded(message);
-    let (_, rest) = text
-        .split_once("/password/reset/")
-        .expect("a reset link in the message");
+    let (_, rest) = text.split_once(path).expect("a link in the message");
     rest.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
@@ -451,13 +454,7 @@ async fn an_admin_hands_over_a_recovery_link_without_mail() {
 
 /// The token of a verification link in a message.
 fn verify_token(message: &str) -> String {
-    let text = unfolded(message);
-    let (_, rest) = text
-        .split_once("/verify-email/")
-        .expect("a verification link in the message");
-    rest.chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
+    link_token(message, "/verify-email/")
 }
 
 #[rocket::async_test]
