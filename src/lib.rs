@@ -41,6 +41,7 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
     } = App::prepare_to_serve(figment)?;
     let hasher = app.hasher.clone();
     let hsts = app.settings.cookie_secure;
+    let guessing_links = app.settings.public_url.is_none();
     let cleaning = (app.db.clone(), app.clock.clone(), app.settings.clone());
     let delivering = (app.db.clone(), app.clock.clone(), app.mailer.clone());
     let templates = web::templates(&app.settings);
@@ -54,6 +55,7 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
             let config = rocket.config();
             let plain = hsts && !config.tls_enabled() && !config.address.is_loopback();
             let address = config.address;
+            let unreachable_links = guessing_links && address.is_unspecified();
             Box::pin(async move {
                 for note in notes {
                     log::info!("{note}");
@@ -63,6 +65,12 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
                         "serving plain HTTP on {address} with cookie_secure on: browsers drop \
                          the Secure cookies, so sign-in and forms fail unless a TLS proxy is in \
                          front; for plain-HTTP testing set cookie_secure = false"
+                    );
+                }
+                if unreachable_links {
+                    log::warn!(
+                        "links in mail would point at {address}, which nobody can open: set \
+                         public_url to the address people reach this server at"
                     );
                 }
                 hasher.warm_up().await;
