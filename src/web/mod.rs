@@ -101,6 +101,28 @@ fn asset(name: &str) -> Option<Asset> {
     })
 }
 
+/// `first_invalid(errors=…, fields="name:Label[:id]|…")`: the id of the first field, in the
+/// form's order, that has problems ("" when none), for the field macro's `autofocus`.
+fn first_invalid(args: &HashMap<String, Value>) -> rocket_dyn_templates::tera::Result<Value> {
+    let errors = args.get("errors").and_then(Value::as_object);
+    let fields = args
+        .get("fields")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let has_problems = |name: &str| {
+        let problems = errors.and_then(|errors| errors.get(name));
+        problems
+            .and_then(Value::as_array)
+            .is_some_and(|p| !p.is_empty())
+    };
+    let first = fields.split('|').find_map(|pair| {
+        let mut parts = pair.split(':');
+        let name = parts.next().filter(|name| has_problems(name))?;
+        Some(parts.nth(1).unwrap_or(name).to_owned())
+    });
+    Ok(Value::String(first.unwrap_or_default()))
+}
+
 /// The template engine, with `password_rules()` for the forms that ask for a new password:
 /// the rules as this instance's settings make them.
 pub(crate) fn templates(settings: &Settings) -> impl Fairing {
@@ -116,5 +138,8 @@ pub(crate) fn templates(settings: &Settings) -> impl Fairing {
             .register_function("password_rules", move |_: &HashMap<String, Value>| {
                 Ok(rules.clone())
             });
+        engines
+            .tera
+            .register_function("first_invalid", first_invalid);
     })
 }

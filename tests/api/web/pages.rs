@@ -333,3 +333,29 @@ async fn a_refused_form_too_big_to_carry_still_shows_its_problems() {
     assert!(shown.html().contains("id=\"name-error\""));
     assert!(!shown.html().contains(&novel), "the values stayed behind");
 }
+
+#[rocket::async_test]
+async fn a_refused_form_puts_the_focus_on_its_first_field_with_a_problem() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    let fields = [
+        ("username", "ok_name"),
+        ("email", "not an address"),
+        ("name", ""),
+        ("password", "short"),
+        ("password_confirm", "short"),
+    ];
+    let page = browser.submit_on("/signup", "/signup", &fields).await;
+    let html = page.html();
+    assert_eq!(html.matches(" autofocus").count(), 1, "one focus: {html}");
+    let email = html.split("id=\"email\"").nth(1).unwrap_or_default();
+    let tag_end = email.find('>').unwrap_or_default();
+    assert!(
+        email[..tag_end].contains("autofocus"),
+        "email, the first with a problem"
+    );
+    assert!(
+        html.contains("class=\"error-summary\" role=\"alert\""),
+        "still announced"
+    );
+}
