@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use diesel::prelude::*;
 use lettre::address::Envelope;
 use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::{Address, AsyncFileTransport, AsyncTransport, Tokio1Executor};
+use lettre::{Address, AsyncTransport, Tokio1Executor};
 use time::{Duration, PrimitiveDateTime};
 
 use crate::clock::Clock;
@@ -31,14 +31,13 @@ const SMTP_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 pub(crate) enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// `.eml` files in this directory.
-    Outbox(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    Outbox(PathBuf),
 }
 
 impl Transport {
     pub(crate) fn new(settings: &Settings) -> Result<Self, String> {
         let Some(url) = &settings.smtp_url else {
-            let outbox = settings.data_dir.join("outbox");
-            return Ok(Transport::Outbox(AsyncFileTransport::new(&outbox), outbox));
+            return Ok(Transport::Outbox(settings.data_dir.join("outbox")));
         };
         let invalid = |e: String| format!("invalid setting `smtp_url`: {e}");
         let url = lettre_url(url).map_err(invalid)?;
@@ -56,21 +55,23 @@ impl Transport {
                 .await
                 .map(|_| "sent by SMTP".to_owned())
                 .map_err(|e| e.to_string()),
-            Transport::Outbox(files, dir) => {
-                if let Err(e) = std::fs::create_dir_all(dir) {
-                    return Err(format!("cannot create {}: {e}", dir.display()));
-                }
-                let id = files
-                    .send_raw(envelope, message)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "written to {}",
-                    dir.join(format!("{id}.eml")).display()
-                ))
-            }
+            Transport::Outbox(dir) => write_to_outbox(dir, message).await,
         }
     }
+}
+
+/// Writes a message as `<uuid>.eml`: first under a temporary name, then renamed, so that
+/// whoever reads the outbox never finds half a message.
+async fn write_to_outbox(dir: &std::path::Path, message: &[u8]) -> Result<String, String> {
+    use rocket::tokio::fs;
+    let id = uuid::Uuid::new_v4();
+    let partial = dir.join(format!(".{id}.partial"));
+    let file = dir.join(format!("{id}.eml"));
+    let failed = |e: std::io::Error| format!("cannot write to {}: {e}", dir.display());
+    fs::create_dir_all(dir).await.map_err(failed)?;
+    fs::write(&partial, message).await.map_err(failed)?;
+    fs::rename(&partial, &file).await.map_err(failed)?;
+    Ok(format!("written to {}", file.display()))
 }
 
 /// API.md's `smtp_url` in lettre's terms: `smtp://` means STARTTLS required unless
