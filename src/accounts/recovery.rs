@@ -85,7 +85,7 @@ impl Later {
                     let letter = Letter::PasswordReset {
                         username: &user.username,
                         link: &link,
-                        minutes: (settings.reset_token_ttl + 59) / 60,
+                        minutes: minutes(settings.reset_token_ttl),
                     };
                     mailer.queue(c, now, &user.email, &letter)?;
                     let record = Record::by(Event::PasswordResetRequested, &user, &user, &source);
@@ -263,6 +263,11 @@ pub(crate) fn void_links(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> 
         .execute(conn)
 }
 
+/// A link's lifetime in whole minutes, rounded up, as mail and pages state it.
+pub(crate) fn minutes(seconds: i64) -> i64 {
+    (seconds + 59) / 60
+}
+
 /// 256 bits from the operating system's generator, URL-safe.
 fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
@@ -306,7 +311,7 @@ pub(crate) fn mail_verification(
     let letter = Letter::VerifyEmail {
         username: &user.username,
         link: &link,
-        minutes: (ttl + 59) / 60,
+        minutes: minutes(ttl),
     };
     mailer.queue(conn, now, address, &letter)
 }

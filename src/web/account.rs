@@ -15,7 +15,7 @@ use crate::error::FieldErrors;
 use crate::settings::EmailVerification;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::{send_back, Refused, Showing, Text};
+use crate::web::form::{send_back, typed_twice, Refused, Showing, Text};
 use crate::web::layout::{page, Confirmation, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
@@ -178,13 +178,13 @@ async fn change_password(
 ) -> Served {
     let form = form.0;
     let current = &signed_in.0;
-    let result = if form.new_password != form.new_password_confirm {
-        let problem = vec!["does not match the new password".to_owned()];
-        Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
-    } else {
-        let (current_password, new_password) =
-            (form.current_password.into(), form.new_password.into());
-        accounts::change_own_password(app, current, current_password, new_password).await
+    let result = match typed_twice(&form.new_password, &form.new_password_confirm) {
+        Ok(()) => {
+            let (current_password, new_password) =
+                (form.current_password.into(), form.new_password.into());
+            accounts::change_own_password(app, current, current_password, new_password).await
+        }
+        Err(error) => Err(error),
     };
     match result {
         Ok(()) => {

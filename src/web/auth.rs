@@ -13,7 +13,7 @@ use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
-use crate::web::layout::{local_path, page, Layout, Reply};
+use crate::web::layout::{local_path, page, Layout, Page, Reply};
 use crate::web::session::{self, clear_cookies, set_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -34,20 +34,22 @@ struct FormPage<V: Serialize> {
     unconfirmed: bool,
 }
 
-/// The sign-up or login page of a browser that is not signed in.
+/// The sign-up or login page of a browser that is not signed in; `unconfirmed` offers a
+/// new confirmation link.
 fn form_page<V: Serialize>(
     template: &'static str,
     csrf: AnonymousToken,
     shown: Showing<'_, V>,
-) -> Reply {
+    unconfirmed: bool,
+) -> Page {
     let context = FormPage {
         layout: Layout::anonymous(csrf.0, shown.flash),
         values: shown.values,
         errors: shown.errors,
         problem: shown.problem,
-        unconfirmed: false,
+        unconfirmed,
     };
-    Reply::Form(page(shown.status, template, context))
+    page(shown.status, template, context)
 }
 
 #[derive(FromForm, Serialize, Deserialize, Default)]
@@ -85,7 +87,7 @@ fn signup_form(
         return Reply::Away(Redirect::to(uri!("/")));
     }
     let shown = refused.showing(flash, "signup", SignupForm::default());
-    form_page("auth/signup", csrf, shown)
+    Reply::Form(form_page("auth/signup", csrf, shown, false))
 }
 
 /// Creates the account and signs it in; on a problem, the form again with what was typed.
@@ -143,18 +145,10 @@ fn login_form(
         next: next.into(),
         ..LoginForm::default()
     };
-    if refused.is(UNCONFIRMED) {
-        let shown = refused.showing(flash, UNCONFIRMED, form);
-        let context = FormPage {
-            layout: Layout::anonymous(csrf.0, shown.flash),
-            values: shown.values,
-            errors: shown.errors,
-            problem: shown.problem,
-            unconfirmed: true,
-        };
-        return Reply::Form(page(shown.status, "auth/login", context));
-    }
-    form_page("auth/login", csrf, refused.showing(flash, "login", form))
+    let unconfirmed = refused.is(UNCONFIRMED);
+    let name = if unconfirmed { UNCONFIRMED } else { "login" };
+    let shown = refused.showing(flash, name, form);
+    Reply::Form(form_page("auth/login", csrf, shown, unconfirmed))
 }
 
 /// The login form refused for an unconfirmed address (it offers a new link).
@@ -206,7 +200,10 @@ async fn login(
             // The form stays, with what was typed, and says when to try again: answered
             // here rather than sent back, since only this answer can carry Retry-After.
             let shown = Showing::problem(&error, error.message(), form);
-            return Ok(Reply::wait(form_page("auth/login", csrf, shown), seconds));
+            return Ok(Reply::wait(
+                form_page("auth/login", csrf, shown, false),
+                seconds,
+            ));
         }
         Err(other) => return Err(other.into()),
     };

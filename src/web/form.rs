@@ -89,6 +89,18 @@ impl<'r, V> Showing<'r, V> {
     }
 }
 
+/// A new password typed twice: the problem, beside the second field, when the two differ.
+pub(crate) fn typed_twice(new_password: &Text, again: &Text) -> Result<(), Error> {
+    if new_password == again {
+        return Ok(());
+    }
+    let problem = vec!["does not match the new password".to_owned()];
+    Err(Error::Validation(FieldErrors::from([(
+        "new_password_confirm".to_owned(),
+        problem,
+    )])))
+}
+
 /// Base name of the private cookie that carries a refused form back to its page.
 const REFUSED_COOKIE: &str = "refused_form";
 /// Most bytes of a held form; encrypted and encoded it grows by about a third and must stay

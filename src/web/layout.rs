@@ -91,13 +91,9 @@ pub(crate) enum Reply {
 }
 
 impl Reply {
-    /// A form reply (its status already 429) told to wait `seconds`.
-    pub(crate) fn wait(form: Reply, seconds: i64) -> Self {
-        let retry = Header::new("Retry-After", seconds.to_string());
-        match form {
-            Reply::Form(page) => Reply::Wait(page, retry),
-            other => other,
-        }
+    /// A form page (its status already 429) told to wait `seconds`.
+    pub(crate) fn wait(form: Page, seconds: i64) -> Self {
+        Reply::Wait(form, Header::new("Retry-After", seconds.to_string()))
     }
 
     /// Done: on to `to`, with a message shown there.

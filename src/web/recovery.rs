@@ -12,7 +12,7 @@ use crate::audit::Source;
 use crate::error::FieldErrors;
 use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::{send_back, Refused, Showing, Text};
+use crate::web::form::{send_back, typed_twice, Refused, Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -78,7 +78,7 @@ async fn forgot(
     let form = form.0;
     match recovery::forgot(app, &form.email, &source) {
         Ok(()) => {
-            let minutes = (app.settings.reset_token_ttl + 59) / 60;
+            let minutes = recovery::minutes(app.settings.reset_token_ttl);
             let sent = format!(
                 "If an account has that address, we sent it a link to set a new password. \
                  It works for {minutes} minutes."
@@ -129,11 +129,9 @@ async fn reset(
     form: CsrfForm<ResetForm>,
 ) -> Served {
     let form = form.0;
-    let result = if form.new_password != form.new_password_confirm {
-        let problem = vec!["does not match the new password".to_owned()];
-        Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
-    } else {
-        recovery::reset(app, token, form.new_password.into(), &source).await
+    let result = match typed_twice(&form.new_password, &form.new_password_confirm) {
+        Ok(()) => recovery::reset(app, token, form.new_password.into(), &source).await,
+        Err(error) => Err(error),
     };
     match result {
         Ok(()) => Ok(Reply::done(

@@ -14,7 +14,7 @@ use crate::auth;
 use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
-use crate::web::form::{send_back, Refused, Showing, Text};
+use crate::web::form::{send_back, typed_twice, Refused, Showing, Text};
 use crate::web::layout::{page, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::present::{UserRow, When};
@@ -298,16 +298,16 @@ async fn set_password(
 ) -> Served {
     let form = form.0;
     let user = accounts::find(app, id).await?;
-    let result = if form.new_password != form.new_password_confirm {
-        let problem = vec!["does not match the new password".to_owned()];
-        Err(FieldErrors::from([("new_password_confirm".to_owned(), problem)]).into())
-    } else {
-        let changes = AccountChanges {
-            password: Some(form.new_password.into()),
-            current_password: form.current_password.given(),
-            ..AccountChanges::default()
-        };
-        accounts::update(app, &admin, &user, changes).await
+    let result = match typed_twice(&form.new_password, &form.new_password_confirm) {
+        Ok(()) => {
+            let changes = AccountChanges {
+                password: Some(form.new_password.into()),
+                current_password: form.current_password.given(),
+                ..AccountChanges::default()
+            };
+            accounts::update(app, &admin, &user, changes).await
+        }
+        Err(error) => Err(error),
     };
     let error = match result {
         Ok(saved) => {
