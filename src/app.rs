@@ -13,6 +13,7 @@ use crate::auth::tokens::Tokens;
 use crate::clock::Clock;
 use crate::db::{DatabaseUrl, Db};
 use crate::mail::Mailer;
+use crate::mfa::totp::MfaKey;
 use crate::secrets::{self, Store};
 use crate::settings::{SettingError, Settings};
 
@@ -28,6 +29,8 @@ pub struct App {
     pub(crate) keyer: Keyer,
     /// Renders, queues and delivers mail.
     pub(crate) mailer: Arc<Mailer>,
+    /// Seals second-factor secrets and hashes recovery codes.
+    pub(crate) mfa_key: Arc<MfaKey>,
 }
 
 /// Why the application could not start: one line, naming what to fix.
@@ -179,6 +182,7 @@ impl App {
         )?;
         let keyer = Keyer::new(&secret_key);
         let ring = secrets::key_ring(&settings, &store, &mut notes)?;
+        let mfa_key = MfaKey::new(secrets::mfa_key(&store, &mut notes)?);
         let generated = settings.jwt_keys.is_empty().then_some(store);
         let clock = Clock::default();
         let tokens = Arc::new(Tokens::new(&ring, generated, &settings, clock.clone())?);
@@ -186,6 +190,7 @@ impl App {
             clock,
             keyer,
             mailer: Arc::new(mailer),
+            mfa_key: Arc::new(mfa_key),
             hasher: Hasher::new(settings.bcrypt_cost),
             settings,
             db,

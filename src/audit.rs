@@ -60,10 +60,16 @@ pub(crate) enum Kind {
     EmailVerified,
     EmailChanged,
     UserInvited,
+    MfaEnabled,
+    MfaDisabled,
+    MfaFailed,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    MfaResetByAdmin,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 21] = [
+    pub(crate) const ALL: [Kind; 27] = [
         Kind::Signup,
         Kind::Login,
         Kind::LoginFailed,
@@ -85,6 +91,12 @@ impl Kind {
         Kind::EmailVerified,
         Kind::EmailChanged,
         Kind::UserInvited,
+        Kind::MfaEnabled,
+        Kind::MfaDisabled,
+        Kind::MfaFailed,
+        Kind::RecoveryCodeUsed,
+        Kind::RecoveryCodesRegenerated,
+        Kind::MfaResetByAdmin,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -110,6 +122,12 @@ impl Kind {
             Kind::EmailVerified => "email_verified",
             Kind::EmailChanged => "email_changed",
             Kind::UserInvited => "user_invited",
+            Kind::MfaEnabled => "mfa_enabled",
+            Kind::MfaDisabled => "mfa_disabled",
+            Kind::MfaFailed => "mfa_failed",
+            Kind::RecoveryCodeUsed => "recovery_code_used",
+            Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Kind::MfaResetByAdmin => "mfa_reset_by_admin",
         }
     }
 
@@ -168,6 +186,20 @@ pub(crate) enum Event {
     EmailChanged,
     /// An admin made an account without a password and mailed it an invitation.
     UserInvited,
+    /// A second factor (TOTP) was confirmed and is now asked at every login.
+    MfaEnabled,
+    /// The owner turned the second factor off (with the password).
+    MfaDisabled,
+    /// A wrong code at the second step of a login (counted like a failed login).
+    MfaFailed,
+    /// A recovery code passed the second step; `left` unused ones remain.
+    RecoveryCodeUsed {
+        left: i64,
+    },
+    /// New recovery codes were made; the old ones are void.
+    RecoveryCodesRegenerated,
+    /// An admin removed the account's second factor (a lost phone).
+    MfaResetByAdmin,
 }
 
 /// The detail of a new account.
@@ -220,6 +252,12 @@ impl Event {
             Event::EmailVerified => Kind::EmailVerified,
             Event::EmailChanged => Kind::EmailChanged,
             Event::UserInvited => Kind::UserInvited,
+            Event::MfaEnabled => Kind::MfaEnabled,
+            Event::MfaDisabled => Kind::MfaDisabled,
+            Event::MfaFailed => Kind::MfaFailed,
+            Event::RecoveryCodeUsed { .. } => Kind::RecoveryCodeUsed,
+            Event::RecoveryCodesRegenerated => Kind::RecoveryCodesRegenerated,
+            Event::MfaResetByAdmin => Kind::MfaResetByAdmin,
         }
     }
 

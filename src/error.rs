@@ -45,6 +45,8 @@ pub enum Error {
     /// The right password for an account whose address is not proved yet, with
     /// `email_verification = "required"`.
     EmailUnverified,
+    /// An admin without a second factor where `require_mfa_for_admins` asks for one.
+    MfaEnrollmentRequired,
     NotFound,
     Conflict(String),
     /// A unique value (username, email) that another account has.
@@ -98,6 +100,9 @@ impl Error {
             Self::AccountDisabled => "This account has been deactivated.".into(),
             Self::EmailUnverified => "Confirm your email address first: open the link we \
                                       mailed you, or ask for a new one."
+                .into(),
+            Self::MfaEnrollmentRequired => "Admins must turn on two-factor authentication \
+                                            first: enrol at /account/mfa."
                 .into(),
             Self::NotFound => "Nothing here.".into(),
             Self::Validation(_) => "Some fields need attention.".into(),

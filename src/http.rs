@@ -87,6 +87,7 @@ impl Failure {
             Error::Forbidden(_) => "forbidden",
             Error::AccountDisabled => "account_disabled",
             Error::EmailUnverified => "email_unverified",
+            Error::MfaEnrollmentRequired => "mfa_enrollment_required",
             Error::NotFound => "not_found",
             Error::Conflict(_) | Error::Taken(_) => "conflict",
             Error::Validation(_) => "validation_failed",
@@ -145,7 +146,10 @@ impl Failure {
 pub(crate) fn status(error: &Error) -> Status {
     match error {
         Error::Auth(_) | Error::InvalidCredentials { .. } => Status::Unauthorized,
-        Error::Forbidden(_) | Error::AccountDisabled | Error::EmailUnverified => Status::Forbidden,
+        Error::Forbidden(_)
+        | Error::AccountDisabled
+        | Error::EmailUnverified
+        | Error::MfaEnrollmentRequired => Status::Forbidden,
         Error::NotFound => Status::NotFound,
         Error::Conflict(_) | Error::Taken(_) => Status::Conflict,
         Error::Validation(_) => Status::UnprocessableEntity,

@@ -1,10 +1,12 @@
 //! Clean-up of what has served its time: sessions that ended long ago, throttle counters
-//! nobody has touched for a day, and audit events older than `audit_retention_days`. It
-//! runs in the database, so any instance may run it, and several at once do no harm.
+//! nobody has touched for a day, expired links and second-step challenges, and audit events
+//! older than `audit_retention_days`. It runs in the database, so any instance may run it,
+//! and several at once do no harm.
 
 use diesel::prelude::*;
 use time::Duration;
 
+use crate::auth::challenge;
 use crate::clock::Clock;
 use crate::db::schema::{audit_events, login_throttle, mail_queue, one_time_tokens, sessions};
 use crate::db::Db;
@@ -28,6 +30,8 @@ pub struct Cleaned {
     /// Sent mail (kept a week, its text already wiped) and expired one-time links.
     pub mail: usize,
     pub links: usize,
+    /// Logins that never came back for their second step.
+    pub challenges: usize,
 }
 
 /// Removes what has served its time, as of `clock`'s now.
@@ -61,6 +65,7 @@ pub async fn clean(db: &Db, clock: &Clock, settings: &Settings) -> Result<Cleane
         let links =
             diesel::delete(one_time_tokens::table.filter(one_time_tokens::expires_at.lt(now)))
                 .execute(c)?;
+        let challenges = challenge::purge(c, now)?;
         let events = match retention {
             0 => 0,
             days => {
@@ -75,6 +80,7 @@ pub async fn clean(db: &Db, clock: &Clock, settings: &Settings) -> Result<Cleane
             events,
             mail,
             links,
+            challenges,
         })
     })
     .await

@@ -21,6 +21,8 @@ pub(crate) struct ListParams<'r> {
     pub(crate) q: Option<&'r str>,
     pub(crate) role: Option<&'r str>,
     pub(crate) active: Option<&'r str>,
+    /// Whether the account uses a second factor (admins only).
+    pub(crate) mfa: Option<&'r str>,
     pub(crate) sort: Option<&'r str>,
     pub(crate) page: Option<&'r str>,
     pub(crate) per_page: Option<&'r str>,
@@ -39,6 +41,7 @@ impl ListParams<'_> {
             q: given(self.q),
             role: given(self.role),
             active: given(self.active),
+            mfa: given(self.mfa),
             sort: given(self.sort),
             page: given(self.page),
             per_page: given(self.per_page),
@@ -46,6 +49,9 @@ impl ListParams<'_> {
         let admin = policy::lists_everyone(viewer);
         if !admin && params.active.is_some() {
             return Err(Error::forbidden("Only admins may filter by active."));
+        }
+        if !admin && params.mfa.is_some() {
+            return Err(Error::forbidden("Only admins may filter by mfa."));
         }
         let mut checker = Checker::default();
         let default = default_per_page.unwrap_or(DEFAULT_PER_PAGE);
@@ -58,6 +64,7 @@ impl ListParams<'_> {
             role
         });
         let active = boolean(&mut checker, "active", params.active);
+        let mfa = boolean(&mut checker, "mfa", params.mfa);
         let sort_text = params.sort.unwrap_or("username");
         let descending = sort_text.starts_with('-');
         let sort = match sort_text.trim_start_matches('-') {
@@ -92,6 +99,7 @@ impl ListParams<'_> {
             search_email: admin,
             role,
             active: if admin { active } else { Some(true) },
+            mfa,
             sort: sort.unwrap_or(SortKey::Username),
             descending,
             page,

@@ -13,6 +13,9 @@ pub(crate) struct Dashboard {
     pub(crate) users: i64,
     pub(crate) active: i64,
     pub(crate) admins: i64,
+    /// Active admins, and active members, with a second factor on.
+    pub(crate) admins_mfa: i64,
+    pub(crate) members_mfa: i64,
     pub(crate) signups_7d: i64,
     pub(crate) logins_7d: i64,
     /// The last 30 days, oldest first.
@@ -44,15 +47,25 @@ pub(crate) fn dashboard(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResul
             .filter(users::active.eq(true))
             .count()
             .get_result(conn)?,
-        admins: users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
-            .filter(users::active.eq(true))
-            .count()
-            .get_result(conn)?,
+        admins: active_with_role(conn, Role::Admin, None)?,
+        admins_mfa: active_with_role(conn, Role::Admin, Some(true))?,
+        members_mfa: active_with_role(conn, Role::User, Some(true))?,
         signups_7d: signups(conn, week_ago, now)?,
         logins_7d: logins(conn, week_ago, now)?,
         days,
     })
+}
+
+/// Active accounts with `role` (and, when given, with a second factor on or off).
+fn active_with_role(conn: &mut DbConn, role: Role, mfa: Option<bool>) -> QueryResult<i64> {
+    let mut query = users::table
+        .filter(users::role.eq(role.as_str()))
+        .filter(users::active.eq(true))
+        .into_boxed();
+    if let Some(mfa) = mfa {
+        query = query.filter(users::mfa_enabled.eq(mfa));
+    }
+    query.count().get_result(conn)
 }
 
 /// Accounts created in [from, to).

@@ -1,4 +1,5 @@
-//! Secrets that must never be hard-coded: the JWT signing key ring and Rocket's `secret_key`.
+//! Secrets that must never be hard-coded: the JWT signing key ring, Rocket's `secret_key`
+//! and the key that seals second-factor secrets (`mfa_key`).
 //!
 //! Configured ones (`jwt_keys`, `secret_key`) win. Otherwise they are generated on first start
 //! and kept where every instance that shares the database finds them: on SQLite in the data
@@ -20,6 +21,9 @@ use crate::settings::{Settings, SigningKey};
 
 const KEY_RING_FILE: &str = "jwt_keys.json";
 const SECRET_KEY_FILE: &str = "secret_key";
+const MFA_KEY: &str = "mfa_key";
+/// A 256-bit key, as ChaCha20-Poly1305 and HMAC-SHA-256 take.
+const MFA_KEY_BYTES: usize = 32;
 /// 256-bit HMAC keys, as RFC 7518 asks for HS256.
 const SIGNING_KEY_BYTES: usize = 32;
 
@@ -152,6 +156,25 @@ pub(crate) fn secret_key(store: &Store, notes: &mut Notes) -> Result<String, Str
             .map_err(|e| e.0)?,
     };
     Ok(text.trim().to_owned())
+}
+
+/// The key that seals TOTP secrets and keys recovery-code hashes, generated once into the
+/// store. It is its own secret, not derived from `secret_key`: an operator who changes
+/// `secret_key` ends cookies, and must not lose every second factor with them.
+pub(crate) fn mfa_key(store: &Store, notes: &mut Notes) -> Result<[u8; MFA_KEY_BYTES], String> {
+    let text = match store {
+        Store::Files(dir) => load_or_create_file(&dir.join(MFA_KEY), new_mfa_key, notes)?,
+        Store::Database(db) => db.secret(MFA_KEY, new_mfa_key, notes).map_err(|e| e.0)?,
+    };
+    STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| format!("the stored {MFA_KEY} is not base64 of {MFA_KEY_BYTES} bytes"))
+}
+
+fn new_mfa_key() -> String {
+    STANDARD.encode(random_bytes(MFA_KEY_BYTES))
 }
 
 fn new_ring() -> String {

@@ -71,6 +71,8 @@ pub struct Settings {
     pub mail_per_hour: i32,
     /// Whether addresses are proved by a mailed link: `off`, `optional`, `required`.
     pub email_verification: EmailVerification,
+    /// Admins without a second factor are sent to enrol before any admin action.
+    pub require_mfa_for_admins: bool,
 }
 
 /// One HMAC key and the `kid` that names it in token headers.
@@ -115,6 +117,7 @@ struct Defaults {
     invite_token_ttl: i64,
     mail_per_hour: i32,
     email_verification: EmailVerification,
+    require_mfa_for_admins: bool,
     /// Rocket's: `false`, not Rocket's `X-Real-IP`, so that no client can choose the address
     /// recorded for it unless the operator names a header a proxy overwrites.
     ip_header: bool,
@@ -152,6 +155,7 @@ const DEFAULTS: Defaults = Defaults {
     invite_token_ttl: 604_800,
     mail_per_hour: 5,
     email_verification: EmailVerification::Optional,
+    require_mfa_for_admins: false,
     ip_header: false,
     limits: BodyLimits {
         json: "64 KiB",

@@ -563,7 +563,12 @@ fn own_words(user: &User, set: &UserChanges) -> Vec<String> {
 /// Checks `actor`'s current password before a change that needs it. Each check is
 /// reserved like a login attempt (a stolen session cannot guess the password: past the
 /// login limit it gets 429), a wrong one is audited, a right one clears the count.
-async fn verify_current(app: &App, actor: &Actor, password: String, field: &str) -> Result<()> {
+pub(crate) async fn verify_current(
+    app: &App,
+    actor: &Actor,
+    password: String,
+    field: &str,
+) -> Result<()> {
     let now = app.clock.now();
     let key = throttle::password_key(&actor.user.public_id);
     lockouts::reserve(app, &key, Limit::login(&app.settings)).await?;

@@ -62,6 +62,8 @@ pub struct User {
     pub email_verified: bool,
     /// A new address waiting for its link to be used before it replaces `email`.
     pub pending_email: Option<String>,
+    /// Signing in takes a second step: a code from a confirmed TOTP credential (`mfa`).
+    pub mfa_enabled: bool,
 }
 
 #[derive(Insertable)]
@@ -96,6 +98,7 @@ pub struct UserChanges {
     pub email_verified: Option<bool>,
     /// `Some(None)` clears a pending address.
     pub pending_email: Option<Option<String>>,
+    pub mfa_enabled: Option<bool>,
 }
 
 /// Columns the users collection can be sorted by.
@@ -116,6 +119,7 @@ pub struct UserQuery {
     pub search_email: bool,
     pub role: Option<Role>,
     pub active: Option<bool>,
+    pub mfa: Option<bool>,
     pub sort: SortKey,
     pub descending: bool,
     pub page: i64,
@@ -246,6 +250,9 @@ impl User {
         }
         if let Some(active) = q.active {
             query = query.filter(users::active.eq(active));
+        }
+        if let Some(mfa) = q.mfa {
+            query = query.filter(users::mfa_enabled.eq(mfa));
         }
         query
     }

@@ -3,10 +3,7 @@
 //! SHA-256 is stored, one live link per purpose and account; opening one changes nothing,
 //! only the form it opens uses it up.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use diesel::prelude::*;
-use rand::TryRngCore;
 use time::{Duration, PrimitiveDateTime};
 
 use super::model::{User, UserChanges};
@@ -15,7 +12,7 @@ use crate::app::App;
 use crate::audit::{self, Event, Record, Source};
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit, Reserved};
-use crate::auth::tokens::fingerprint;
+use crate::auth::tokens::{fingerprint, random_token};
 use crate::auth::Actor;
 use crate::db::schema::one_time_tokens;
 use crate::db::{self, DbConn};
@@ -266,15 +263,6 @@ pub(crate) fn void_links(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> 
 /// A link's lifetime in whole minutes, rounded up, as mail and pages state it.
 pub(crate) fn minutes(seconds: i64) -> i64 {
     (seconds + 59) / 60
-}
-
-/// 256 bits from the operating system's generator, URL-safe.
-fn random_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(Error::internal)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The live link for `purpose` with this hash, and its active account.

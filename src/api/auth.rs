@@ -9,16 +9,18 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{self, NewAccount, Origin};
 use crate::api::error::Result;
 use crate::api::json::Json;
-use crate::api::views::{FullUser, TokenResponse};
+use crate::api::views::{FullUser, LoginResponse, TokenResponse};
 use crate::app::App;
 use crate::audit::Source;
 use crate::auth::guard::CurrentUser;
+use crate::auth::SecondFactor;
 use crate::error::Error;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![
         register,
         login,
+        login_mfa,
         refresh,
         logout,
         logout_all,
@@ -76,7 +78,7 @@ async fn login(
     app: &State<App>,
     source: Source,
     body: Json<Credentials>,
-) -> Result<JsonBody<TokenResponse>> {
+) -> Result<JsonBody<LoginResponse>> {
     let Credentials {
         username,
         email,
@@ -91,7 +93,40 @@ async fn login(
     };
     // Programs are known by their address alone: they keep no device cookie.
     let device = crate::auth::Device::default();
-    let signed_in = crate::auth::login(app, &identifier, password, &source, &device).await?;
+    let login = crate::auth::login(app, &identifier, password, &source, &device).await?;
+    Ok(JsonBody(login.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecondStep {
+    mfa_token: String,
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+/// The second step of a login with a second factor on: a code from the app or a recovery
+/// code, with the `mfa_token` the password step answered.
+#[post("/login/mfa", data = "<body>")]
+async fn login_mfa(
+    app: &State<App>,
+    source: Source,
+    body: Json<SecondStep>,
+) -> Result<JsonBody<TokenResponse>> {
+    let SecondStep {
+        mfa_token,
+        code,
+        recovery_code,
+    } = body.0;
+    let factor = match (code, recovery_code) {
+        (Some(code), None) => SecondFactor::Totp(code),
+        (None, Some(code)) => SecondFactor::RecoveryCode(code),
+        _ => {
+            let problem = "send exactly one of code and recovery_code";
+            return Err(Error::field("code", problem).into());
+        }
+    };
+    let signed_in = crate::auth::second_step(app, &mfa_token, factor, &source).await?;
     Ok(JsonBody(signed_in.into()))
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod bucketlists;
 mod error;
 pub(crate) mod json;
+mod mfa;
 mod users;
 pub(crate) mod views;
 
@@ -15,6 +16,7 @@ pub(crate) fn stage() -> AdHoc {
     AdHoc::on_ignite("JSON API", |rocket| async {
         let mut routes = auth::routes();
         routes.extend(users::routes());
+        routes.extend(mfa::routes());
         routes.extend(audit::routes());
         routes.extend(bucketlists::routes());
         rocket

@@ -36,6 +36,15 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
+/// An admin's work on another account needs what admin-only routes need: with
+/// `require_mfa_for_admins`, a second factor (members are refused by the policy instead).
+fn acting_on(app: &App, current: &CurrentUser, target: &User) -> Result<()> {
+    if current.user.id != target.id {
+        current.ensure_admin_cleared(&app.settings)?;
+    }
+    Ok(())
+}
+
 #[get("/me")]
 fn me(current: CurrentUser) -> JsonBody<FullUser> {
     JsonBody((&current.user).into())
@@ -97,6 +106,8 @@ async fn change_password(
 
 #[get("/users?<params..>")]
 async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) -> Result<Value> {
+    // An admin lists everyone, emails too: admin powers.
+    current.ensure_admin_cleared(&app.settings)?;
     let query = params.user_query(&current.user, None)?;
     let (page, per_page) = (query.page, query.per_page);
     let (users, total) = app
@@ -140,6 +151,7 @@ async fn create(
 #[get("/users/<id>")]
 async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBody<UserView>> {
     let user = accounts::find(app, id).await?;
+    acting_on(app, &current, &user)?;
     if !policy::visible_to(&user, &current.user) {
         return Err(Error::NotFound.into());
     }
@@ -154,6 +166,7 @@ async fn patch_user(
     body: Json<AccountChanges>,
 ) -> Result<JsonBody<FullUser>> {
     let target = accounts::find(app, id).await?;
+    acting_on(app, &current, &target)?;
     let user = accounts::update(app, &current, &target, body.0).await?;
     Ok(JsonBody((&user).into()))
 }
@@ -172,6 +185,7 @@ async fn put_user(
 #[delete("/users/<id>")]
 async fn delete_user(app: &State<App>, current: CurrentUser, id: &str) -> Result<Status> {
     let target = accounts::find(app, id).await?;
+    acting_on(app, &current, &target)?;
     accounts::delete(app, &current, &target).await?;
     Ok(Status::NoContent)
 }
@@ -179,6 +193,7 @@ async fn delete_user(app: &State<App>, current: CurrentUser, id: &str) -> Result
 #[get("/users/<id>/sessions")]
 async fn sessions(app: &State<App>, current: CurrentUser, id: &str) -> Result<Value> {
     let target = accounts::find(app, id).await?;
+    acting_on(app, &current, &target)?;
     let sessions = auth::sessions(app, &current, &target).await?;
     let views: Vec<SessionView> = sessions
         .iter()
@@ -195,6 +210,7 @@ async fn end_session(
     sid: &str,
 ) -> Result<Status> {
     let target = accounts::find(app, id).await?;
+    acting_on(app, &current, &target)?;
     auth::end_session(app, &current, &target, sid).await?;
     Ok(Status::NoContent)
 }

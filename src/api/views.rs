@@ -8,7 +8,7 @@ use crate::accounts::model::{Role, User};
 use crate::accounts::policy;
 use crate::audit::AuditEvent;
 use crate::auth::sessions::Session;
-use crate::auth::SignedIn;
+use crate::auth::{Login, SignedIn};
 
 /// RFC 3339 in UTC, as every time on the wire.
 pub(crate) fn rfc3339(at: PrimitiveDateTime) -> String {
@@ -30,6 +30,8 @@ pub(crate) struct FullUser {
     email_verified: bool,
     /// A new address waiting for its link (API.md §8); `null` when none.
     pending_email: Option<String>,
+    /// Signing in asks for a second factor (API.md §9).
+    mfa_enabled: bool,
 }
 
 /// A user as other members see it.
@@ -63,6 +65,7 @@ impl From<&User> for FullUser {
             last_login_at: user.last_login_at.map(rfc3339),
             email_verified: user.email_verified,
             pending_email: user.pending_email.clone(),
+            mfa_enabled: user.mfa_enabled,
         }
     }
 }
@@ -91,6 +94,32 @@ pub(crate) struct TokenResponse {
     token_type: &'static str,
     expires_in: i64,
     user: FullUser,
+}
+
+/// The answer of `POST /api/login`: tokens, or (second factor on) the challenge to
+/// complete at `POST /api/login/mfa`.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum LoginResponse {
+    Tokens(Box<TokenResponse>),
+    SecondStep {
+        mfa_required: bool,
+        mfa_token: String,
+        methods: [&'static str; 2],
+    },
+}
+
+impl From<Login> for LoginResponse {
+    fn from(login: Login) -> Self {
+        match login {
+            Login::Done(signed_in) => Self::Tokens(Box::new((*signed_in).into())),
+            Login::SecondStep { mfa_token } => Self::SecondStep {
+                mfa_required: true,
+                mfa_token,
+                methods: ["totp", "recovery_code"],
+            },
+        }
+    }
 }
 
 impl From<SignedIn> for TokenResponse {

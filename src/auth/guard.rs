@@ -45,7 +45,14 @@ impl<'r> FromRequest<'r> for Admin {
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Failure> {
         match CurrentUser::from_request(req).await {
             Outcome::Success(current) if current.user.is_admin() => {
-                Outcome::Success(Admin(current.0))
+                let app = match http::app_state(req).await {
+                    Ok(app) => app,
+                    Err(failure) => return http::fail(req, failure),
+                };
+                match current.ensure_admin_cleared(&app.settings) {
+                    Ok(()) => Outcome::Success(Admin(current.0)),
+                    Err(refused) => http::fail(req, refused),
+                }
             }
             Outcome::Success(_) => {
                 http::fail(req, Error::forbidden("This needs an admin account."))

@@ -1,6 +1,7 @@
 //! Authentication: logging in, refreshing, logging out, and checking a token against its
 //! session row on every request (the API's request guards are in `guard`).
 
+pub(crate) mod challenge;
 pub(crate) mod guard;
 pub mod lockouts;
 pub(crate) mod sessions;
@@ -16,6 +17,9 @@ use crate::app::App;
 use crate::audit::{self, Event, LoginFailure, Record, Source};
 use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
+use crate::mail::Letter;
+use crate::mfa::credentials::{self, Credential};
+use crate::mfa::totp;
 use crate::settings::EmailVerification;
 
 use self::sessions::{NewSession, Session};
@@ -35,10 +39,37 @@ pub(crate) struct Actor {
     pub(crate) source: Source,
 }
 
+impl Actor {
+    /// Refuses admin work to an admin who must turn on a second factor first
+    /// (`require_mfa_for_admins`); they may still sign in and enrol.
+    pub(crate) fn ensure_admin_cleared(&self, settings: &crate::settings::Settings) -> Result<()> {
+        if self.user.is_admin() && settings.require_mfa_for_admins && !self.user.mfa_enabled {
+            return Err(Error::MfaEnrollmentRequired);
+        }
+        Ok(())
+    }
+}
+
 /// A signed-in result: the new tokens and the account they are for.
 pub struct SignedIn {
     pub tokens: TokenPair,
     pub user: User,
+}
+
+/// What a right password leads to: a session, or (with a second factor on) a challenge
+/// whose token the second step must show with a code.
+pub(crate) enum Login {
+    Done(Box<SignedIn>),
+    SecondStep { mfa_token: String },
+}
+
+/// What the second step of a login shows.
+#[derive(Debug, Clone)]
+pub(crate) enum SecondFactor {
+    /// A code from the authenticator app.
+    Totp(String),
+    /// One of the account's recovery codes.
+    RecoveryCode(String),
 }
 
 impl From<TokenError> for Error {
@@ -72,7 +103,7 @@ pub(crate) async fn login(
     password: String,
     source: &Source,
     device: &Device,
-) -> Result<SignedIn> {
+) -> Result<Login> {
     if identifier.chars().any(char::is_control) {
         // No account has such a name, and no key is built from it: refused like a wrong
         // password, after the same bcrypt work, counted nowhere.
@@ -117,10 +148,24 @@ pub(crate) async fn login(
         Some(user) if matches && user.active => user,
         other => return Err(failed(app, other, matches, source, left).await),
     };
+    let second_step = user.mfa_enabled;
+    let keys = (account_key.clone(), address_key.clone());
     app.db
         .run(move |c| {
-            throttle::clear(c, &[account_key])?;
-            throttle::give_back(c, &address_key)
+            throttle::give_back(c, &address_key)?;
+            if !second_step {
+                throttle::clear(c, &[account_key])?;
+                return Ok(());
+            }
+            // The password was right, but the login is not done: only this attempt is
+            // given back, so wrong codes keep counting (a right password must not wipe
+            // them); and when this attempt was the one that locked the account, no code
+            // may be tried until the lock ends.
+            throttle::give_back(c, &account_key)?;
+            match throttle::locked_for(c, &[account_key], now)? {
+                Some(seconds) => Err(Error::TooManyRequests(seconds)),
+                None => Ok(()),
+            }
         })
         .await?;
     // The right password: saying the address is unproved tells nothing to a stranger.
@@ -133,7 +178,186 @@ pub(crate) async fn login(
     } else {
         None
     };
-    start(app, user, rehashed, source).await
+    if second_step {
+        let mfa_token = open_challenge(app, user, rehashed, keys).await?;
+        return Ok(Login::SecondStep { mfa_token });
+    }
+    Ok(Login::Done(Box::new(
+        start(app, user, rehashed, source).await?,
+    )))
+}
+
+/// Keeps a re-made password hash and opens the challenge of the second step.
+async fn open_challenge(
+    app: &App,
+    user: User,
+    rehashed: Option<String>,
+    keys: (String, String),
+) -> Result<String> {
+    let now = app.clock.now();
+    app.db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                if rehashed.is_some() {
+                    let changes = UserChanges {
+                        password_hash: rehashed,
+                        ..UserChanges::default()
+                    };
+                    User::update(c, user.id, &changes)?;
+                }
+                challenge::open(c, &user, (&keys.0, &keys.1), now)
+            })
+        })
+        .await
+}
+
+/// `mfa_token` refused: unknown, used, expired or dead of wrong codes.
+fn stale_challenge() -> Error {
+    Error::field("mfa_token", "has expired or was used up: sign in again")
+}
+
+/// The second step of a login: a code from the app, or a recovery code, for the challenge
+/// the password step opened. Each attempt is reserved against the throttle keys of that
+/// password step; a wrong one stays counted and brings the challenge closer to its end.
+pub(crate) async fn second_step(
+    app: &App,
+    mfa_token: &str,
+    factor: SecondFactor,
+    source: &Source,
+) -> Result<SignedIn> {
+    let now = app.clock.now();
+    let limits = (Limit::login(&app.settings), Limit::address(&app.settings));
+    let token = mfa_token.to_owned();
+    let (found, user, left) = app
+        .db
+        .run(move |c| {
+            let (found, user) = challenge::find(c, &token, now)?.ok_or_else(stale_challenge)?;
+            if !user.active || !user.mfa_enabled {
+                return Err(stale_challenge());
+            }
+            let keys = [
+                (found.account_key.as_str(), limits.0),
+                (found.address_key.as_str(), limits.1),
+            ];
+            match throttle::reserve_all(c, &keys, now)? {
+                Reserved::Locked(seconds) => Err(Error::TooManyRequests(seconds)),
+                Reserved::Allowed { left } => Ok((found, user, left)),
+            }
+        })
+        .await?;
+    let proof = proof(app, &user, &factor).await?;
+    let (tokens, mailer, source2) = (app.tokens.clone(), app.mailer.clone(), source.clone());
+    let (challenge_id, user_id) = (found.id, user.id);
+    let keys = (found.account_key.clone(), found.address_key.clone());
+    let outcome = app
+        .db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                let source = source2;
+                let Some(proof) = proof else {
+                    return Ok(None);
+                };
+                let used = match &proof {
+                    Proof::Step(step) => Credential::use_step(c, user_id, *step)?,
+                    Proof::Code(hash) => credentials::use_code(c, user_id, hash, now)?,
+                };
+                if !used {
+                    // A replayed code, or a recovery code used a moment ago.
+                    return Ok(None);
+                }
+                if !challenge::take(c, challenge_id)? {
+                    return Err(stale_challenge());
+                }
+                throttle::clear(c, std::slice::from_ref(&keys.0))?;
+                throttle::give_back(c, &keys.1)?;
+                let changes = UserChanges {
+                    last_login_at: Some(now),
+                    ..UserChanges::default()
+                };
+                let user = User::update(c, user_id, &changes)?;
+                let pair = open_session(c, &tokens, &user, &source, now, true)?;
+                audit::record(c, now, &Record::by(Event::Login, &user, &user, &source))?;
+                if let Proof::Code(_) = proof {
+                    let left = credentials::codes_left(c, user.id)?;
+                    let event = Event::RecoveryCodeUsed { left };
+                    audit::record(c, now, &Record::by(event, &user, &user, &source))?;
+                    let what =
+                        format!("was passed with a recovery code; {left} unused code(s) are left");
+                    let notice = Letter::SecondFactor {
+                        username: &user.username,
+                        what: &what,
+                    };
+                    mailer.queue(c, now, &user.email, &notice)?;
+                }
+                Ok(Some(SignedIn { tokens: pair, user }))
+            })
+        })
+        .await?;
+    match outcome {
+        Some(signed_in) => {
+            app.mailer.wake();
+            Ok(signed_in)
+        }
+        None => Err(wrong_code(app, challenge_id, &user, left, source).await),
+    }
+}
+
+/// What a second factor proves before it is used up: the step of a right TOTP code, or the
+/// hash of a recovery code (right only if an unused code of the account has it).
+enum Proof {
+    Step(i64),
+    Code(String),
+}
+
+async fn proof(app: &App, user: &User, factor: &SecondFactor) -> Result<Option<Proof>> {
+    let code = match factor {
+        SecondFactor::RecoveryCode(code) => {
+            return Ok(Some(Proof::Code(app.mfa_key.code_hash(code))))
+        }
+        SecondFactor::Totp(code) => code,
+    };
+    let user_id = user.id;
+    let credential = app
+        .db
+        .run(move |c| Ok::<_, Error>(Credential::find(c, user_id)?))
+        .await?;
+    let Some(credential) = credential.filter(|found| found.confirmed) else {
+        return Ok(None);
+    };
+    let secret = app.mfa_key.open(&credential.sealed_secret, user_id)?;
+    let unix = app.clock.now().assume_utc().unix_timestamp();
+    let step = totp::matching_step(&secret, code, unix, credential.last_step)?;
+    Ok(step.map(Proof::Step))
+}
+
+/// Counts a wrong code against the challenge (it dies at the fifth) and audits it; the
+/// answer is a failed login, with the attempts this client has left before one or the
+/// other stops it.
+async fn wrong_code(
+    app: &App,
+    challenge_id: i64,
+    user: &User,
+    throttle_left: i32,
+    source: &Source,
+) -> Error {
+    let (now, user, source) = (app.clock.now(), user.clone(), source.clone());
+    let counted = app
+        .db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                let left = challenge::fail(c, challenge_id)?;
+                let record = Record::by(Event::MfaFailed, &user, &user, &source);
+                audit::record(c, now, &record)?;
+                Ok(left)
+            })
+        })
+        .await;
+    match counted {
+        Ok(left) => Error::InvalidCredentials {
+            attempts_left: Some(left.min(throttle_left)),
+        },
+        Err(error) => error,
+    }
 }
 
 /// The throttle key of `user` as this client knows it, if the client has signed in to it
@@ -210,7 +434,7 @@ pub async fn start(
                     ..UserChanges::default()
                 };
                 let user = User::update(c, user.id, &changes)?;
-                let pair = open_session(c, &tokens, &user, &source, now)?;
+                let pair = open_session(c, &tokens, &user, &source, now, false)?;
                 audit::record(c, now, &Record::by(Event::Login, &user, &user, &source))?;
                 Ok(SignedIn { tokens: pair, user })
             })
@@ -225,6 +449,7 @@ pub(crate) fn open_session(
     user: &User,
     source: &Source,
     now: PrimitiveDateTime,
+    mfa: bool,
 ) -> Result<TokenPair> {
     let session_id = Uuid::new_v4().to_string();
     let pair = tokens.issue_pair(&user.public_id, &session_id, user.role.as_str())?;
@@ -240,6 +465,7 @@ pub(crate) fn open_session(
             ip: source.ip(),
             refresh_hash: &fingerprint(&pair.refresh_token),
             csrf_token: &Uuid::new_v4().simple().to_string(),
+            mfa,
         },
     )?;
     Ok(pair)
@@ -330,7 +556,8 @@ pub(crate) async fn renew(app: &App, actor: &Actor) -> Result<TokenPair> {
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
                 Session::revoke(c, actor.session.id, now)?;
-                open_session(c, &tokens, &actor.user, &actor.source, now)
+                let mfa = actor.session.mfa;
+                open_session(c, &tokens, &actor.user, &actor.source, now, mfa)
             })
         })
         .await

@@ -33,6 +33,8 @@ pub(crate) struct Session {
     pub(crate) previous_refresh_hash: Option<String>,
     pub(crate) refreshed_at: Option<PrimitiveDateTime>,
     pub(crate) csrf_token: String,
+    /// The sign-in that opened it passed a second factor.
+    pub(crate) mfa: bool,
 }
 
 #[derive(Insertable)]
@@ -47,6 +49,7 @@ pub(crate) struct NewSession<'a> {
     pub(crate) ip: Option<&'a str>,
     pub(crate) refresh_hash: &'a str,
     pub(crate) csrf_token: &'a str,
+    pub(crate) mfa: bool,
 }
 
 impl Session {

@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -285,6 +288,16 @@ fn unix_now() -> i64 {
 /// Compares secrets without leaking, through timing, how much of them matched.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// 256 bits from the operating system's generator, URL-safe: one-time links and second-step
+/// tokens.
+pub(crate) fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(Error::internal)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What is stored of a refresh token: its SHA-256, never the token itself.

@@ -20,6 +20,7 @@ diesel::table! {
         password_changed_at -> Timestamp,
         email_verified -> Bool,
         pending_email -> Nullable<Text>,
+        mfa_enabled -> Bool,
     }
 }
 
@@ -38,6 +39,7 @@ diesel::table! {
         previous_refresh_hash -> Nullable<Text>,
         refreshed_at -> Nullable<Timestamp>,
         csrf_token -> Text,
+        mfa -> Bool,
     }
 }
 
@@ -87,7 +89,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> BigInt,
+        sealed_secret -> Text,
+        confirmed -> Bool,
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        account_key -> Text,
+        address_key -> Text,
+        failures -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(one_time_tokens -> users (user_id));
+diesel::joinable!(totp_credentials -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_name_words -> users (user_id));
 
@@ -130,6 +167,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     user_name_words,
     one_time_tokens,
+    totp_credentials,
+    recovery_codes,
+    mfa_challenges,
     mail_queue,
     audit_events,
     app_secrets,

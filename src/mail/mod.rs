@@ -54,6 +54,8 @@ pub(crate) enum Letter<'a> {
         username: &'a str,
         new_email: &'a str,
     },
+    /// A notice that the second factor `what` ("was turned on", …).
+    SecondFactor { username: &'a str, what: &'a str },
 }
 
 impl Letter<'_> {
@@ -99,6 +101,11 @@ impl Letter<'_> {
                 "email_changed",
                 "Your email address was changed",
                 json!({ "username": username, "new_email": new_email }),
+            ),
+            Letter::SecondFactor { username, what } => (
+                "second_factor",
+                "Two-factor authentication on your account",
+                json!({ "username": username, "what": what }),
             ),
         }
     }

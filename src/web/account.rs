@@ -52,6 +52,7 @@ struct AccountPage {
     verification: bool,
     email_verified: bool,
     pending_email: Option<String>,
+    mfa_enabled: bool,
 }
 
 /// Which of the page's forms is shown, and how: the profile with its values, or the
@@ -83,6 +84,7 @@ async fn account_page(app: &App, current: &Actor, shown: Showing<'_, Again>) -> 
         verification: app.settings.email_verification != EmailVerification::Off,
         email_verified: current.user.email_verified,
         pending_email: current.user.pending_email.clone(),
+        mfa_enabled: current.user.mfa_enabled,
     };
     Ok(page(shown.status, "account/account", context))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{self, NewAccount, Origin};
 use crate::app::App;
 use crate::audit::Source;
+use crate::auth::Login;
 use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
@@ -180,7 +181,11 @@ async fn login(
     let device = session::device(jar, &app.settings);
     let username = form.username.trim();
     let signed_in = match crate::auth::login(app, username, password, &source, &device).await {
-        Ok(signed_in) => signed_in,
+        Ok(Login::Done(signed_in)) => *signed_in,
+        Ok(Login::SecondStep { mfa_token }) => {
+            session::hold_second_step(jar, &app.settings, &mfa_token, &form.next);
+            return Ok(Reply::Away(Redirect::to(uri!("/login/mfa"))));
+        }
         Err(error @ (Error::InvalidCredentials { .. } | Error::AccountDisabled)) => {
             // One sentence for the whole form, the same whatever was wrong.
             let problem = match error {
@@ -215,7 +220,7 @@ async fn login(
 
 /// A warning when a lock-out is near: it is no secret (strangers count per name typed,
 /// whether or not an account has it), and it spares the owner a surprise.
-fn few_left(left: i32) -> String {
+pub(crate) fn few_left(left: i32) -> String {
     match left {
         0 => "Signing in from here is now paused for a while.".to_owned(),
         1 => "One more wrong attempt and signing in from here pauses for a while.".to_owned(),

@@ -6,7 +6,7 @@ use rocket::http::uri::Absolute;
 use rocket::http::{Method, Status};
 use rocket::request::Request;
 use rocket::response::{self, Flash, Redirect, Responder};
-use rocket::{catch, catchers, Catcher};
+use rocket::{catch, catchers, uri, Catcher};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -66,6 +66,11 @@ impl<'r> Responder<'r, 'static> for PageError {
             // A browser that was signed in is told why it is asked to sign in again.
             let ended = "Your session has ended; sign in again.";
             return Flash::warning(to, ended).respond_to(req);
+        }
+        if let Failure::Domain(Error::MfaEnrollmentRequired) = failure {
+            // An admin who must enrol first is taken to enrolment (API.md §9).
+            let to = Redirect::to(uri!("/account/mfa"));
+            return Flash::warning(to, failure.message()).respond_to(req);
         }
         let status = failure.status();
         let mut request_id = None;

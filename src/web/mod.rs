@@ -9,8 +9,10 @@ mod csrf;
 mod failure;
 mod form;
 mod layout;
+mod mfa;
 mod present;
 mod recovery;
+mod second_step;
 mod session;
 mod users;
 
@@ -35,9 +37,11 @@ pub(crate) fn stage() -> AdHoc {
     AdHoc::on_ignite("Pages", |rocket| async {
         let mut routes = routes![index, healthz, asset];
         routes.extend(auth::routes());
+        routes.extend(second_step::routes());
         routes.extend(recovery::routes());
         routes.extend(users::routes());
         routes.extend(account::routes());
+        routes.extend(mfa::routes());
         routes.extend(admin::routes());
         routes.extend(bucketlists::routes());
         rocket.mount("/", routes).register("/", failure::catchers())

@@ -122,6 +122,7 @@ pub(crate) struct UserRow {
     name: String,
     role: &'static str,
     active: bool,
+    mfa_enabled: bool,
     created: When,
     last_login: Option<When>,
 }
@@ -135,6 +136,7 @@ impl From<&User> for UserRow {
             name: user.name.clone().unwrap_or_default(),
             role: user.role.as_str(),
             active: user.active,
+            mfa_enabled: user.mfa_enabled,
             created: user.created_at.into(),
             last_login: user.last_login_at.map(When::from),
         }
@@ -203,6 +205,22 @@ impl Paging {
 /// The first characters of a long id, enough to tell ids apart on a page.
 pub(crate) fn short_id(id: &str) -> String {
     id.chars().take(8).collect()
+}
+
+/// The QR code of `text` as inline SVG (drawn on the server: no script, no image request),
+/// dark on white whatever the page's colours, so every phone camera reads it.
+pub(crate) fn qr_svg(text: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let image = code
+        .render::<svg::Color>()
+        .min_dimensions(220, 220)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // The XML declaration is for files; inside HTML the element alone.
+    let start = image.find("<svg")?;
+    Some(image.get(start..)?.to_owned())
 }
 
 #[cfg(test)]

@@ -31,7 +31,14 @@ impl<'r> FromRequest<'r> for AdminPage {
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Failure> {
         match SignedIn::from_request(req).await {
             Outcome::Success(SignedIn(current)) if current.user.is_admin() => {
-                Outcome::Success(AdminPage(current))
+                let app = match app_state(req).await {
+                    Ok(app) => app,
+                    Err(failure) => return http::fail(req, failure),
+                };
+                match current.ensure_admin_cleared(&app.settings) {
+                    Ok(()) => Outcome::Success(AdminPage(current)),
+                    Err(refused) => http::fail(req, refused),
+                }
             }
             Outcome::Success(_) => http::fail(req, Error::forbidden("This page is for admins.")),
             Outcome::Error(e) => Outcome::Error(e),
@@ -203,4 +210,37 @@ pub(crate) fn remember_device(
         .secure(settings.cookie_secure)
         .max_age(Duration::days(DEVICE_DAYS));
     jar.add_private(cookie);
+}
+
+/// Base name of the private cookie that holds a login waiting for its second step: the
+/// `mfa_token` and the page to go to after.
+const SECOND_STEP_COOKIE: &str = "second_step";
+/// As long as the challenge itself lives.
+const SECOND_STEP_MINUTES: i64 = 5;
+
+/// Keeps a login's second step in the browser (encrypted: the token never shows in a page
+/// or a URL).
+pub(crate) fn hold_second_step(jar: &CookieJar<'_>, settings: &Settings, token: &str, next: &str) {
+    let cookie = Cookie::build((
+        cookie_name(SECOND_STEP_COOKIE, settings.cookie_secure),
+        format!("{token}|{next}"),
+    ))
+    .http_only(true)
+    .same_site(SameSite::Lax)
+    .path("/")
+    .secure(settings.cookie_secure)
+    .max_age(Duration::minutes(SECOND_STEP_MINUTES));
+    jar.add_private(cookie);
+}
+
+/// The login waiting for its second step in this browser: its token and where to go after.
+pub(crate) fn second_step(jar: &CookieJar<'_>, settings: &Settings) -> Option<(String, String)> {
+    let cookie = jar.get_private(&cookie_name(SECOND_STEP_COOKIE, settings.cookie_secure))?;
+    let (token, next) = cookie.value().split_once('|')?;
+    Some((token.to_owned(), next.to_owned()))
+}
+
+pub(crate) fn drop_second_step(jar: &CookieJar<'_>, settings: &Settings) {
+    let name = cookie_name(SECOND_STEP_COOKIE, settings.cookie_secure);
+    jar.remove_private(Cookie::build(name).path("/").secure(settings.cookie_secure));
 }

@@ -53,6 +53,7 @@ async fn directory(
         search_email: false,
         role: None,
         active: Some(true),
+        mfa: None,
         sort: SortKey::Username,
         descending: false,
         page: page_number,

@@ -53,7 +53,7 @@ pub async fn outbox_of(t: &TestApp, count: usize) -> Vec<String> {
 }
 
 /// A message's text with quoted-printable soft line breaks and `=3D` undone.
-fn unfolded(message: &str) -> String {
+pub fn unfolded(message: &str) -> String {
     message
         .replace("=\r\n", "")
         .replace("=\n", "")

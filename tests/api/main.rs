@@ -16,4 +16,5 @@ mod db;
 mod http;
 mod mail;
 mod maintenance;
+mod mfa;
 mod web;

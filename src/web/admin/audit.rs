@@ -165,6 +165,12 @@ fn label(kind: Kind) -> &'static str {
         Kind::EmailVerified => "Email address confirmed",
         Kind::EmailChanged => "Email address changed (confirmed)",
         Kind::UserInvited => "Invited by an admin",
+        Kind::MfaEnabled => "Two-factor authentication turned on",
+        Kind::MfaDisabled => "Two-factor authentication turned off",
+        Kind::MfaFailed => "Wrong two-factor code",
+        Kind::RecoveryCodeUsed => "Signed in with a recovery code",
+        Kind::RecoveryCodesRegenerated => "New recovery codes made",
+        Kind::MfaResetByAdmin => "Two-factor authentication removed by an admin",
     }
 }
 
@@ -210,6 +216,7 @@ fn describe(event: &Event) -> String {
             format!("session {}", short_id(session))
         }
         Event::UserDeleted { username } => format!("was {username}"),
+        Event::RecoveryCodeUsed { left } => format!("{left} unused left"),
         Event::Login
         | Event::Logout
         | Event::LogoutAll
@@ -221,7 +228,12 @@ fn describe(event: &Event) -> String {
         | Event::RecoveryLinkCreated
         | Event::EmailVerified
         | Event::EmailChanged
-        | Event::UserInvited => String::new(),
+        | Event::UserInvited
+        | Event::MfaEnabled
+        | Event::MfaDisabled
+        | Event::MfaFailed
+        | Event::RecoveryCodesRegenerated
+        | Event::MfaResetByAdmin => String::new(),
         Event::PasswordCheckFailed => "wrong current password".to_owned(),
     }
 }

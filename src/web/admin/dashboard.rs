@@ -25,6 +25,9 @@ struct Counts {
     users: i64,
     active: i64,
     admins: i64,
+    /// Active admins and members who sign in with a second factor.
+    admins_mfa: i64,
+    members_mfa: i64,
     signups_7d: i64,
     logins_7d: i64,
 }
@@ -89,6 +92,8 @@ async fn dashboard(
             users: report.users,
             active: report.active,
             admins: report.admins,
+            admins_mfa: report.admins_mfa,
+            members_mfa: report.members_mfa,
             signups_7d: report.signups_7d,
             logins_7d: report.logins_7d,
         },

@@ -33,6 +33,7 @@ async fn register_creates_an_account_with_a_public_id() {
         "email_verified",
         "id",
         "last_login_at",
+        "mfa_enabled",
         "name",
         "pending_email",
         "role",

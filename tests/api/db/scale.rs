@@ -149,6 +149,7 @@ fn query(search: Option<&str>, sort: SortKey) -> UserQuery {
         search_email: true,
         role: None,
         active: None,
+        mfa: None,
         sort,
         descending: false,
         page: 1,

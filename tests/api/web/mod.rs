@@ -4,5 +4,6 @@ mod account;
 mod admin;
 mod auth;
 mod csrf;
+mod mfa;
 mod pages;
 mod users;

@@ -15,7 +15,7 @@ use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, typed_twice, Refused, Showing, Text};
-use crate::web::layout::{page, Layout, Page, Reply};
+use crate::web::layout::{page, Confirmation, Layout, Page, Reply};
 use crate::web::present::{session_rows, SessionRow};
 use crate::web::present::{UserRow, When};
 use crate::web::session::{set_cookies, AdminPage};
@@ -30,6 +30,8 @@ pub(super) fn routes() -> Vec<Route> {
         end_session,
         unlock,
         recovery_link,
+        remove_mfa_confirm,
+        remove_mfa,
         delete_confirm,
         delete,
         to_the_form
@@ -378,6 +380,41 @@ async fn recovery_link(
         "admin/recovery_link",
         context,
     ))
+}
+
+/// The confirmation step of removing a user's second factor.
+#[get("/admin/users/<id>/mfa/remove")]
+async fn remove_mfa_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Served<Page> {
+    let user = accounts::find(app, id).await?;
+    Ok(Confirmation {
+        layout: Layout::signed_in(&admin, None),
+        question: format!("Remove the second factor of {}?", user.username),
+        detail: format!(
+            "For a lost phone: {0} signs in with the password alone until they turn              two-factor authentication on again; their recovery codes stop working. {0} is              told by mail, and the audit log records it.",
+            user.username
+        ),
+        action: uri!(remove_mfa(&user.public_id)).to_string(),
+        button: "Remove the second factor".to_owned(),
+        cancel: uri!(show(&user.public_id)).to_string(),
+    }
+    .page())
+}
+
+#[post("/admin/users/<id>/mfa/remove", data = "<_form>")]
+async fn remove_mfa(
+    app: &State<App>,
+    admin: AdminPage,
+    id: &str,
+    _form: CsrfForm<Token>,
+) -> Served {
+    let user = accounts::find(app, id).await?;
+    match crate::mfa::remove_by_admin(app, &admin, &user).await {
+        Ok(()) => Ok(back_to(&user, "The second factor is removed.")),
+        Err(error @ Error::Conflict(_)) => {
+            Ok(Reply::warning(uri!(show(&user.public_id)), error.message()))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Serialize)]

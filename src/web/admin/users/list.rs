@@ -25,6 +25,7 @@ struct Filters<'a> {
     q: &'a str,
     role: &'a str,
     active: &'a str,
+    mfa: &'a str,
     sort: &'a str,
 }
 
@@ -67,6 +68,7 @@ async fn list(
             q: params.q.unwrap_or_default(),
             role: params.role.unwrap_or_default(),
             active: params.active.unwrap_or_default(),
+            mfa: params.mfa.unwrap_or_default(),
             sort: params.sort.unwrap_or("username"),
         },
         paging,

@@ -1,0 +1,140 @@
+//! The rows of the second factor: one TOTP credential per account (unconfirmed while an
+//! enrolment waits for its first code) and the account's recovery codes.
+
+use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
+use diesel::result::Error::DatabaseError;
+use time::PrimitiveDateTime;
+
+use crate::db::schema::{recovery_codes, totp_credentials};
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = totp_credentials)]
+pub(crate) struct Credential {
+    pub(crate) sealed_secret: String,
+    pub(crate) confirmed: bool,
+    /// The latest step whose code was accepted.
+    pub(crate) last_step: Option<i64>,
+}
+
+impl Credential {
+    pub(crate) fn find(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Credential>> {
+        totp_credentials::table
+            .find(user_id)
+            .select(Credential::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Starts an enrolment with a new sealed secret, replacing an unconfirmed one; false
+    /// when a confirmed credential is there (turn it off first).
+    pub(crate) fn begin(
+        conn: &mut DbConn,
+        user_id: i64,
+        sealed_secret: &str,
+        now: PrimitiveDateTime,
+    ) -> QueryResult<bool> {
+        diesel::delete(totp_credentials::table.find(user_id))
+            .filter(totp_credentials::confirmed.eq(false))
+            .execute(conn)?;
+        let inserted = diesel::insert_into(totp_credentials::table)
+            .values((
+                totp_credentials::user_id.eq(user_id),
+                totp_credentials::sealed_secret.eq(sealed_secret),
+                totp_credentials::created_at.eq(now),
+            ))
+            .execute(conn);
+        match inserted {
+            Ok(_) => Ok(true),
+            // A confirmed credential holds the row.
+            Err(DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Confirms the waiting enrolment with the step of its first code; false when there is
+    /// none waiting (confirmed meanwhile, or removed).
+    pub(crate) fn confirm(conn: &mut DbConn, user_id: i64, step: i64) -> QueryResult<bool> {
+        diesel::update(totp_credentials::table.find(user_id))
+            .filter(totp_credentials::confirmed.eq(false))
+            .set((
+                totp_credentials::confirmed.eq(true),
+                totp_credentials::last_step.eq(step),
+            ))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+
+    /// Records that the code of `step` was used: a compare-and-swap, so that of two
+    /// requests with one code only one succeeds; false for a step not later than the last.
+    pub(crate) fn use_step(conn: &mut DbConn, user_id: i64, step: i64) -> QueryResult<bool> {
+        diesel::update(totp_credentials::table.find(user_id))
+            .filter(totp_credentials::confirmed.eq(true))
+            .filter(
+                totp_credentials::last_step
+                    .is_null()
+                    .or(totp_credentials::last_step.lt(step)),
+            )
+            .set(totp_credentials::last_step.eq(step))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+
+    /// Removes the credential and the recovery codes; false when there was no credential.
+    pub(crate) fn remove(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
+        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+            .execute(conn)?;
+        diesel::delete(totp_credentials::table.find(user_id))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+}
+
+/// Replaces the account's recovery codes by these hashes.
+pub(crate) fn replace_codes(conn: &mut DbConn, user_id: i64, hashes: &[String]) -> QueryResult<()> {
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+        .execute(conn)?;
+    // One statement per code: the two backends share no multi-row insert in Diesel.
+    for hash in hashes {
+        diesel::insert_into(recovery_codes::table)
+            .values((
+                recovery_codes::user_id.eq(user_id),
+                recovery_codes::code_hash.eq(hash),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Uses up the unused code with this hash; false when there is none (wrong, or used).
+pub(crate) fn use_code(
+    conn: &mut DbConn,
+    user_id: i64,
+    hash: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<bool> {
+    let unused = recovery_codes::table
+        .filter(recovery_codes::user_id.eq(user_id))
+        .filter(recovery_codes::code_hash.eq(hash))
+        .filter(recovery_codes::used_at.is_null())
+        .select(recovery_codes::id);
+    let Some(id) = unused.first::<i64>(conn).optional()? else {
+        return Ok(false);
+    };
+    // Only the request that marks it first has used it.
+    diesel::update(recovery_codes::table.find(id))
+        .filter(recovery_codes::used_at.is_null())
+        .set(recovery_codes::used_at.eq(now))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// How many unused recovery codes the account has.
+pub(crate) fn codes_left(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
+    recovery_codes::table
+        .filter(recovery_codes::user_id.eq(user_id))
+        .filter(recovery_codes::used_at.is_null())
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,249 @@
+//! An account's second factor (API.md §9): TOTP enrolment in two steps (a secret, then a
+//! first code that proves the app has it), recovery codes, turning it off, and an admin's
+//! removal for a lost phone. Each change is audited and mailed to the account's address in
+//! the transaction that makes it. The second step of a login is `auth::second_step`.
+
+pub(crate) mod credentials;
+pub(crate) mod totp;
+
+use crate::accounts::model::{User, UserChanges};
+use crate::accounts::verify_current;
+use crate::app::App;
+use crate::audit::{self, Event, Record};
+use crate::auth::challenge;
+use crate::auth::Actor;
+use crate::db::{self, DbConn};
+use crate::error::{Error, Result};
+use crate::mail::Letter;
+
+use self::credentials::Credential;
+
+/// An enrolment waiting for its first code: what the owner puts into an app.
+pub(crate) struct Enrolment {
+    /// The secret in base32, for typing in by hand.
+    pub(crate) secret: String,
+    /// The same as an `otpauth://` URL (the QR code's content).
+    pub(crate) otpauth_url: String,
+}
+
+const ALREADY_ON: &str =
+    "Two-factor authentication is already on: turn it off first to move it to another app.";
+const NOT_ON: &str = "Two-factor authentication is not on.";
+
+/// `POST /api/me/mfa/totp`: checks the password and makes a new secret, replacing an
+/// enrolment that was never confirmed.
+pub(crate) async fn begin(app: &App, actor: &Actor, password: String) -> Result<Enrolment> {
+    verify_current(app, actor, password, "password").await?;
+    if actor.user.mfa_enabled {
+        return Err(Error::Conflict(ALREADY_ON.into()));
+    }
+    let secret = totp::new_secret()?;
+    let sealed = app.mfa_key.seal(&secret, actor.user.id)?;
+    let (now, user_id) = (app.clock.now(), actor.user.id);
+    let begun = app
+        .db
+        .run(move |c| Credential::begin(c, user_id, &sealed, now))
+        .await?;
+    if !begun {
+        return Err(Error::Conflict(ALREADY_ON.into()));
+    }
+    enrolment(app, &actor.user, &secret)
+}
+
+fn enrolment(app: &App, user: &User, secret: &[u8]) -> Result<Enrolment> {
+    // Named after this server too, so that people with several Gatehouses tell them apart.
+    let link = app.mailer.link("/");
+    let host = url::Url::parse(&link)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(Enrolment {
+        secret: totp::secret_text(secret)?,
+        otpauth_url: totp::otpauth_url(secret, &format!("{}@{host}", user.username))?,
+    })
+}
+
+/// The enrolment waiting for its first code, if any (the page shows it until confirmed;
+/// a confirmed secret is never shown again).
+pub(crate) async fn waiting(app: &App, user: &User) -> Result<Option<Enrolment>> {
+    let user_id = user.id;
+    let found = app
+        .db
+        .run(move |c| Ok::<_, Error>(Credential::find(c, user_id)?))
+        .await?;
+    match found.filter(|credential| !credential.confirmed) {
+        Some(credential) => {
+            let secret = app.mfa_key.open(&credential.sealed_secret, user_id)?;
+            Ok(Some(enrolment(app, user, &secret)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `POST /api/me/mfa/totp/confirm`: a code from the app turns TOTP on; returns the first
+/// recovery codes, which are shown this once.
+pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<String>> {
+    let user_id = actor.user.id;
+    let found = app
+        .db
+        .run(move |c| Ok::<_, Error>(Credential::find(c, user_id)?))
+        .await?;
+    let credential = match found {
+        Some(credential) if credential.confirmed => return Err(Error::Conflict(ALREADY_ON.into())),
+        Some(credential) => credential,
+        None => {
+            let problem = "there is no enrolment waiting: start one with your password";
+            return Err(Error::field("code", problem));
+        }
+    };
+    let secret = app.mfa_key.open(&credential.sealed_secret, user_id)?;
+    let unix = app.clock.now().assume_utc().unix_timestamp();
+    let Some(step) = totp::matching_step(&secret, code, unix, None)? else {
+        let problem = "is not the code your app shows now (is the phone's clock right?)";
+        return Err(Error::field("code", problem));
+    };
+    let codes = totp::new_recovery_codes()?;
+    let hashes: Vec<String> = codes.iter().map(|c| app.mfa_key.code_hash(c)).collect();
+    change(app, actor, &actor.user, move |c| {
+        if !Credential::confirm(c, user_id, step)? {
+            return Err(Error::Conflict(ALREADY_ON.into()));
+        }
+        credentials::replace_codes(c, user_id, &hashes)?;
+        Ok(Change::Enabled)
+    })
+    .await?;
+    Ok(codes)
+}
+
+/// `DELETE /api/me/mfa/totp`: the password turns TOTP off (or cancels a waiting enrolment);
+/// the recovery codes go with it.
+pub(crate) async fn disable(app: &App, actor: &Actor, password: String) -> Result<()> {
+    verify_current(app, actor, password, "password").await?;
+    let user_id = actor.user.id;
+    change(app, actor, &actor.user, move |c| {
+        remove(c, user_id, Change::Disabled)
+    })
+    .await
+}
+
+/// `POST /api/me/mfa/recovery-codes`: new recovery codes for the password; the old ones
+/// stop working.
+pub(crate) async fn regenerate(app: &App, actor: &Actor, password: String) -> Result<Vec<String>> {
+    verify_current(app, actor, password, "password").await?;
+    if !actor.user.mfa_enabled {
+        return Err(Error::Conflict(NOT_ON.into()));
+    }
+    let codes = totp::new_recovery_codes()?;
+    let hashes: Vec<String> = codes.iter().map(|c| app.mfa_key.code_hash(c)).collect();
+    let user_id = actor.user.id;
+    change(app, actor, &actor.user, move |c| {
+        credentials::replace_codes(c, user_id, &hashes)?;
+        Ok(Change::Regenerated)
+    })
+    .await?;
+    Ok(codes)
+}
+
+/// `DELETE /api/users/<id>/mfa`: an admin removes an account's second factor (a lost
+/// phone); the account signs in with its password alone until it enrols again.
+pub(crate) async fn remove_by_admin(app: &App, admin: &Actor, target: &User) -> Result<()> {
+    if !target.mfa_enabled {
+        return Err(Error::Conflict(NOT_ON.into()));
+    }
+    let user_id = target.id;
+    change(app, admin, target, move |c| {
+        remove(c, user_id, Change::RemovedByAdmin)
+    })
+    .await
+}
+
+/// Removes the credential, its codes and any login waiting for a code.
+fn remove(c: &mut DbConn, user_id: i64, change: Change) -> Result<Change> {
+    if !Credential::remove(c, user_id)? {
+        return Err(Error::Conflict(NOT_ON.into()));
+    }
+    challenge::void(c, user_id)?;
+    Ok(change)
+}
+
+/// A change to a second factor, for the user row, the audit log and the notice.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Enabled,
+    Disabled,
+    Regenerated,
+    RemovedByAdmin,
+}
+
+impl Change {
+    fn event(self) -> Event {
+        match self {
+            Change::Enabled => Event::MfaEnabled,
+            Change::Disabled => Event::MfaDisabled,
+            Change::Regenerated => Event::RecoveryCodesRegenerated,
+            Change::RemovedByAdmin => Event::MfaResetByAdmin,
+        }
+    }
+
+    /// What the notice says happened to the account's two-factor authentication.
+    fn notice(self) -> &'static str {
+        match self {
+            Change::Enabled => "was turned on: signing in now asks for a code from your app",
+            Change::Disabled => "was turned off: signing in asks for your password alone",
+            Change::Regenerated => "got new recovery codes: the old ones no longer work",
+            Change::RemovedByAdmin => {
+                "was removed by an administrator: signing in asks for your password alone \
+                 until you turn it on again"
+            }
+        }
+    }
+}
+
+/// Runs `work` in a write transaction, then keeps the user row's `mfa_enabled` in step,
+/// audits the change (by `actor`, about `target`) and mails the notice to `target`.
+async fn change<F>(app: &App, actor: &Actor, target: &User, work: F) -> Result<()>
+where
+    F: FnOnce(&mut DbConn) -> Result<Change> + Send + 'static,
+{
+    let now = app.clock.now();
+    let (actor, target, mailer) = (actor.clone(), target.clone(), app.mailer.clone());
+    app.db
+        .run(move |c| {
+            db::write_transaction::<_, Error, _>(c, |c| {
+                let change = work(c)?;
+                let enabled = match change {
+                    Change::Enabled => Some(true),
+                    Change::Disabled | Change::RemovedByAdmin => Some(false),
+                    Change::Regenerated => None,
+                };
+                let changes = UserChanges {
+                    mfa_enabled: enabled,
+                    updated_at: Some(now),
+                    ..UserChanges::default()
+                };
+                let user = User::update(c, target.id, &changes)?;
+                let was_on = target.mfa_enabled || change == Change::Enabled;
+                if was_on {
+                    let record = Record::by(change.event(), &actor.user, &user, &actor.source);
+                    audit::record(c, now, &record)?;
+                    let notice = Letter::SecondFactor {
+                        username: &user.username,
+                        what: change.notice(),
+                    };
+                    mailer.queue(c, now, &user.email, &notice)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    app.mailer.wake();
+    Ok(())
+}
+
+/// How many unused recovery codes the account has.
+pub(crate) async fn codes_left(app: &App, user: &User) -> Result<i64> {
+    let user_id = user.id;
+    app.db
+        .run(move |c| Ok::<_, Error>(credentials::codes_left(c, user_id)?))
+        .await
+}
