@@ -16,6 +16,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use crate::common::{TestApp, OTHER_PASSWORD, PASSWORD};
+use crate::mfa::code;
 
 /// axe-core, vendored from the npm registry (tests/vendor/axe-core/SOURCE.txt).
 const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
@@ -450,6 +451,7 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
         "/".to_owned(),
         "/account".to_owned(),
         "/account/logout-all".to_owned(),
+        "/account/mfa".to_owned(),
         "/users".to_owned(),
         format!("/users/{}", root.id),
         "/bucketlists".to_owned(),
@@ -465,6 +467,7 @@ async fn every_page_passes_axe_in_both_schemes_and_fits_a_phone() {
         "/admin/audit".to_owned(),
         format!("/admin/users/{}", mem.id),
         format!("/admin/users/{}/delete", mem.id),
+        format!("/admin/users/{}/mfa/remove", mem.id),
         format!("/admin/users/{}", root.id),
     ];
     for scheme in [&[][..], &["--force-dark-mode"][..]] {
@@ -598,5 +601,68 @@ async fn a_forgotten_password_is_reset_from_the_mail_in_chromium() {
     browser.fill("password", OTHER_PASSWORD).await;
     browser.submit("/login").await;
     assert!(browser.text().await.contains("Signed in as alice."));
+    browser.close().await;
+}
+
+#[rocket::async_test]
+#[ignore = "heavy: headless Chromium; the full suite runs it (--include-ignored)"]
+async fn a_member_turns_on_two_factor_and_signs_in_with_a_code_in_chromium() {
+    let browser = Chromium::start().await;
+    let t = TestApp::new().await;
+    t.member("mira").await;
+    let server = t.serve().await;
+    let at = |path: &str| format!("{}{path}", server.base);
+    browser.sign_in(&at("/login"), "mira").await;
+    browser.open(&at("/account")).await;
+    browser
+        .click_link("Set up two-factor authentication")
+        .await;
+    browser.fill("begin_password", PASSWORD).await;
+    browser.submit("/account/mfa/totp").await;
+    assert!(browser.text().await.contains("Add Gatehouse to your app"));
+    let qr = browser
+        .client
+        .find(Locator::Css(".qr svg"))
+        .await
+        .expect("the QR code");
+    let (_, _, width, height) = qr.rectangle().await.expect("drawn");
+    assert!(width >= 150.0 && height >= 150.0, "{width}×{height}");
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    browser.screenshot(t.dir.path(), "mfa-enrol.png").await;
+    // What a person without a camera does: read the key off the page into the app.
+    let secret = browser
+        .client
+        .find(Locator::Id("totp-secret"))
+        .await
+        .expect("the key")
+        .prop("value")
+        .await
+        .expect("its text")
+        .expect("a value");
+    let app = format!("otpauth://totp/Gatehouse:mira?secret={secret}");
+    browser.fill("code", &code(&t, &app, 0)).await;
+    browser.submit("/account/mfa/totp/confirm").await;
+    let codes = browser
+        .client
+        .find_all(Locator::Css("#recovery-codes li"))
+        .await
+        .expect("the codes");
+    assert_eq!(codes.len(), 10);
+    browser.click_link("I have saved them").await;
+    assert!(browser.text().await.contains("It is on"));
+    browser.submit("/logout").await;
+
+    browser.open(&at("/login?next=%2Fbucketlists")).await;
+    browser.fill("username", "mira").await;
+    browser.fill("password", PASSWORD).await;
+    browser.submit("/login").await;
+    assert_eq!(browser.path().await, "/login/mfa");
+    assert_eq!(browser.focused_id().await, "code");
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    // The confirmation spent this step's code: the app's next one (one step of drift).
+    browser.fill("code", &code(&t, &app, 1)).await;
+    browser.submit("/login/mfa").await;
+    assert_eq!(browser.path().await, "/bucketlists");
+    assert!(browser.text().await.contains("Signed in as mira."));
     browser.close().await;
 }
