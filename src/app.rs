@@ -128,6 +128,19 @@ fn cross_check(settings: &Settings) -> Result<DatabaseUrl, SettingError> {
 }
 
 impl App {
+    /// `gatehouse remove-mfa --all`: removes every second factor, for a lost `mfa_key`.
+    /// Opens the database alone (the key is not needed, nor made); returns how many
+    /// accounts had one.
+    pub fn remove_all_second_factors(figment: Figment) -> Result<usize, StartError> {
+        let settings = Settings::from_figment(&figment)?;
+        let url = cross_check(&settings)?;
+        let timeout = Duration::from_secs(settings.database_timeout);
+        let db = Db::connect(&url, settings.database_pool_size, timeout, false)?;
+        db.migrate()?;
+        let now = Clock::default().now();
+        Ok(db.at_start(|c| crate::mfa::credentials::remove_all(c, now))?)
+    }
+
     /// Prepares the application for a one-shot command (`migrate`, `create-admin` …).
     pub fn prepare(figment: Figment) -> Result<Prepared, StartError> {
         Self::prepare_with(figment, false)
@@ -182,7 +195,8 @@ impl App {
         )?;
         let keyer = Keyer::new(&secret_key);
         let ring = secrets::key_ring(&settings, &store, &mut notes)?;
-        let mfa_key = MfaKey::new(secrets::mfa_key(&store, &mut notes)?);
+        let sealed = db.at_start(crate::mfa::credentials::count_sealed)?;
+        let mfa_key = MfaKey::new(secrets::mfa_key(&store, &mut notes, sealed)?);
         let generated = settings.jwt_keys.is_empty().then_some(store);
         let clock = Clock::default();
         let tokens = Arc::new(Tokens::new(&ring, generated, &settings, clock.clone())?);

@@ -19,7 +19,7 @@ mod http;
 pub mod logs;
 pub mod mail;
 pub mod maintenance;
-mod mfa;
+pub mod mfa;
 mod params;
 mod reports;
 pub mod secrets;

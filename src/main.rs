@@ -43,6 +43,16 @@ enum Command {
         /// The account's username or email.
         username: String,
     },
+    /// Remove an account's second factor (an admin who lost both the phone and the recovery
+    /// codes), audited and mailed; with --all, every account's (a lost mfa_key).
+    RemoveMfa {
+        /// The account's username or email.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        username: Option<String>,
+        /// Every account's second factor.
+        #[arg(long)]
+        all: bool,
+    },
     /// Add a new JWT signing key and make it the signer. Tokens signed by the older keys keep
     /// working until they expire; running instances pick the new key up within a minute.
     RotateKeys,
@@ -92,6 +102,27 @@ async fn run(command: Command) -> Result<(), StartError> {
                     other => explain(other),
                 })?;
             println!("{} may log in again.", user.username);
+        }
+        Command::RemoveMfa { username: None, .. } => {
+            let removed = App::remove_all_second_factors(figment)?;
+            println!("Removed the second factor of {removed} account(s); they may enrol again.");
+        }
+        Command::RemoveMfa {
+            username: Some(username),
+            ..
+        } => {
+            let prepared = App::prepare(figment)?;
+            print_notes(&prepared.notes);
+            let user = gatehouse::mfa::remove_by_operator(&prepared.app, &username)
+                .await
+                .map_err(|error| match error {
+                    Error::NotFound => StartError(format!("no account is called {username}")),
+                    other => explain(other),
+                })?;
+            println!(
+                "{} signs in with the password alone until they enrol again.",
+                user.username
+            );
         }
         Command::CreateAdmin {
             username,

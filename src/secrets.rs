@@ -161,7 +161,23 @@ pub(crate) fn secret_key(store: &Store, notes: &mut Notes) -> Result<String, Str
 /// The key that seals TOTP secrets and keys recovery-code hashes, generated once into the
 /// store. It is its own secret, not derived from `secret_key`: an operator who changes
 /// `secret_key` ends cookies, and must not lose every second factor with them.
-pub(crate) fn mfa_key(store: &Store, notes: &mut Notes) -> Result<[u8; MFA_KEY_BYTES], String> {
+///
+/// `sealed`: how many accounts have a secret sealed with it. A missing key is then not made
+/// anew (every one of those second factors would fail to open): start-up stops and says how
+/// to recover.
+pub(crate) fn mfa_key(
+    store: &Store,
+    notes: &mut Notes,
+    sealed: i64,
+) -> Result<[u8; MFA_KEY_BYTES], String> {
+    if sealed > 0 && !stored(store, MFA_KEY)? {
+        return Err(format!(
+            "{MFA_KEY} is missing, and {sealed} account(s) have a second factor sealed with \
+             it: restore it from the backup it was taken with (README, Backups); if it is \
+             lost for good, `gatehouse remove-mfa --all` removes every second factor so that \
+             those accounts can enrol again"
+        ));
+    }
     let text = match store {
         Store::Files(dir) => load_or_create_file(&dir.join(MFA_KEY), new_mfa_key, notes)?,
         Store::Database(db) => db.secret(MFA_KEY, new_mfa_key, notes).map_err(|e| e.0)?,
@@ -171,6 +187,14 @@ pub(crate) fn mfa_key(store: &Store, notes: &mut Notes) -> Result<[u8; MFA_KEY_B
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| format!("the stored {MFA_KEY} is not base64 of {MFA_KEY_BYTES} bytes"))
+}
+
+/// Whether the secret `name` is in the store.
+fn stored(store: &Store, name: &str) -> Result<bool, String> {
+    match store {
+        Store::Files(dir) => Ok(dir.join(name).exists()),
+        Store::Database(db) => Ok(db.read_secret(name).map_err(|e| e.0)?.is_some()),
+    }
 }
 
 fn new_mfa_key() -> String {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::audit::{self, Created, Event, Record, Source, Via};
+use crate::auth::challenge;
 use crate::auth::lockouts;
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit};
@@ -501,6 +502,8 @@ async fn apply(
                 }
                 if set.password_hash.is_some() {
                     Session::revoke_all(c, target.id, keep, now)?;
+                    // A login that proved the old password waits for its code no more.
+                    challenge::void(c, target.id)?;
                 }
                 if !updated.active {
                     Session::revoke_all(c, target.id, None, now)?;

@@ -177,6 +177,24 @@ impl User {
         Ok(user)
     }
 
+    /// Accounts with a second factor on.
+    pub(crate) fn with_second_factor(conn: &mut DbConn) -> QueryResult<Vec<User>> {
+        users::table
+            .filter(users::mfa_enabled.eq(true))
+            .select(User::as_select())
+            .load(conn)
+    }
+
+    /// Marks every account as having no second factor (all were removed).
+    pub(crate) fn clear_second_factors(
+        conn: &mut DbConn,
+        now: PrimitiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.filter(users::mfa_enabled.eq(true)))
+            .set((users::mfa_enabled.eq(false), users::updated_at.eq(now)))
+            .execute(conn)
+    }
+
     pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
         diesel::delete(users::table.find(id)).execute(conn)
     }

@@ -10,6 +10,7 @@ use super::model::{User, UserChanges};
 use super::validation;
 use crate::app::App;
 use crate::audit::{self, Event, Record, Source};
+use crate::auth::challenge;
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit, Reserved};
 use crate::auth::tokens::{fingerprint, random_token};
@@ -205,6 +206,7 @@ pub(crate) async fn reset(
                 };
                 let user = User::update(c, user.id, &changes)?;
                 Session::revoke_all(c, user.id, None, now)?;
+                challenge::void(c, user.id)?;
                 let letter = Letter::PasswordChanged {
                     username: &user.username,
                     how: "reset with a link sent by mail",

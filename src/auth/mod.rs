@@ -231,7 +231,8 @@ pub(crate) async fn second_step(
     let (found, user, left) = app
         .db
         .run(move |c| {
-            let (found, user) = challenge::find(c, &token, now)?.ok_or_else(stale_challenge)?;
+            let (found, user, attempts_left) =
+                challenge::attempt(c, &token, now)?.ok_or_else(stale_challenge)?;
             if !user.active || !user.mfa_enabled {
                 return Err(stale_challenge());
             }
@@ -241,14 +242,13 @@ pub(crate) async fn second_step(
             ];
             match throttle::reserve_all(c, &keys, now)? {
                 Reserved::Locked(seconds) => Err(Error::TooManyRequests(seconds)),
-                Reserved::Allowed { left } => Ok((found, user, left)),
+                Reserved::Allowed { left } => Ok((found, user, left.min(attempts_left))),
             }
         })
         .await?;
     let proof = proof(app, &user, &factor).await?;
     let (tokens, mailer, source2) = (app.tokens.clone(), app.mailer.clone(), source.clone());
-    let (challenge_id, user_id) = (found.id, user.id);
-    let keys = (found.account_key.clone(), found.address_key.clone());
+    let (challenge, user_id) = (found.clone(), user.id);
     let outcome = app
         .db
         .run(move |c| {
@@ -265,11 +265,11 @@ pub(crate) async fn second_step(
                     // A replayed code, or a recovery code used a moment ago.
                     return Ok(None);
                 }
-                if !challenge::take(c, challenge_id)? {
+                if !challenge::take(c, &challenge)? {
                     return Err(stale_challenge());
                 }
-                throttle::clear(c, std::slice::from_ref(&keys.0))?;
-                throttle::give_back(c, &keys.1)?;
+                throttle::clear(c, std::slice::from_ref(&challenge.account_key))?;
+                throttle::give_back(c, &challenge.address_key)?;
                 let changes = UserChanges {
                     last_login_at: Some(now),
                     ..UserChanges::default()
@@ -298,7 +298,7 @@ pub(crate) async fn second_step(
             app.mailer.wake();
             Ok(signed_in)
         }
-        None => Err(wrong_code(app, challenge_id, &user, left, source).await),
+        None => Err(wrong_code(app, &user, left, source).await),
     }
 }
 
@@ -330,33 +330,23 @@ async fn proof(app: &App, user: &User, factor: &SecondFactor) -> Result<Option<P
     Ok(step.map(Proof::Step))
 }
 
-/// Counts a wrong code against the challenge (it dies at the fifth) and audits it; the
+/// Audits a wrong code (already counted against the challenge and the throttle); the
 /// answer is a failed login, with the attempts this client has left before one or the
 /// other stops it.
-async fn wrong_code(
-    app: &App,
-    challenge_id: i64,
-    user: &User,
-    throttle_left: i32,
-    source: &Source,
-) -> Error {
+async fn wrong_code(app: &App, user: &User, attempts_left: i32, source: &Source) -> Error {
     let (now, user, source) = (app.clock.now(), user.clone(), source.clone());
-    let counted = app
+    let audited = app
         .db
         .run(move |c| {
-            db::write_transaction::<_, Error, _>(c, |c| {
-                let left = challenge::fail(c, challenge_id)?;
-                let record = Record::by(Event::MfaFailed, &user, &user, &source);
-                audit::record(c, now, &record)?;
-                Ok(left)
-            })
+            let record = Record::by(Event::MfaFailed, &user, &user, &source);
+            audit::record(c, now, &record)
         })
         .await;
-    match counted {
-        Ok(left) => Error::InvalidCredentials {
-            attempts_left: Some(left.min(throttle_left)),
+    match audited {
+        Ok(()) => Error::InvalidCredentials {
+            attempts_left: Some(attempts_left),
         },
-        Err(error) => error,
+        Err(error) => error.into(),
     }
 }
 
@@ -532,6 +522,7 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
             db::write_transaction::<_, Error, _>(c, |c| {
                 let event = if everywhere {
                     Session::revoke_all(c, user.id, None, now)?;
+                    challenge::void(c, user.id)?;
                     Event::LogoutAll
                 } else {
                     Session::revoke(c, session.id, now)?;

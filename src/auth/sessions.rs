@@ -119,6 +119,14 @@ impl Session {
             .load(conn)
     }
 
+    /// Records that the session passed a second factor (the one that turned it on).
+    pub(crate) fn mark_second_factor(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+        diesel::update(sessions::table.find(id))
+            .set(sessions::mfa.eq(true))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     /// Ends one session; returns whether it was live.
     pub(crate) fn revoke(conn: &mut DbConn, id: i64, now: PrimitiveDateTime) -> QueryResult<bool> {
         diesel::update(sessions::table.find(id))

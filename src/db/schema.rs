@@ -115,7 +115,7 @@ diesel::table! {
         user_id -> BigInt,
         account_key -> Text,
         address_key -> Text,
-        failures -> Integer,
+        attempts -> Integer,
         created_at -> Timestamp,
         expires_at -> Timestamp,
     }

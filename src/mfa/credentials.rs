@@ -6,8 +6,11 @@ use diesel::result::DatabaseErrorKind;
 use diesel::result::Error::DatabaseError;
 use time::PrimitiveDateTime;
 
+use crate::accounts::model::User;
+use crate::audit::{self, Event, Record, Source};
+use crate::auth::challenge;
 use crate::db::schema::{recovery_codes, totp_credentials};
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = totp_credentials)]
@@ -53,11 +56,17 @@ impl Credential {
         }
     }
 
-    /// Confirms the waiting enrolment with the step of its first code; false when there is
-    /// none waiting (confirmed meanwhile, or removed).
-    pub(crate) fn confirm(conn: &mut DbConn, user_id: i64, step: i64) -> QueryResult<bool> {
+    /// Confirms the waiting enrolment of `sealed_secret` with the step of its first code;
+    /// false when it is not waiting any more (confirmed, replaced or removed meanwhile).
+    pub(crate) fn confirm(
+        conn: &mut DbConn,
+        user_id: i64,
+        sealed_secret: &str,
+        step: i64,
+    ) -> QueryResult<bool> {
         diesel::update(totp_credentials::table.find(user_id))
             .filter(totp_credentials::confirmed.eq(false))
+            .filter(totp_credentials::sealed_secret.eq(sealed_secret))
             .set((
                 totp_credentials::confirmed.eq(true),
                 totp_credentials::last_step.eq(step),
@@ -89,6 +98,34 @@ impl Credential {
             .execute(conn)
             .map(|n| n == 1)
     }
+}
+
+/// `gatehouse remove-mfa --all`: every second factor goes, each audited as removed by the
+/// operator; for a lost `mfa_key`, without which none of them can be checked. Works on the
+/// database alone (no key needed); returns how many accounts had one.
+pub(crate) fn remove_all(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<usize> {
+    db::write_transaction::<_, diesel::result::Error, _>(conn, |c| {
+        let holders = User::with_second_factor(c)?;
+        for user in &holders {
+            let record = Record::new(
+                Event::MfaResetByAdmin,
+                None,
+                Some(&user.public_id),
+                &Source::CommandLine,
+            );
+            audit::record(c, now, &record)?;
+        }
+        diesel::delete(recovery_codes::table).execute(c)?;
+        diesel::delete(totp_credentials::table).execute(c)?;
+        challenge::void_all(c)?;
+        User::clear_second_factors(c, now)?;
+        Ok(holders.len())
+    })
+}
+
+/// How many accounts have a secret sealed with the `mfa_key` (confirmed or waiting).
+pub(crate) fn count_sealed(conn: &mut DbConn) -> QueryResult<i64> {
+    totp_credentials::table.count().get_result(conn)
 }
 
 /// Replaces the account's recovery codes by these hashes.

@@ -9,8 +9,9 @@ pub(crate) mod totp;
 use crate::accounts::model::{User, UserChanges};
 use crate::accounts::verify_current;
 use crate::app::App;
-use crate::audit::{self, Event, Record};
+use crate::audit::{self, Event, Record, Source};
 use crate::auth::challenge;
+use crate::auth::sessions::Session;
 use crate::auth::Actor;
 use crate::db::{self, DbConn};
 use crate::error::{Error, Result};
@@ -104,11 +105,19 @@ pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<
     };
     let codes = totp::new_recovery_codes()?;
     let hashes: Vec<String> = codes.iter().map(|c| app.mfa_key.code_hash(c)).collect();
-    change(app, actor, &actor.user, move |c| {
-        if !Credential::confirm(c, user_id, step)? {
+    let (sealed, session_id) = (credential.sealed_secret, actor.session.id);
+    let now = app.clock.now();
+    change(app, By::Account(actor), &actor.user, move |c| {
+        // The secret the code was checked against, not one a second enrolment put since.
+        if !Credential::confirm(c, user_id, &sealed, step)? {
             return Err(Error::Conflict(ALREADY_ON.into()));
         }
         credentials::replace_codes(c, user_id, &hashes)?;
+        // From now on every session has passed the second factor: this one just did, and
+        // the others (opened with the password alone, perhaps by whoever prompted this)
+        // end, as after a password change.
+        Session::revoke_all(c, user_id, Some(session_id), now)?;
+        Session::mark_second_factor(c, session_id)?;
         Ok(Change::Enabled)
     })
     .await?;
@@ -120,7 +129,7 @@ pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<
 pub(crate) async fn disable(app: &App, actor: &Actor, password: String) -> Result<()> {
     verify_current(app, actor, password, "password").await?;
     let user_id = actor.user.id;
-    change(app, actor, &actor.user, move |c| {
+    change(app, By::Account(actor), &actor.user, move |c| {
         remove(c, user_id, Change::Disabled)
     })
     .await
@@ -136,7 +145,7 @@ pub(crate) async fn regenerate(app: &App, actor: &Actor, password: String) -> Re
     let codes = totp::new_recovery_codes()?;
     let hashes: Vec<String> = codes.iter().map(|c| app.mfa_key.code_hash(c)).collect();
     let user_id = actor.user.id;
-    change(app, actor, &actor.user, move |c| {
+    change(app, By::Account(actor), &actor.user, move |c| {
         credentials::replace_codes(c, user_id, &hashes)?;
         Ok(Change::Regenerated)
     })
@@ -147,11 +156,34 @@ pub(crate) async fn regenerate(app: &App, actor: &Actor, password: String) -> Re
 /// `DELETE /api/users/<id>/mfa`: an admin removes an account's second factor (a lost
 /// phone); the account signs in with its password alone until it enrols again.
 pub(crate) async fn remove_by_admin(app: &App, admin: &Actor, target: &User) -> Result<()> {
+    if admin.user.id == target.id {
+        // Turning one's own off takes the password, whatever one's role.
+        return Err(Error::forbidden(
+            "Turn your own second factor off on your account page, with your password.",
+        ));
+    }
+    removed(app, By::Account(admin), target).await
+}
+
+/// `gatehouse remove-mfa USERNAME`: the operator removes an account's second factor (an
+/// only admin who lost both the phone and the recovery codes).
+pub async fn remove_by_operator(app: &App, identifier: &str) -> Result<User> {
+    let typed = crate::accounts::validation::normalize_username(identifier);
+    let found = app
+        .db
+        .run(move |c| Ok::<_, Error>(User::find_by_login(c, &typed)?))
+        .await?;
+    let user = found.ok_or(Error::NotFound)?;
+    removed(app, By::Operator, &user).await?;
+    Ok(user)
+}
+
+async fn removed(app: &App, by: By<'_>, target: &User) -> Result<()> {
     if !target.mfa_enabled {
         return Err(Error::Conflict(NOT_ON.into()));
     }
     let user_id = target.id;
-    change(app, admin, target, move |c| {
+    change(app, by, target, move |c| {
         remove(c, user_id, Change::RemovedByAdmin)
     })
     .await
@@ -199,14 +231,25 @@ impl Change {
     }
 }
 
+/// Who changes a second factor: the account's owner or an admin, or the operator.
+#[derive(Clone, Copy)]
+enum By<'a> {
+    Account(&'a Actor),
+    Operator,
+}
+
 /// Runs `work` in a write transaction, then keeps the user row's `mfa_enabled` in step,
-/// audits the change (by `actor`, about `target`) and mails the notice to `target`.
-async fn change<F>(app: &App, actor: &Actor, target: &User, work: F) -> Result<()>
+/// audits the change (by `by`, about `target`) and mails the notice to `target`.
+async fn change<F>(app: &App, by: By<'_>, target: &User, work: F) -> Result<()>
 where
     F: FnOnce(&mut DbConn) -> Result<Change> + Send + 'static,
 {
     let now = app.clock.now();
-    let (actor, target, mailer) = (actor.clone(), target.clone(), app.mailer.clone());
+    let (actor, source) = match by {
+        By::Account(actor) => (Some(actor.user.public_id.clone()), actor.source.clone()),
+        By::Operator => (None, Source::CommandLine),
+    };
+    let (target, mailer) = (target.clone(), app.mailer.clone());
     app.db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
@@ -224,7 +267,8 @@ where
                 let user = User::update(c, target.id, &changes)?;
                 let was_on = target.mfa_enabled || change == Change::Enabled;
                 if was_on {
-                    let record = Record::by(change.event(), &actor.user, &user, &actor.source);
+                    let subject = Some(user.public_id.as_str());
+                    let record = Record::new(change.event(), actor.as_deref(), subject, &source);
                     audit::record(c, now, &record)?;
                     let notice = Letter::SecondFactor {
                         username: &user.username,

@@ -157,7 +157,8 @@ pub(crate) fn matching_step(
     unix_time: i64,
     after: Option<i64>,
 ) -> Result<Option<i64>> {
-    let code = code.trim();
+    // Apps show "123 456": the space is no part of the code.
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
     }

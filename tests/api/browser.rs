@@ -614,9 +614,7 @@ async fn a_member_turns_on_two_factor_and_signs_in_with_a_code_in_chromium() {
     let at = |path: &str| format!("{}{path}", server.base);
     browser.sign_in(&at("/login"), "mira").await;
     browser.open(&at("/account")).await;
-    browser
-        .click_link("Set up two-factor authentication")
-        .await;
+    browser.click_link("Set up two-factor authentication").await;
     browser.fill("begin_password", PASSWORD).await;
     browser.submit("/account/mfa/totp").await;
     assert!(browser.text().await.contains("Add Gatehouse to your app"));

@@ -180,7 +180,8 @@ async fn login_needs_the_second_step_and_gives_no_token_before_it() {
             sessions::table.select(sessions::mfa).load(c)
         })
         .await;
-    assert_eq!(mfa_sessions.iter().filter(|mfa| **mfa).count(), 1);
+    // The session that turned it on, and this one.
+    assert_eq!(mfa_sessions.iter().filter(|mfa| **mfa).count(), 2);
 
     // The token is used up.
     t.advance(Duration::seconds(30));
@@ -455,7 +456,150 @@ async fn admins_without_a_second_factor_must_enrol_when_it_is_required() {
     let enrol_page = browser.page("/account/mfa").await;
     assert!(enrol_page.html().contains("id=\"mfa-required\""));
 
-    enrol(&t, &root).await;
+    let (url, _) = enrol(&t, &root).await;
     assert_eq!(root.get("/api/audit").await.status, Status::Ok);
+    // Enrolling (here through the API) ended the browser's session: it signs in again, in
+    // two steps now, and the admin pages open.
+    assert_eq!(browser.page("/admin/users").await.status, Status::SeeOther);
+    browser.login(&root).await;
+    let code = code(&t, &url, 0);
+    let signed_in = browser.form("/login/mfa", &[("code", &code)]).await;
+    assert_eq!(signed_in.status, Status::SeeOther, "{}", signed_in.html());
     assert_eq!(browser.page("/admin/users").await.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn admins_cannot_remove_their_own_second_factor_without_the_password() {
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    enrol(&t, &root).await;
+    let own = root.delete(&format!("/api/users/{}/mfa", root.id)).await;
+    assert_eq!(own.status, Status::Forbidden, "{:?}", own.body);
+    assert_eq!(root.get("/api/me").await.body["mfa_enabled"], true);
+}
+
+#[rocket::async_test]
+async fn turning_it_on_ends_the_other_sessions_and_marks_this_one() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let elsewhere = t.sign_in("alice", PASSWORD).await;
+    enrol(&t, &alice).await;
+    let old = elsewhere.get("/api/me").await;
+    assert_eq!(old.status, Status::Unauthorized);
+    assert_eq!(old.code(), "token_revoked");
+    assert_eq!(alice.get("/api/me").await.status, Status::Ok);
+    let live: Vec<bool> = t
+        .db(|c| {
+            use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+            use gatehouse::db::schema::sessions;
+            sessions::table
+                .filter(sessions::revoked_at.is_null())
+                .select(sessions::mfa)
+                .load(c)
+        })
+        .await;
+    assert_eq!(live, [true], "one live session, marked");
+}
+
+#[rocket::async_test]
+async fn a_password_change_ends_logins_waiting_for_their_code() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let (url, _) = enrol(&t, &alice).await;
+    let token = password_step(&t, &alice).await;
+    let body = json!({"current_password": PASSWORD, "new_password": "Pl4n-B!quartz-Harbor"});
+    let changed = alice.put("/api/me/password", body).await;
+    assert_eq!(changed.status, Status::NoContent, "{:?}", changed.body);
+    let stale = second_step(&t, &token, "code", &code(&t, &url, 0)).await;
+    assert_eq!(
+        stale.status,
+        Status::UnprocessableEntity,
+        "{:?}",
+        stale.body
+    );
+}
+
+#[rocket::async_test]
+async fn a_burst_of_parallel_codes_tries_no_more_than_five() {
+    // A generous login limit, so that only the challenge's own count stops the burst.
+    let t = TestApp::with(|f| f.merge(("login_max_failures", 100))).await;
+    let alice = t.member("alice").await;
+    enrol(&t, &alice).await;
+    let token = password_step(&t, &alice).await;
+    let guesses = (0..12).map(|n| {
+        let (t, token) = (t.clone(), token.clone());
+        async move { second_step(&t, &token, "code", &format!("{:06}", n)).await }
+    });
+    let replies = rocket::futures::future::join_all(guesses).await;
+    let checked = replies
+        .iter()
+        .filter(|r| r.status == Status::Unauthorized)
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == Status::UnprocessableEntity)
+        .count();
+    assert_eq!((checked, refused), (5, 7));
+}
+
+#[rocket::async_test]
+async fn the_operator_removes_a_second_factor_and_recovers_from_a_lost_key() {
+    let t = TestApp::new().await;
+    let root = t.admin("root").await;
+    let alice = t.member("alice").await;
+    let bob = t.member("bob").await;
+    for account in [&root, &alice, &bob] {
+        enrol(&t, account).await;
+    }
+    let one = t.command(&["remove-mfa", "root"], &[]);
+    let out = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(
+        out.contains("root signs in with the password alone"),
+        "{out}"
+    );
+    assert!(t.login("root", PASSWORD).await.body["access_token"].is_string());
+
+    // The key is lost (a restore without it): nothing starts, nothing makes a new one.
+    match &t.database {
+        None => std::fs::remove_file(t.dir.path().join("mfa_key")).unwrap(),
+        Some(_) => {
+            t.db(|c| {
+                use diesel::{ExpressionMethods, RunQueryDsl};
+                use gatehouse::db::schema::app_secrets;
+                diesel::delete(app_secrets::table)
+                    .filter(app_secrets::name.eq("mfa_key"))
+                    .execute(c)
+            })
+            .await;
+        }
+    }
+    for _ in 0..2 {
+        let refused = t.command(&["migrate"], &[]);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success());
+        assert!(
+            err.contains("mfa_key is missing, and 2 account(s)"),
+            "{err}"
+        );
+    }
+    let all = t.command(&["remove-mfa", "--all"], &[]);
+    let out = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    assert!(
+        out.contains("Removed the second factor of 2 account(s)"),
+        "{out}"
+    );
+    assert!(t.command(&["migrate"], &[]).status.success());
+    assert_eq!(alice.get("/api/me").await.body["mfa_enabled"], false);
+    let removed = root.get("/api/audit?event=mfa_reset_by_admin").await;
+    assert_eq!(removed.body["total"], 3);
 }

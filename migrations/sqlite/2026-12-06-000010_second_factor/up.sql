@@ -34,7 +34,8 @@ CREATE TABLE mfa_challenges (
     user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     account_key TEXT NOT NULL,
     address_key TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL
 );
+CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);

@@ -390,7 +390,9 @@ async fn remove_mfa_confirm(app: &State<App>, admin: AdminPage, id: &str) -> Ser
         layout: Layout::signed_in(&admin, None),
         question: format!("Remove the second factor of {}?", user.username),
         detail: format!(
-            "For a lost phone: {0} signs in with the password alone until they turn              two-factor authentication on again; their recovery codes stop working. {0} is              told by mail, and the audit log records it.",
+            "For a lost phone: {0} signs in with the password alone until they turn \
+             two-factor authentication on again; their recovery codes stop working. {0} is \
+             told by mail, and the audit log records it.",
             user.username
         ),
         action: uri!(remove_mfa(&user.public_id)).to_string(),
