@@ -95,12 +95,10 @@ async fn run(command: Command) -> Result<(), StartError> {
         Command::Unlock { username } => {
             let prepared = App::prepare(figment)?;
             print_notes(&prepared.notes);
-            let user = gatehouse::auth::lockouts::unlock_by_name(&prepared.app, &username)
+            let user = account_named(&prepared.app, &username).await?;
+            gatehouse::auth::lockouts::unlock_by_operator(&prepared.app, &user)
                 .await
-                .map_err(|error| match error {
-                    Error::NotFound => StartError(format!("no account is called {username}")),
-                    other => explain(other),
-                })?;
+                .map_err(explain)?;
             println!("{} may log in again.", user.username);
         }
         Command::RemoveMfa { username: None, .. } => {
@@ -113,12 +111,10 @@ async fn run(command: Command) -> Result<(), StartError> {
         } => {
             let prepared = App::prepare(figment)?;
             print_notes(&prepared.notes);
-            let user = gatehouse::mfa::remove_by_operator(&prepared.app, &username)
+            let user = account_named(&prepared.app, &username).await?;
+            gatehouse::mfa::remove_by_operator(&prepared.app, &user)
                 .await
-                .map_err(|error| match error {
-                    Error::NotFound => StartError(format!("no account is called {username}")),
-                    other => explain(other),
-                })?;
+                .map_err(explain)?;
             println!(
                 "{} signs in with the password alone until they enrol again.",
                 user.username
@@ -167,6 +163,19 @@ fn print_notes(notes: &[String]) {
     for note in notes {
         eprintln!("gatehouse: {note}");
     }
+}
+
+/// The account an operator names by its username or email.
+async fn account_named(
+    app: &App,
+    name: &str,
+) -> Result<gatehouse::accounts::model::User, StartError> {
+    accounts::find_by_login(app, name)
+        .await
+        .map_err(|error| match error {
+            Error::NotFound => StartError(format!("no account is called {name}")),
+            other => explain(other),
+        })
 }
 
 /// One line from a pipe, or two matching prompts at a terminal.

@@ -302,6 +302,15 @@ pub(crate) async fn find(app: &App, public_id: &str) -> Result<User> {
         .await
 }
 
+/// The account with this username or email, as login finds it (for the operator's
+/// commands).
+pub async fn find_by_login(app: &App, identifier: &str) -> Result<User> {
+    let typed = validation::normalize_username(identifier);
+    app.db
+        .run(move |c| User::find_by_login(c, &typed)?.ok_or(Error::NotFound))
+        .await
+}
+
 /// Applies a partial change to `target_id` for `caller` (self or admin).
 pub(crate) async fn update(
     app: &App,

@@ -54,17 +54,9 @@ pub(crate) async fn clear_lockout(app: &App, admin: &Actor, target: &User) -> Re
     unlock(app, Some(&admin.user), &admin.source, target).await
 }
 
-/// `gatehouse unlock USERNAME`: the operator lets an account (found by username or email)
-/// try again at once.
-pub async fn unlock_by_name(app: &App, identifier: &str) -> Result<User> {
-    let typed = crate::accounts::validation::normalize_username(identifier);
-    let found = app
-        .db
-        .run(move |c| Ok::<_, Error>(User::find_by_login(c, &typed)?))
-        .await?;
-    let user = found.ok_or(Error::NotFound)?;
-    unlock(app, None, &Source::CommandLine, &user).await?;
-    Ok(user)
+/// `gatehouse unlock USERNAME`: the operator lets an account try again at once.
+pub async fn unlock_by_operator(app: &App, user: &User) -> Result<()> {
+    unlock(app, None, &Source::CommandLine, user).await
 }
 
 async fn unlock(app: &App, by: Option<&User>, source: &Source, target: &User) -> Result<()> {

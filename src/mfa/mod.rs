@@ -167,15 +167,8 @@ pub(crate) async fn remove_by_admin(app: &App, admin: &Actor, target: &User) -> 
 
 /// `gatehouse remove-mfa USERNAME`: the operator removes an account's second factor (an
 /// only admin who lost both the phone and the recovery codes).
-pub async fn remove_by_operator(app: &App, identifier: &str) -> Result<User> {
-    let typed = crate::accounts::validation::normalize_username(identifier);
-    let found = app
-        .db
-        .run(move |c| Ok::<_, Error>(User::find_by_login(c, &typed)?))
-        .await?;
-    let user = found.ok_or(Error::NotFound)?;
-    removed(app, By::Operator, &user).await?;
-    Ok(user)
+pub async fn remove_by_operator(app: &App, user: &User) -> Result<()> {
+    removed(app, By::Operator, user).await
 }
 
 async fn removed(app: &App, by: By<'_>, target: &User) -> Result<()> {
