@@ -6,7 +6,8 @@
 //! failures there. Which variant to use:
 //! - input that breaks a rule: `Validation` (with the field), `Taken` (a unique value);
 //! - the caller may not: `Auth` (no usable token), `Forbidden`, `InvalidCredentials`,
-//!   `AccountDisabled`;
+//!   `WrongCode` (a login's second step), `AccountDisabled`, `EmailUnverified`,
+//!   `MfaEnrollmentRequired`;
 //! - the target does not exist *for this caller*: `NotFound`;
 //! - the database refuses a state: `Conflict`;
 //! - anything we did not expect: `Internal`, whose cause is logged and never shown.
@@ -39,6 +40,11 @@ pub enum Error {
     /// (the pages warn when few are left; the API's answer is the same either way).
     InvalidCredentials {
         attempts_left: Option<i32>,
+    },
+    /// A wrong code at a login's second step; `attempts_left` as above (the fewer of the
+    /// throttle's and the challenge's).
+    WrongCode {
+        attempts_left: i32,
     },
     Forbidden(String),
     AccountDisabled,
@@ -97,6 +103,7 @@ impl Error {
                 "This session has ended; sign in again.".into()
             }
             Self::InvalidCredentials { .. } => "Wrong username, email or password.".into(),
+            Self::WrongCode { .. } => "That code is not right.".into(),
             Self::AccountDisabled => "This account has been deactivated.".into(),
             Self::EmailUnverified => "Confirm your email address first: open the link we \
                                       mailed you, or ask for a new one."

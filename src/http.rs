@@ -83,7 +83,7 @@ impl Failure {
             Error::Auth(AuthFailure::InvalidToken) => "invalid_token",
             Error::Auth(AuthFailure::TokenExpired) => "token_expired",
             Error::Auth(AuthFailure::TokenRevoked) => "token_revoked",
-            Error::InvalidCredentials { .. } => "invalid_credentials",
+            Error::InvalidCredentials { .. } | Error::WrongCode { .. } => "invalid_credentials",
             Error::Forbidden(_) => "forbidden",
             Error::AccountDisabled => "account_disabled",
             Error::EmailUnverified => "email_unverified",
@@ -145,7 +145,9 @@ impl Failure {
 /// The status a domain error is answered with, by either face.
 pub(crate) fn status(error: &Error) -> Status {
     match error {
-        Error::Auth(_) | Error::InvalidCredentials { .. } => Status::Unauthorized,
+        Error::Auth(_) | Error::InvalidCredentials { .. } | Error::WrongCode { .. } => {
+            Status::Unauthorized
+        }
         Error::Forbidden(_)
         | Error::AccountDisabled
         | Error::EmailUnverified

@@ -343,9 +343,7 @@ async fn wrong_code(app: &App, user: &User, attempts_left: i32, source: &Source)
         })
         .await;
     match audited {
-        Ok(()) => Error::InvalidCredentials {
-            attempts_left: Some(attempts_left),
-        },
+        Ok(()) => Error::WrongCode { attempts_left },
         Err(error) => error.into(),
     }
 }

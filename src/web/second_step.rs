@@ -111,19 +111,12 @@ async fn check_code(
     };
     let signed_in = match crate::auth::second_step(app, &token, factor, &source).await {
         Ok(signed_in) => signed_in,
-        Err(Error::InvalidCredentials {
-            attempts_left: Some(0),
-        }) => {
+        Err(Error::WrongCode { attempts_left: 0 }) => {
             let why = "Too many wrong codes: sign in again.";
             return Ok(sign_in_again(jar, app, why));
         }
-        Err(error @ Error::InvalidCredentials { .. }) => {
-            let problem = match error {
-                Error::InvalidCredentials {
-                    attempts_left: Some(left),
-                } => format!("That code is not right. {}", few_left(left)),
-                _ => "That code is not right.".to_owned(),
-            };
+        Err(error @ Error::WrongCode { attempts_left }) => {
+            let problem = format!("{} {}", error.message(), few_left(attempts_left));
             let shown = Showing::problem(&error, problem.trim_end().to_owned(), form);
             return Ok(send_back(jar, &app.settings, to, "second-step", shown));
         }

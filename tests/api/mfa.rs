@@ -212,6 +212,7 @@ async fn a_code_is_accepted_once() {
     let replayed = second_step(&t, &token, "code", &now).await;
     assert_eq!(replayed.status, Status::Unauthorized);
     assert_eq!(replayed.code(), "invalid_credentials");
+    assert_eq!(replayed.body["error"]["message"], "That code is not right.");
     // Not even the code of a step before the one used (within the drift window).
     let earlier = second_step(&t, &token, "code", &code(&t, &url, -1)).await;
     assert_eq!(earlier.status, Status::Unauthorized);
