@@ -172,10 +172,10 @@ pub(crate) fn mfa_key(
 ) -> Result<[u8; MFA_KEY_BYTES], String> {
     if sealed > 0 && !stored(store, MFA_KEY)? {
         return Err(format!(
-            "{MFA_KEY} is missing, and {sealed} account(s) have a second factor sealed with \
-             it: restore it from the backup it was taken with (README, Backups); if it is \
-             lost for good, `gatehouse remove-mfa --all` removes every second factor so that \
-             those accounts can enrol again"
+            "{MFA_KEY} is missing, and {sealed} account(s) have a second factor (or an \
+             enrolment) sealed with it: restore it from the backup it was taken with (README, \
+             Backups); if it is lost for good, `gatehouse remove-mfa --all` removes every \
+             second factor so that those accounts can enrol again"
         ));
     }
     let text = match store {
