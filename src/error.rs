@@ -145,8 +145,10 @@ pub trait Unexpected {
 }
 
 impl Unexpected for Error {
+    /// An internal error, or a closed connection (which `From<DieselError>` already names
+    /// `Unavailable`): either may mean the connection is dead.
     fn unexpected(&self) -> bool {
-        matches!(self, Error::Internal(_))
+        matches!(self, Error::Internal(_) | Error::Unavailable)
     }
 }
 

@@ -607,18 +607,26 @@ pub(crate) async fn end_session(
 pub(crate) async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
     let now = app.clock.now();
     let claims = app.tokens.verify(token, TokenType::Access).await?;
-    app.db
-        .run(move |c| {
-            let found = Session::find_with_user(c, &claims.sid)?;
-            let live = found.filter(|(session, user)| {
-                session.is_live(now)
-                    && user.active
-                    && user.public_id == claims.sub
-                    && user.role.as_str() == claims.role
-            });
-            let (session, user) = live.ok_or(Error::Auth(AuthFailure::TokenRevoked))?;
-            session.touch(c, now)?;
-            Ok::<_, Error>((session, user))
+    // Every request reads the session row (read on the async worker on SQLite: see
+    // `Db::read`); the rare write that records activity goes to the blocking pool.
+    let found = app
+        .db
+        .read(move |c| {
+            Ok::<_, Error>(Session::find_with_user(c, &claims.sid)?.map(|f| (f, claims)))
         })
-        .await
+        .await?;
+    let live = found.filter(|((session, user), claims)| {
+        session.is_live(now)
+            && user.active
+            && user.public_id == claims.sub
+            && user.role.as_str() == claims.role
+    });
+    let ((session, user), _) = live.ok_or(Error::Auth(AuthFailure::TokenRevoked))?;
+    if session.needs_touch(now) {
+        let stale = session.clone();
+        app.db
+            .run(move |c| Ok::<_, Error>(stale.touch(c, now)?))
+            .await?;
+    }
+    Ok((session, user))
 }

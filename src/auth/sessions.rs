@@ -83,11 +83,13 @@ impl Session {
         now - self.created_at < RECENT_SIGN_IN
     }
 
-    /// Records activity, at most once per `TOUCH_INTERVAL`.
+    /// Whether activity is due to be recorded (at most once per `TOUCH_INTERVAL`).
+    pub(crate) fn needs_touch(&self, now: PrimitiveDateTime) -> bool {
+        now - self.last_seen_at >= TOUCH_INTERVAL
+    }
+
+    /// Records activity now.
     pub(crate) fn touch(&self, conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<()> {
-        if now - self.last_seen_at < TOUCH_INTERVAL {
-            return Ok(());
-        }
         diesel::update(sessions::table.find(self.id))
             .set(sessions::last_seen_at.eq(now))
             .execute(conn)

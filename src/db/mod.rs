@@ -8,7 +8,7 @@ pub mod schema;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::Unexpected;
 use diesel::connection::SimpleConnection;
@@ -80,16 +80,43 @@ impl DatabaseUrl {
     }
 }
 
+/// A connection used within this long is not pinged when it is handed out again: under load
+/// every connection is (the ping cost a statement per request); one idle for longer is
+/// pinged first, so connections a database restart killed while idle are replaced unseen.
+const FRESH: Duration = Duration::from_secs(1);
+
+/// A pooled connection, with what the pool needs to know of its health.
+pub struct Pooled {
+    conn: DbConn,
+    /// A query failed on it and a ping then failed too: the pool drops it.
+    broken: bool,
+    last_used: Instant,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
 /// Opens connections and sets each one up for our use.
 struct Manager {
     url: DatabaseUrl,
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
         let mut conn = match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
@@ -99,15 +126,25 @@ impl ManageConnection for Manager {
         };
         conn.batch_execute(session_setup(&conn))
             .map_err(r2d2::Error::QueryError)?;
-        Ok(conn)
+        Ok(Pooled {
+            conn,
+            broken: false,
+            last_used: Instant::now(),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+    /// Checked as it is handed out: only a connection that sat idle is pinged.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        if pooled.last_used.elapsed() < FRESH {
+            return Ok(());
+        }
+        pooled.conn.ping().map_err(r2d2::Error::QueryError)?;
+        pooled.last_used = Instant::now();
+        Ok(())
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.broken || pooled.conn.is_broken()
     }
 }
 
@@ -177,6 +214,8 @@ fn unreachable(url: &DatabaseUrl, cause: impl fmt::Display) -> Error {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
+    /// Reads may run on the async workers (see [`Db::read`]).
+    sqlite: bool,
 }
 
 impl Db {
@@ -206,7 +245,8 @@ impl Db {
             .map_err(|e| unreachable(url, e))?;
         // Without a warm connection the pool opens none by itself: open one to know now.
         pool.get().map_err(|e| unreachable(url, e))?;
-        Ok(Self { pool })
+        let sqlite = matches!(url, DatabaseUrl::Sqlite(_));
+        Ok(Self { pool, sqlite })
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -215,7 +255,7 @@ impl Db {
         let failed =
             |e: Box<dyn std::error::Error + Send + Sync>| Error(format!("migrations failed: {e}"));
         let lock = |e: DieselError| Error(e.to_string());
-        match &mut *conn {
+        match &mut **conn {
             DbConn::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(|applied| applied.len())
@@ -265,7 +305,7 @@ impl Db {
                 app_secrets::value.eq(generate()),
                 app_secrets::created_at.eq(crate::clock::Clock::default().now()),
             ))
-            .execute(&mut conn);
+            .execute(&mut **conn);
         match inserted {
             Ok(_) => notes.push(format!("generated {name} in the database")),
             Err(e) if is_unique_violation(&e) => {}
@@ -283,7 +323,7 @@ impl Db {
         app_secrets::table
             .find(name)
             .select(app_secrets::value)
-            .first::<String>(&mut conn)
+            .first::<String>(&mut **conn)
             .optional()
             .map_err(|e| Error(e.to_string()))
     }
@@ -295,7 +335,7 @@ impl Db {
         let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
         diesel::update(app_secrets::table.find(name))
             .set(app_secrets::value.eq(value))
-            .execute(&mut conn)
+            .execute(&mut **conn)
             .map(|_| ())
             .map_err(|e| Error(format!("cannot store {name}: {e}")))
     }
@@ -311,21 +351,54 @@ impl Db {
         E: From<DieselError> + Unexpected + Send + 'static,
     {
         let pool = self.pool.clone();
-        let done = crate::blocking::run(move || {
-            let Ok(mut conn) = pool.get() else {
-                return Err(outage("no database connection came free in time").into());
-            };
-            match work(&mut conn) {
-                // A query that failed because the server went away is an outage, not a bug.
-                Err(e) if e.unexpected() && conn.ping().is_err() => {
-                    log::warn!("database connection lost");
-                    Err(outage("the database connection was lost").into())
-                }
-                other => other,
-            }
+        let done = crate::blocking::run(move || match pool.get() {
+            Ok(mut conn) => work_on(&mut conn, work),
+            Err(_) => Err(outage("no database connection came free in time").into()),
         })
         .await;
         done.unwrap_or_else(|| Err(outage("the server is shutting down").into()))
+    }
+
+    /// Runs a read of a few rows by key, such as the session check of every request: on
+    /// SQLite, right here on the async worker when a connection is free, which spares the
+    /// hand-off to the blocking pool and back (most of a request's cost); otherwise as
+    /// [`run`](Self::run). Safe on SQLite because in WAL mode a reader waits for no lock
+    /// (it reads its snapshot while a writer appends to the log), so the work is bounded by
+    /// the query itself, microseconds for a primary-key lookup; `try_get` never waits for a
+    /// connection. PostgreSQL always goes through [`run`](Self::run): a network round trip
+    /// must never hold an async worker. `work` must only read.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DieselError> + Unexpected + Send + 'static,
+    {
+        if self.sqlite {
+            if let Some(mut conn) = self.pool.try_get() {
+                return work_on(&mut conn, work);
+            }
+        }
+        self.run(work).await
+    }
+}
+
+/// Runs `work` on a pooled connection. A query that failed because the server went away is
+/// an outage, not a bug: the connection is marked broken (the pool drops it instead of
+/// handing it out again) and the caller gets [`outage`].
+fn work_on<T, E, F>(conn: &mut Pooled, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DieselError> + Unexpected,
+{
+    let result = work(&mut conn.conn);
+    conn.last_used = Instant::now();
+    match result {
+        Err(e) if e.unexpected() && conn.conn.ping().is_err() => {
+            log::warn!("database connection lost");
+            conn.broken = true;
+            Err(outage("the database connection was lost").into())
+        }
+        other => other,
     }
 }
 

@@ -140,3 +140,22 @@ async fn losing_the_database_answers_503_and_recovers_by_itself() {
     assert_eq!(health.status, Status::Ok, "recovered without a restart");
     assert_eq!(alice.get("/api/me").await.status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn connections_killed_while_idle_are_replaced_unseen() {
+    let t = TestApp::new().await;
+    let Some(database) = t.database.clone() else {
+        eprintln!("skipped: needs TEST_DATABASE_URL=postgres://… (SQLite cannot go away)");
+        return;
+    };
+    let alice = t.member("alice").await;
+    assert_eq!(alice.get("/api/me").await.status, Status::Ok);
+    let name = &database.name;
+    on_server(
+        &database.server,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    );
+    // A connection idle this long is pinged before it is handed out (a busy one is not).
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(alice.get("/api/me").await.status, Status::Ok);
+}
