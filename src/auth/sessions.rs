@@ -69,7 +69,10 @@ impl Session {
             .inner_join(users::table)
             .filter(sessions::public_id.eq(public_id))
             .select((Session::as_select(), User::as_select()))
-            .first(conn)
+            // Unique: no `LIMIT ?`. SQLite (built with STAT4) re-prepares a statement whose
+            // plan may depend on a bound value each time the value changes, and a bound
+            // LIMIT made this, the query of every request, parse anew every time.
+            .get_result(conn)
             .optional()
     }
 
