@@ -558,7 +558,7 @@ pub(crate) async fn sessions(app: &App, caller: &Actor, target: &User) -> Result
     policy::ensure_can_manage(&caller.user, target)?;
     let target = target.id;
     app.db
-        .run(move |c| Ok::<_, Error>(Session::list_live(c, target, now)?))
+        .read(move |c| Ok::<_, Error>(Session::list_live(c, target, now)?))
         .await
 }
 
