@@ -65,15 +65,25 @@ impl Session {
         conn: &mut DbConn,
         public_id: &str,
     ) -> QueryResult<Option<(Session, User)>> {
-        sessions::table
-            .inner_join(users::table)
-            .filter(sessions::public_id.eq(public_id))
-            .select((Session::as_select(), User::as_select()))
-            // Unique: no `LIMIT ?`. SQLite (built with STAT4) re-prepares a statement whose
-            // plan may depend on a bound value each time the value changes, and a bound
-            // LIMIT made this, the query of every request, parse anew every time.
-            .get_result(conn)
-            .optional()
+        // Unique: no `LIMIT ?`. SQLite (built with STAT4) re-prepares a statement whose
+        // plan may depend on a bound value each time the value changes, and a bound LIMIT
+        // made this, the query of every request, parse anew every time. Run on the typed
+        // connection, it is found in the statement cache by its type alone (through
+        // `DbConn` its SQL text would be written out first, on every request).
+        macro_rules! lookup {
+            ($conn:expr) => {
+                sessions::table
+                    .inner_join(users::table)
+                    .filter(sessions::public_id.eq(public_id))
+                    .select((Session::as_select(), User::as_select()))
+                    .get_result($conn)
+                    .optional()
+            };
+        }
+        match conn {
+            DbConn::Sqlite(sqlite) => lookup!(sqlite),
+            DbConn::Postgres(pg) => lookup!(pg),
+        }
     }
 
     pub(crate) fn is_live(&self, now: PrimitiveDateTime) -> bool {
