@@ -1,8 +1,9 @@
 //! Figures for the admin dashboard: three queries whatever the number of users (the
-//! counts in one pass over an index of `users`, then sign-ups and logins grouped by day).
+//! counts in one pass over an index of `users`, then sign-ups and logins counted by day as
+//! index ranges).
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
 use time::{Duration, PrimitiveDateTime};
 
 use crate::accounts::model::Role;
@@ -45,17 +46,17 @@ struct Group {
 const GROUPS: &str = "SELECT role, active, mfa_enabled, COUNT(*) AS accounts FROM users \
                       GROUP BY role, active, mfa_enabled";
 
-/// How many rows fell on one day (`YYYY-MM-DD`, UTC), and how many of them in the last
-/// seven days (a rolling week, not whole days).
+/// How many rows fell in one span: a day of the thirty (0–29), or the rolling week (30).
 #[derive(QueryableByName)]
-struct PerDay {
-    #[diesel(sql_type = Text)]
-    day: String,
+struct Span {
+    #[diesel(sql_type = Integer)]
+    span: i32,
     #[diesel(sql_type = BigInt)]
     total: i64,
-    #[diesel(sql_type = BigInt)]
-    last_week: i64,
 }
+
+/// The days of the chart; the span after them (number `DAYS`) is the rolling week.
+const DAYS: i32 = 30;
 
 /// What is counted by day: sign-ups (accounts by creation) or logins (audit events).
 #[derive(Clone, Copy)]
@@ -65,56 +66,72 @@ enum Series {
 }
 
 impl Series {
-    /// The query for each backend: `$1`/`?` the start of the week, then of the 30 days.
-    /// Written per backend because they name a timestamp's day differently; the column is
-    /// indexed in both (`users_created_at`, `audit_events_event`).
-    fn sql(self, postgres: bool) -> &'static str {
-        match (self, postgres) {
-            (Series::Signups, false) => {
-                "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS total, \
-                 SUM(created_at >= ?) AS last_week \
-                 FROM users WHERE created_at >= ? GROUP BY day"
-            }
-            (Series::Logins, false) => {
-                "SELECT substr(at, 1, 10) AS day, COUNT(*) AS total, \
-                 SUM(at >= ?) AS last_week \
-                 FROM audit_events WHERE event = 'login' AND at >= ? GROUP BY day"
-            }
-            (Series::Signups, true) => {
-                "SELECT to_char(created_at, 'YYYY-MM-DD') AS day, COUNT(*) AS total, \
-                 COUNT(*) FILTER (WHERE created_at >= $1) AS last_week \
-                 FROM users WHERE created_at >= $2 GROUP BY 1"
-            }
-            (Series::Logins, true) => {
-                "SELECT to_char(at, 'YYYY-MM-DD') AS day, COUNT(*) AS total, \
-                 COUNT(*) FILTER (WHERE at >= $1) AS last_week \
-                 FROM audit_events WHERE event = 'login' AND at >= $2 GROUP BY 1"
-            }
+    /// The rows counted and the timestamp that places them; both indexed
+    /// (`users_created_at`, `audit_events_event`).
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            Series::Signups => ("users WHERE", "created_at"),
+            Series::Logins => ("audit_events WHERE event = 'login' AND", "at"),
         }
+    }
+
+    /// One statement of 31 index range counts (`UNION ALL`): no row is read, grouped or
+    /// sorted, whatever the number of accounts. Placeholders are `?` on SQLite, `$n` on
+    /// PostgreSQL.
+    fn sql(self, postgres: bool) -> String {
+        let (from, column) = self.source();
+        let mark = |n: usize| {
+            if postgres {
+                format!("${n}")
+            } else {
+                "?".to_owned()
+            }
+        };
+        (0..=DAYS as usize)
+            .map(|span| {
+                let (start, end) = (mark(2 * span + 1), mark(2 * span + 2));
+                format!(
+                    "SELECT {span} AS span, COUNT(*) AS total FROM {from} \
+                     {column} >= {start} AND {column} < {end}"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
     }
 }
 
-fn per_day(
+/// The counts of `series` in each span: the thirty days from `first`, then the week before
+/// `now`.
+fn spans(
     conn: &mut DbConn,
     series: Series,
-    week_ago: PrimitiveDateTime,
-    from: PrimitiveDateTime,
-) -> QueryResult<Vec<PerDay>> {
-    let query = |postgres| {
-        diesel::sql_query(series.sql(postgres))
-            .bind::<Timestamp, _>(week_ago)
-            .bind::<Timestamp, _>(from)
-    };
+    first: PrimitiveDateTime,
+    now: PrimitiveDateTime,
+) -> QueryResult<Vec<Span>> {
+    let mut bounds: Vec<(PrimitiveDateTime, PrimitiveDateTime)> = (0..i64::from(DAYS))
+        .map(|n| (first + Duration::days(n), first + Duration::days(n + 1)))
+        .collect();
+    bounds.push((now - Duration::days(7), now));
+    macro_rules! run {
+        ($conn:expr, $backend:ty, $postgres:expr) => {{
+            let mut query = diesel::sql_query(series.sql($postgres)).into_boxed::<$backend>();
+            for (start, end) in &bounds {
+                query = query
+                    .bind::<Timestamp, _>(*start)
+                    .bind::<Timestamp, _>(*end);
+            }
+            query.load($conn)
+        }};
+    }
     match conn {
-        DbConn::Postgres(pg) => query(true).load(pg),
-        DbConn::Sqlite(sqlite) => query(false).load(sqlite),
+        DbConn::Postgres(pg) => run!(pg, diesel::pg::Pg, true),
+        DbConn::Sqlite(sqlite) => run!(sqlite, diesel::sqlite::Sqlite, false),
     }
 }
 
 pub(crate) fn dashboard(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<Dashboard> {
     let today = now.replace_time(time::Time::MIDNIGHT);
-    let first = today - Duration::days(29);
-    let week_ago = now - Duration::days(7);
+    let first = today - Duration::days(i64::from(DAYS - 1));
     let groups: Vec<Group> = match conn {
         DbConn::Postgres(pg) => diesel::sql_query(GROUPS).load(pg)?,
         DbConn::Sqlite(sqlite) => diesel::sql_query(GROUPS).load(sqlite)?,
@@ -122,33 +139,29 @@ pub(crate) fn dashboard(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResul
     let count =
         |keep: &dyn Fn(&Group) -> bool| groups.iter().filter(|g| keep(g)).map(|g| g.accounts).sum();
     let admin = Role::Admin.as_str();
-    let signups = per_day(conn, Series::Signups, week_ago, first)?;
-    let logins = per_day(conn, Series::Logins, week_ago, first)?;
-    let on = |rows: &[PerDay], day: &str| {
+    let signups = spans(conn, Series::Signups, first, now)?;
+    let logins = spans(conn, Series::Logins, first, now)?;
+    let in_span = |rows: &[Span], span: i32| {
         rows.iter()
-            .find(|row| row.day == day)
+            .find(|row| row.span == span)
             .map_or(0, |row| row.total)
     };
-    let days = (0..30)
-        .map(|n| {
-            let start = first + Duration::days(n);
-            let day = start.date().to_string();
-            Day {
-                start,
-                signups: on(&signups, &day),
-                logins: on(&logins, &day),
-            }
+    let days = (0..DAYS)
+        .map(|n| Day {
+            start: first + Duration::days(i64::from(n)),
+            signups: in_span(&signups, n),
+            logins: in_span(&logins, n),
         })
         .collect();
-    let last_week = |rows: &[PerDay]| rows.iter().map(|row| row.last_week).sum();
     Ok(Dashboard {
         users: count(&|_| true),
         active: count(&|g| g.active),
         admins: count(&|g| g.active && g.role == admin),
         admins_mfa: count(&|g| g.active && g.role == admin && g.mfa_enabled),
         members_mfa: count(&|g| g.active && g.role != admin && g.mfa_enabled),
-        signups_7d: last_week(&signups),
-        logins_7d: last_week(&logins),
+        // The span after the days: the rolling week.
+        signups_7d: in_span(&signups, DAYS),
+        logins_7d: in_span(&logins, DAYS),
         days,
     })
 }
