@@ -15,7 +15,7 @@ use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{local_path, page, Layout, Page, Reply};
-use crate::web::session::{self, clear_cookies, set_cookies, SignedIn};
+use crate::web::session::{self, clear_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![signup_form, signup, login_form, login, logout_form, logout]
@@ -115,9 +115,7 @@ async fn signup(
         Err(error) => return Ok(back(Showing::again(&error, form)?)),
     };
     let signed_in = crate::auth::start(app, user, None, &source).await?;
-    set_cookies(jar, &signed_in.tokens, &app.settings);
-    let device = session::device(jar, &app.settings);
-    session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
+    session::sign_in(jar, &app.settings, &signed_in);
     let welcome = format!("Welcome to Gatehouse, {}!", signed_in.user.username);
     Ok(Reply::done(uri!("/"), welcome))
 }
@@ -212,8 +210,7 @@ async fn login(
         }
         Err(other) => return Err(other.into()),
     };
-    set_cookies(jar, &signed_in.tokens, &app.settings);
-    session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
+    session::sign_in(jar, &app.settings, &signed_in);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
     Ok(Reply::done(local_path(&form.next), greeting))
 }

@@ -17,7 +17,7 @@ use crate::web::csrf::{AnonymousToken, CsrfForm};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
 use crate::web::layout::{local_path, page, Layout, Page, Reply};
-use crate::web::session::{self, set_cookies, SignedIn};
+use crate::web::session::{self, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![code_form, check_code]
@@ -131,9 +131,7 @@ async fn check_code(
         Err(other) => return Err(other.into()),
     };
     session::drop_second_step(jar, &app.settings);
-    set_cookies(jar, &signed_in.tokens, &app.settings);
-    let device = session::device(jar, &app.settings);
-    session::remember_device(jar, &app.settings, device, &signed_in.user.public_id);
+    session::sign_in(jar, &app.settings, &signed_in);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
     Ok(Reply::done(local_path(&next), greeting))
 }

@@ -158,6 +158,18 @@ pub(crate) fn clear_cookies(jar: &CookieJar<'_>, settings: &Settings) {
     }
 }
 
+/// Signs this browser in: the session's cookies, and this browser remembered as a known
+/// device of the account (sign-up, login, a login's second step).
+pub(crate) fn sign_in(jar: &CookieJar<'_>, settings: &Settings, signed_in: &crate::auth::SignedIn) {
+    set_cookies(jar, &signed_in.tokens, settings);
+    remember_device(
+        jar,
+        settings,
+        device(jar, settings),
+        &signed_in.user.public_id,
+    );
+}
+
 /// Base name of the private cookie that makes this browser a known device for the accounts
 /// it has signed in to (see the README's lock-out model).
 const DEVICE_COOKIE: &str = "device";
@@ -189,12 +201,7 @@ pub(crate) fn device(jar: &CookieJar<'_>, settings: &Settings) -> Device {
 }
 
 /// Remembers that this browser signed in to `account`.
-pub(crate) fn remember_device(
-    jar: &CookieJar<'_>,
-    settings: &Settings,
-    mut device: Device,
-    account: &str,
-) {
+fn remember_device(jar: &CookieJar<'_>, settings: &Settings, mut device: Device, account: &str) {
     let id = device
         .id
         .take()
