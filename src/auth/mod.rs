@@ -246,17 +246,16 @@ pub(crate) async fn second_step(
             }
         })
         .await?;
-    let proof = proof(app, &user, &factor).await?;
+    let Some(proof) = proof(app, &user, &factor).await? else {
+        return Err(wrong_code(app, &user, left, source).await);
+    };
     let (tokens, mailer, source2) = (app.tokens.clone(), app.mailer.clone(), source.clone());
-    let (challenge, user_id) = (found.clone(), user.id);
+    let (challenge, user_id) = (found, user.id);
     let outcome = app
         .db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
                 let source = source2;
-                let Some(proof) = proof else {
-                    return Ok(None);
-                };
                 let used = match &proof {
                     Proof::Step(step) => Credential::use_step(c, user_id, *step)?,
                     Proof::Code(hash) => credentials::use_code(c, user_id, hash, now)?,
@@ -609,19 +608,18 @@ pub(crate) async fn check_access(app: &App, token: &str) -> Result<(Session, Use
     let claims = app.tokens.verify(token, TokenType::Access).await?;
     // Every request reads the session row (read on the async worker on SQLite: see
     // `Db::read`); the rare write that records activity goes to the blocking pool.
+    let sid = claims.sid.clone();
     let found = app
         .db
-        .read(move |c| {
-            Ok::<_, Error>(Session::find_with_user(c, &claims.sid)?.map(|f| (f, claims)))
-        })
+        .read(move |c| Ok::<_, Error>(Session::find_with_user(c, &sid)?))
         .await?;
-    let live = found.filter(|((session, user), claims)| {
+    let live = found.filter(|(session, user)| {
         session.is_live(now)
             && user.active
             && user.public_id == claims.sub
             && user.role.as_str() == claims.role
     });
-    let ((session, user), _) = live.ok_or(Error::Auth(AuthFailure::TokenRevoked))?;
+    let (session, user) = live.ok_or(Error::Auth(AuthFailure::TokenRevoked))?;
     if session.needs_touch(now) {
         let stale = session.clone();
         app.db
