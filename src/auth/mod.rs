@@ -19,7 +19,6 @@ use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
 use crate::mail::Letter;
 use crate::mfa::credentials::{self, Credential};
-use crate::mfa::totp;
 use crate::settings::EmailVerification;
 
 use self::sessions::{NewSession, Session};
@@ -323,9 +322,7 @@ async fn proof(app: &App, user: &User, factor: &SecondFactor) -> Result<Option<P
     let Some(credential) = credential.filter(|found| found.confirmed) else {
         return Ok(None);
     };
-    let secret = app.mfa_key.open(&credential.sealed_secret, user_id)?;
-    let unix = app.clock.now().assume_utc().unix_timestamp();
-    let step = totp::matching_step(&secret, code, unix, credential.last_step)?;
+    let step = credential.step_of(&app.mfa_key, user_id, code, app.clock.now())?;
     Ok(step.map(Proof::Step))
 }
 

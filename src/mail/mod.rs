@@ -131,6 +131,9 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     public_url: String,
+    /// The host of `public_url`: the default sender's domain, and the server's name in
+    /// authenticator apps.
+    host: String,
     templates: Tera,
     /// Wakes this instance's delivery task when a message is queued.
     wake: Arc<Notify>,
@@ -164,6 +167,7 @@ impl Mailer {
             transport,
             from,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            host,
             templates,
             wake: Arc::new(Notify::new()),
         })
@@ -172,6 +176,11 @@ impl Mailer {
     /// An absolute link to `path` (which starts with `/`) on this server.
     pub(crate) fn link(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
+    }
+
+    /// The host people reach this server at (`public_url`'s).
+    pub(crate) fn host(&self) -> &str {
+        &self.host
     }
 
     /// Tells this instance's delivery task that something was queued.

@@ -11,6 +11,7 @@ use crate::audit::{self, Event, Record, Source};
 use crate::auth::challenge;
 use crate::db::schema::{recovery_codes, totp_credentials};
 use crate::db::{self, DbConn};
+use crate::mfa::totp::{self, MfaKey};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = totp_credentials)]
@@ -28,6 +29,20 @@ impl Credential {
             .select(Credential::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// The step of `code` if it is right now for this credential's secret and later than the
+    /// last step accepted (a waiting enrolment has none).
+    pub(crate) fn step_of(
+        &self,
+        key: &MfaKey,
+        user_id: i64,
+        code: &str,
+        now: PrimitiveDateTime,
+    ) -> crate::error::Result<Option<i64>> {
+        let secret = key.open(&self.sealed_secret, user_id)?;
+        let unix = now.assume_utc().unix_timestamp();
+        totp::matching_step(&secret, code, unix, self.last_step)
     }
 
     /// Starts an enrolment with a new sealed secret, replacing an unconfirmed one; false

@@ -53,14 +53,10 @@ pub(crate) async fn begin(app: &App, actor: &Actor, password: String) -> Result<
 
 fn enrolment(app: &App, user: &User, secret: &[u8]) -> Result<Enrolment> {
     // Named after this server too, so that people with several Gatehouses tell them apart.
-    let link = app.mailer.link("/");
-    let host = url::Url::parse(&link)
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned))
-        .unwrap_or_default();
+    let account = format!("{}@{}", user.username, app.mailer.host());
     Ok(Enrolment {
         secret: totp::secret_text(secret)?,
-        otpauth_url: totp::otpauth_url(secret, &format!("{}@{host}", user.username))?,
+        otpauth_url: totp::otpauth_url(secret, &account)?,
     })
 }
 
@@ -97,16 +93,14 @@ pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<
             return Err(Error::field("code", problem));
         }
     };
-    let secret = app.mfa_key.open(&credential.sealed_secret, user_id)?;
-    let unix = app.clock.now().assume_utc().unix_timestamp();
-    let Some(step) = totp::matching_step(&secret, code, unix, None)? else {
+    let now = app.clock.now();
+    let Some(step) = credential.step_of(&app.mfa_key, user_id, code, now)? else {
         let problem = "is not the code your app shows now (is the phone's clock right?)";
         return Err(Error::field("code", problem));
     };
     let codes = totp::new_recovery_codes()?;
     let hashes: Vec<String> = codes.iter().map(|c| app.mfa_key.code_hash(c)).collect();
     let (sealed, session_id) = (credential.sealed_secret, actor.session.id);
-    let now = app.clock.now();
     change(app, By::Account(actor), &actor.user, move |c| {
         // The secret the code was checked against, not one a second enrolment put since.
         if !Credential::confirm(c, user_id, &sealed, step)? {

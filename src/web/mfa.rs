@@ -8,7 +8,7 @@ use rocket::{get, post, routes, uri, FromForm, Route, State};
 use serde::Serialize;
 
 use crate::app::App;
-use crate::error::FieldErrors;
+use crate::error::{Error, FieldErrors};
 use crate::mfa;
 use crate::web::csrf::CsrfForm;
 use crate::web::failure::Served;
@@ -116,6 +116,12 @@ fn codes_page(signed_in: &SignedIn, codes: Vec<String>, first_time: bool) -> Rep
     Reply::Form(page(Status::Ok, "account/recovery_codes", context))
 }
 
+/// Back to the page, where the form `form` shows `error` beside its field.
+fn back(jar: &CookieJar<'_>, app: &App, form: &str, error: &Error) -> Served {
+    let shown = Showing::again(error, ())?;
+    Ok(send_back(jar, &app.settings, uri!(show), form, shown))
+}
+
 /// Checks the password and shows a new secret to put into the app.
 #[post("/account/mfa/totp", data = "<form>")]
 async fn begin(
@@ -129,10 +135,7 @@ async fn begin(
             uri!(show),
             "Scan the code with your app, then enter the code it shows.",
         )),
-        Err(error) => {
-            let shown = Showing::again(&error, ())?;
-            Ok(send_back(jar, &app.settings, uri!(show), BEGIN, shown))
-        }
+        Err(error) => back(jar, app, BEGIN, &error),
     }
 }
 
@@ -147,10 +150,7 @@ async fn confirm(
 ) -> Served {
     match mfa::confirm(app, &signed_in, &form.0.code).await {
         Ok(codes) => Ok(codes_page(&signed_in, codes, true)),
-        Err(error) => {
-            let shown = Showing::again(&error, ())?;
-            Ok(send_back(jar, &app.settings, uri!(show), CONFIRM, shown))
-        }
+        Err(error) => back(jar, app, CONFIRM, &error),
     }
 }
 
@@ -164,10 +164,7 @@ async fn regenerate(
 ) -> Served {
     match mfa::regenerate(app, &signed_in, form.0.password.into()).await {
         Ok(codes) => Ok(codes_page(&signed_in, codes, false)),
-        Err(error) => {
-            let shown = Showing::again(&error, ())?;
-            Ok(send_back(jar, &app.settings, uri!(show), CODES, shown))
-        }
+        Err(error) => back(jar, app, CODES, &error),
     }
 }
 
@@ -186,9 +183,6 @@ async fn disable(
             "Two-factor authentication is off: signing in asks for your password alone.",
         )),
         Ok(()) => Ok(Reply::done(uri!(show), "The enrolment is cancelled.")),
-        Err(error) => {
-            let shown = Showing::again(&error, ())?;
-            Ok(send_back(jar, &app.settings, uri!(show), OFF, shown))
-        }
+        Err(error) => back(jar, app, OFF, &error),
     }
 }
