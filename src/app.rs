@@ -127,16 +127,41 @@ fn cross_check(settings: &Settings) -> Result<DatabaseUrl, SettingError> {
         .map_err(|p| SettingError::new("database_url", p))
 }
 
+/// What every start begins with: the settings checked, the data directory made, the database
+/// opened and migrated (`warm`: keep a connection open, for a server); notes what it did.
+fn open_database(
+    figment: &Figment,
+    warm: bool,
+    notes: &mut secrets::Notes,
+) -> Result<(Settings, DatabaseUrl, Db), StartError> {
+    let settings = Settings::from_figment(figment)?;
+    let url = cross_check(&settings)?;
+    if matches!(url, DatabaseUrl::Sqlite(_)) {
+        secrets::ensure_data_dir(&settings.data_dir, notes)?;
+    }
+    let timeout = Duration::from_secs(settings.database_timeout);
+    let db = Db::connect(&url, settings.database_pool_size, timeout, warm)?;
+    let applied = db.migrate()?;
+    if applied > 0 {
+        notes.push(format!(
+            "applied {applied} migration(s) to {}",
+            url.describe()
+        ));
+        // Names stored before the name-word index existed get their words now.
+        let indexed = db.at_start(crate::accounts::model::index_missing_names)?;
+        if indexed > 0 {
+            notes.push(format!("indexed the words of {indexed} name(s) for search"));
+        }
+    }
+    Ok((settings, url, db))
+}
+
 impl App {
     /// `gatehouse remove-mfa --all`: removes every second factor, for a lost `mfa_key`.
     /// Opens the database alone (the key is not needed, nor made); returns how many
     /// accounts had one.
     pub fn remove_all_second_factors(figment: Figment) -> Result<usize, StartError> {
-        let settings = Settings::from_figment(&figment)?;
-        let url = cross_check(&settings)?;
-        let timeout = Duration::from_secs(settings.database_timeout);
-        let db = Db::connect(&url, settings.database_pool_size, timeout, false)?;
-        db.migrate()?;
+        let (_, _, db) = open_database(&figment, false, &mut secrets::Notes::new())?;
         let now = Clock::default().now();
         Ok(db.at_start(|c| crate::mfa::credentials::remove_all(c, now))?)
     }
@@ -154,26 +179,8 @@ impl App {
     /// Checks settings, creates the data directory, loads or generates secrets, opens the
     /// database and applies migrations.
     fn prepare_with(figment: Figment, warm: bool) -> Result<Prepared, StartError> {
-        let settings = Settings::from_figment(&figment)?;
-        let url = cross_check(&settings)?;
         let mut notes = secrets::Notes::new();
-        if matches!(url, DatabaseUrl::Sqlite(_)) {
-            secrets::ensure_data_dir(&settings.data_dir, &mut notes)?;
-        }
-        let timeout = Duration::from_secs(settings.database_timeout);
-        let db = Db::connect(&url, settings.database_pool_size, timeout, warm)?;
-        let applied = db.migrate()?;
-        if applied > 0 {
-            notes.push(format!(
-                "applied {applied} migration(s) to {}",
-                url.describe()
-            ));
-            // Names stored before the name-word index existed get their words now.
-            let indexed = db.at_start(crate::accounts::model::index_missing_names)?;
-            if indexed > 0 {
-                notes.push(format!("indexed the words of {indexed} name(s) for search"));
-            }
-        }
+        let (settings, url, db) = open_database(&figment, warm, &mut notes)?;
         let store = Store::for_database(&url, &settings.data_dir, &db);
         // Rocket's built-in defaults carry a throwaway key in debug builds: only a key the
         // operator configured counts.
