@@ -66,10 +66,12 @@ pub(crate) enum Kind {
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
     MfaResetByAdmin,
+    TokenCreated,
+    TokenDeleted,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 27] = [
+    pub(crate) const ALL: [Kind; 29] = [
         Kind::Signup,
         Kind::Login,
         Kind::LoginFailed,
@@ -97,6 +99,8 @@ impl Kind {
         Kind::RecoveryCodeUsed,
         Kind::RecoveryCodesRegenerated,
         Kind::MfaResetByAdmin,
+        Kind::TokenCreated,
+        Kind::TokenDeleted,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -128,6 +132,8 @@ impl Kind {
             Kind::RecoveryCodeUsed => "recovery_code_used",
             Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Kind::MfaResetByAdmin => "mfa_reset_by_admin",
+            Kind::TokenCreated => "token_created",
+            Kind::TokenDeleted => "token_deleted",
         }
     }
 
@@ -200,6 +206,15 @@ pub(crate) enum Event {
     RecoveryCodesRegenerated,
     /// An admin removed the account's second factor (a lost phone).
     MfaResetByAdmin,
+    /// A personal access token was made: its name and scope, never the token.
+    TokenCreated {
+        name: String,
+        scope: String,
+    },
+    /// A personal access token was deleted by its owner.
+    TokenDeleted {
+        name: String,
+    },
 }
 
 /// The detail of a new account.
@@ -258,6 +273,8 @@ impl Event {
             Event::RecoveryCodeUsed { .. } => Kind::RecoveryCodeUsed,
             Event::RecoveryCodesRegenerated => Kind::RecoveryCodesRegenerated,
             Event::MfaResetByAdmin => Kind::MfaResetByAdmin,
+            Event::TokenCreated { .. } => Kind::TokenCreated,
+            Event::TokenDeleted { .. } => Kind::TokenDeleted,
         }
     }
 

@@ -1,12 +1,13 @@
 //! Clean-up of what has served its time: sessions that ended long ago, throttle counters
-//! nobody has touched for a day, expired links and second-step challenges, and audit events
+//! nobody has touched for a day, expired links, second-step challenges and personal access
+//! tokens, and audit events
 //! older than `audit_retention_days`. It runs in the database, so any instance may run it,
 //! and several at once do no harm.
 
 use diesel::prelude::*;
 use time::Duration;
 
-use crate::auth::challenge;
+use crate::auth::{challenge, personal_tokens};
 use crate::clock::Clock;
 use crate::db::schema::{audit_events, login_throttle, mail_queue, one_time_tokens, sessions};
 use crate::db::Db;
@@ -32,6 +33,8 @@ pub struct Cleaned {
     pub links: usize,
     /// Logins that never came back for their second step.
     pub challenges: usize,
+    /// Personal access tokens past their expiry.
+    pub tokens: usize,
 }
 
 /// Removes what has served its time, as of `clock`'s now.
@@ -66,6 +69,7 @@ pub async fn clean(db: &Db, clock: &Clock, settings: &Settings) -> Result<Cleane
             diesel::delete(one_time_tokens::table.filter(one_time_tokens::expires_at.lt(now)))
                 .execute(c)?;
         let challenges = challenge::purge(c, now)?;
+        let tokens = personal_tokens::purge(c, now)?;
         let events = match retention {
             0 => 0,
             days => {
@@ -81,6 +85,7 @@ pub async fn clean(db: &Db, clock: &Clock, settings: &Settings) -> Result<Cleane
             mail,
             links,
             challenges,
+            tokens,
         })
     })
     .await

@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::audit::{self, Created, Event, Record, Source, Via};
 use crate::auth::challenge;
 use crate::auth::lockouts;
+use crate::auth::personal_tokens;
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit};
 use crate::auth::Actor;
@@ -354,7 +355,13 @@ pub(crate) async fn update(
         checker.check("password", validation::password(password, min, &words));
     }
     checker.finish()?;
-    let recent = caller.session.signed_in_recently(app.clock.now());
+    if changes.password.is_some() || new_email.is_some() {
+        // A personal token may not change a password or an email.
+        caller.signed_in_session()?;
+    }
+    let recent = caller
+        .session()
+        .is_some_and(|s| s.signed_in_recently(app.clock.now()));
     match changes.current_password {
         Some(current) => {
             let unchanged = changes.password.as_ref() == Some(&current);
@@ -391,7 +398,7 @@ pub(crate) async fn update(
         set.email_verified = Some(true);
         set.pending_email = Some(None);
     }
-    let keep = is_self.then_some(caller.session.id);
+    let keep = caller.session().filter(|_| is_self).map(|s| s.id);
     apply(app, caller, target.clone(), set, keep).await
 }
 
@@ -402,6 +409,7 @@ pub(crate) async fn change_own_password(
     current_password: String,
     new_password: String,
 ) -> Result<()> {
+    let session = caller.signed_in_session()?.id;
     let words = own_words(&caller.user, &UserChanges::default());
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let min = app.settings.password_min_length;
@@ -416,14 +424,7 @@ pub(crate) async fn change_own_password(
         password_hash: Some(app.hasher.hash(new_password).await?),
         ..UserChanges::default()
     };
-    apply(
-        app,
-        caller,
-        caller.user.clone(),
-        set,
-        Some(caller.session.id),
-    )
-    .await?;
+    apply(app, caller, caller.user.clone(), set, Some(session)).await?;
     Ok(())
 }
 
@@ -432,7 +433,8 @@ pub(crate) async fn change_own_password(
 pub(crate) async fn delete(app: &App, caller: &Actor, target: &User) -> Result<()> {
     let now = app.clock.now();
     policy::ensure_can_manage(&caller.user, target)?;
-    if caller.user.id == target.id && !caller.session.signed_in_recently(now) {
+    let recent = caller.session().is_some_and(|s| s.signed_in_recently(now));
+    if caller.user.id == target.id && !recent {
         return Err(Error::forbidden(
             "Deleting your own account needs a recent sign-in: log in again, then delete.",
         ));
@@ -511,11 +513,13 @@ async fn apply(
                 }
                 if set.password_hash.is_some() {
                     Session::revoke_all(c, target.id, keep, now)?;
+                    personal_tokens::remove_all(c, target.id)?;
                     // A login that proved the old password waits for its code no more.
                     challenge::void(c, target.id)?;
                 }
                 if !updated.active {
                     Session::revoke_all(c, target.id, None, now)?;
+                    personal_tokens::remove_all(c, target.id)?;
                 }
                 let record =
                     |event| Record::new(event, Some(&actor), Some(&updated.public_id), &source);

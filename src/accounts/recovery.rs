@@ -11,6 +11,7 @@ use super::validation;
 use crate::app::App;
 use crate::audit::{self, Event, Record, Source};
 use crate::auth::challenge;
+use crate::auth::personal_tokens;
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit, Reserved};
 use crate::auth::tokens::{fingerprint, random_token};
@@ -107,6 +108,8 @@ pub(crate) async fn recovery_link(
     if !admin.user.is_admin() {
         return Err(Error::forbidden("Only an admin may make a recovery link."));
     }
+    // A link that sets a password is a password change: not from a personal token.
+    admin.signed_in_session()?;
     let now = app.clock.now();
     let expires = now + Duration::seconds(app.settings.reset_token_ttl);
     let (admin_user, target, source) = (admin.user.clone(), target.clone(), admin.source.clone());
@@ -206,6 +209,7 @@ pub(crate) async fn reset(
                 };
                 let user = User::update(c, user.id, &changes)?;
                 Session::revoke_all(c, user.id, None, now)?;
+                personal_tokens::remove_all(c, user.id)?;
                 challenge::void(c, user.id)?;
                 let letter = Letter::PasswordChanged {
                     username: &user.username,

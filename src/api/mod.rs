@@ -6,6 +6,7 @@ mod bucketlists;
 mod error;
 pub(crate) mod json;
 mod mfa;
+mod tokens;
 mod users;
 pub(crate) mod views;
 
@@ -17,6 +18,7 @@ pub(crate) fn stage() -> AdHoc {
         let mut routes = auth::routes();
         routes.extend(users::routes());
         routes.extend(mfa::routes());
+        routes.extend(tokens::routes());
         routes.extend(audit::routes());
         routes.extend(bucketlists::routes());
         rocket

@@ -197,7 +197,7 @@ async fn sessions(app: &State<App>, current: CurrentUser, id: &str) -> Result<Va
     let sessions = auth::sessions(app, &current, &target).await?;
     let views: Vec<SessionView> = sessions
         .iter()
-        .map(|s| SessionView::of(s, &current.session))
+        .map(|s| SessionView::of(s, current.session()))
         .collect();
     Ok(json!({ "sessions": views }))
 }

@@ -7,6 +7,7 @@ use time::PrimitiveDateTime;
 use crate::accounts::model::{Role, User};
 use crate::accounts::policy;
 use crate::audit::AuditEvent;
+use crate::auth::personal_tokens::{Minted, PersonalToken};
 use crate::auth::sessions::Session;
 use crate::auth::{Login, SignedIn};
 
@@ -146,7 +147,8 @@ pub(crate) struct SessionView {
 }
 
 impl SessionView {
-    pub(crate) fn of(session: &Session, current: &Session) -> Self {
+    /// A session as listed; `current` is the caller's own (none for a personal token).
+    pub(crate) fn of(session: &Session, current: Option<&Session>) -> Self {
         Self {
             id: session.public_id.clone(),
             created_at: rfc3339(session.created_at),
@@ -154,7 +156,7 @@ impl SessionView {
             expires_at: rfc3339(session.expires_at),
             user_agent: session.user_agent.clone(),
             ip: session.ip.clone(),
-            current: session.id == current.id,
+            current: current.is_some_and(|c| c.id == session.id),
         }
     }
 }
@@ -178,6 +180,55 @@ impl From<AuditEvent> for AuditView {
             actor: event.actor_id,
             subject: event.subject_id,
             ip: event.ip,
+        }
+    }
+}
+
+/// A personal access token as listed (never its secret).
+#[derive(Serialize)]
+pub(crate) struct TokenView {
+    id: String,
+    name: String,
+    scope: &'static str,
+    created_at: String,
+    expires_at: String,
+    last_used_at: Option<String>,
+}
+
+impl From<&PersonalToken> for TokenView {
+    fn from(token: &PersonalToken) -> Self {
+        Self {
+            id: token.public_id.clone(),
+            name: token.name.clone(),
+            scope: token.scope.as_str(),
+            created_at: rfc3339(token.created_at),
+            expires_at: rfc3339(token.expires_at),
+            last_used_at: token.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+/// A token just made: the only answer that carries its secret.
+#[derive(Serialize)]
+pub(crate) struct NewTokenView {
+    id: String,
+    name: String,
+    scope: &'static str,
+    token: String,
+    created_at: String,
+    expires_at: String,
+}
+
+impl From<Minted> for NewTokenView {
+    fn from(minted: Minted) -> Self {
+        let Minted { token, secret } = minted;
+        Self {
+            id: token.public_id,
+            name: token.name,
+            scope: token.scope.as_str(),
+            token: secret,
+            created_at: rfc3339(token.created_at),
+            expires_at: rfc3339(token.expires_at),
         }
     }
 }

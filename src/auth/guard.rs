@@ -8,8 +8,9 @@ use rocket::http::Method;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
+use crate::app::App;
 use crate::auth::tokens::constant_time_eq;
-use crate::auth::{check_access, Actor};
+use crate::auth::{check_access, personal_tokens, Actor, Via};
 use crate::error::{AuthFailure, Error};
 use crate::http::{self, Failure, ACCESS_COOKIE};
 
@@ -97,6 +98,9 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, Failure> {
     let app = http::app_state(req).await?;
     let cookie = http::cookie_name(ACCESS_COOKIE, app.settings.cookie_secure);
     let (token, source) = find_token(req, &cookie)?;
+    if token.starts_with(personal_tokens::PREFIX) {
+        return personal(req, app, &token, source).await;
+    }
     let (session, user) = check_access(app, &token).await?;
     if source == TokenSource::Cookie && !is_safe(req.method()) {
         let sent = req.headers().get_one("X-CSRF-Token").unwrap_or_default();
@@ -106,7 +110,30 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, Failure> {
     }
     Ok(Actor {
         user,
-        session,
+        via: Via::Session(Box::new(session)),
+        source: http::source(req),
+    })
+}
+
+/// A caller with a personal access token: sent in a header only (never a cookie), and with
+/// the `read` scope for GET and HEAD alone.
+async fn personal(
+    req: &Request<'_>,
+    app: &App,
+    token: &str,
+    source: TokenSource,
+) -> Result<Actor, Failure> {
+    if source == TokenSource::Cookie {
+        return Err(Error::Auth(AuthFailure::InvalidToken).into());
+    }
+    let (grant, user) = personal_tokens::check_access(app, token).await?;
+    if !grant.allows(matches!(req.method(), Method::Get | Method::Head)) {
+        let why = "This token has the read scope: it may only read (GET and HEAD).";
+        return Err(Error::forbidden(why).into());
+    }
+    Ok(Actor {
+        user,
+        via: Via::PersonalToken,
         source: http::source(req),
     })
 }

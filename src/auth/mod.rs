@@ -4,6 +4,7 @@
 pub(crate) mod challenge;
 pub(crate) mod guard;
 pub mod lockouts;
+pub(crate) mod personal_tokens;
 pub(crate) mod sessions;
 pub(crate) mod throttle;
 pub mod tokens;
@@ -29,16 +30,43 @@ use self::tokens::{fingerprint, TokenError, TokenPair, TokenType};
 /// other) before presenting it counts as theft and ends the whole session.
 pub(crate) const REFRESH_GRACE: Duration = Duration::seconds(30);
 
-/// Who is acting: a signed-in account, the session it acts through, and where from. Built
-/// by the faces' guards from a checked token.
+/// Who is acting: a signed-in account, what it signed in with, and where from. Built by
+/// the faces' guards from a checked token.
 #[derive(Debug, Clone)]
 pub(crate) struct Actor {
     pub(crate) user: User,
-    pub(crate) session: Session,
+    pub(crate) via: Via,
     pub(crate) source: Source,
 }
 
+/// What an actor signed in with.
+#[derive(Debug, Clone)]
+pub(crate) enum Via {
+    /// A session opened by a login (a browser's cookies, or a program's JWT).
+    Session(Box<Session>),
+    /// A personal access token (API.md §10), which has no session.
+    PersonalToken,
+}
+
 impl Actor {
+    /// The session this actor signed in through; none for a personal token.
+    pub(crate) fn session(&self) -> Option<&Session> {
+        match &self.via {
+            Via::Session(session) => Some(session),
+            Via::PersonalToken => None,
+        }
+    }
+
+    /// The session, for what only a password sign-in may do: make tokens, change a password,
+    /// an email or a second factor, sign out. A personal token is refused (403).
+    pub(crate) fn signed_in_session(&self) -> Result<&Session> {
+        self.session().ok_or_else(|| {
+            Error::forbidden(
+                "A personal access token cannot do this: sign in with your password instead.",
+            )
+        })
+    }
+
     /// Refuses admin work to an admin who must turn on a second factor first
     /// (`require_mfa_for_admins`); they may still sign in and enrol.
     pub(crate) fn ensure_admin_cleared(&self, settings: &crate::settings::Settings) -> Result<()> {
@@ -506,11 +534,8 @@ pub(crate) async fn refresh(app: &App, refresh_token: &str, source: &Source) -> 
 /// Ends the caller's session (`everywhere`: every session of the caller).
 pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result<()> {
     let now = app.clock.now();
-    let Actor {
-        user,
-        session,
-        source,
-    } = actor.clone();
+    let session = actor.signed_in_session()?.id;
+    let Actor { user, source, .. } = actor.clone();
     app.db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
@@ -519,7 +544,7 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
                     challenge::void(c, user.id)?;
                     Event::LogoutAll
                 } else {
-                    Session::revoke(c, session.id, now)?;
+                    Session::revoke(c, session, now)?;
                     Event::Logout
                 };
                 Ok(audit::record(
@@ -536,12 +561,12 @@ pub(crate) async fn logout(app: &App, actor: &Actor, everywhere: bool) -> Result
 /// change: whoever copied the old tokens is left with nothing.
 pub(crate) async fn renew(app: &App, actor: &Actor) -> Result<TokenPair> {
     let now = app.clock.now();
+    let (id, mfa) = actor.signed_in_session().map(|s| (s.id, s.mfa))?;
     let (tokens, actor) = (app.tokens.clone(), actor.clone());
     app.db
         .run(move |c| {
             db::write_transaction::<_, Error, _>(c, |c| {
-                Session::revoke(c, actor.session.id, now)?;
-                let mfa = actor.session.mfa;
+                Session::revoke(c, id, now)?;
                 open_session(c, &tokens, &actor.user, &actor.source, now, mfa)
             })
         })

@@ -121,6 +121,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    personal_tokens (id) {
+        id -> BigInt,
+        public_id -> Text,
+        user_id -> BigInt,
+        name -> Text,
+        scope -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(personal_tokens -> users (user_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::joinable!(totp_credentials -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
@@ -170,6 +185,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     totp_credentials,
     recovery_codes,
     mfa_challenges,
+    personal_tokens,
     mail_queue,
     audit_events,
     app_secrets,

@@ -34,6 +34,7 @@ const NOT_ON: &str = "Two-factor authentication is not on.";
 /// `POST /api/me/mfa/totp`: checks the password and makes a new secret, replacing an
 /// enrolment that was never confirmed.
 pub(crate) async fn begin(app: &App, actor: &Actor, password: String) -> Result<Enrolment> {
+    actor.signed_in_session()?;
     verify_current(app, actor, password, "password").await?;
     if actor.user.mfa_enabled {
         return Err(Error::Conflict(ALREADY_ON.into()));
@@ -100,7 +101,7 @@ pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<
     };
     let codes = totp::new_recovery_codes()?;
     let hashes: Vec<String> = codes.iter().map(|c| app.mfa_key.code_hash(c)).collect();
-    let (sealed, session_id) = (credential.sealed_secret, actor.session.id);
+    let (sealed, session_id) = (credential.sealed_secret, actor.signed_in_session()?.id);
     change(app, By::Account(actor), &actor.user, move |c| {
         // The secret the code was checked against, not one a second enrolment put since.
         if !Credential::confirm(c, user_id, &sealed, step)? {
@@ -121,6 +122,7 @@ pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<
 /// `DELETE /api/me/mfa/totp`: the password turns TOTP off (or cancels a waiting enrolment);
 /// the recovery codes go with it.
 pub(crate) async fn disable(app: &App, actor: &Actor, password: String) -> Result<()> {
+    actor.signed_in_session()?;
     verify_current(app, actor, password, "password").await?;
     let user_id = actor.user.id;
     change(app, By::Account(actor), &actor.user, move |c| {
@@ -132,6 +134,7 @@ pub(crate) async fn disable(app: &App, actor: &Actor, password: String) -> Resul
 /// `POST /api/me/mfa/recovery-codes`: new recovery codes for the password; the old ones
 /// stop working.
 pub(crate) async fn regenerate(app: &App, actor: &Actor, password: String) -> Result<Vec<String>> {
+    actor.signed_in_session()?;
     verify_current(app, actor, password, "password").await?;
     if !actor.user.mfa_enabled {
         return Err(Error::Conflict(NOT_ON.into()));
@@ -150,6 +153,8 @@ pub(crate) async fn regenerate(app: &App, actor: &Actor, password: String) -> Re
 /// `DELETE /api/users/<id>/mfa`: an admin removes an account's second factor (a lost
 /// phone); the account signs in with its password alone until it enrols again.
 pub(crate) async fn remove_by_admin(app: &App, admin: &Actor, target: &User) -> Result<()> {
+    // Like a password, a second factor is changed from a signed-in session only.
+    admin.signed_in_session()?;
     if admin.user.id == target.id {
         // Turning one's own off takes the password, whatever one's role.
         return Err(Error::forbidden(

@@ -1,4 +1,5 @@
-//! The account page: edit the profile, change the password, see and end sessions.
+//! The account page: edit the profile, change the password, see and end sessions, list the
+//! personal access tokens (made and deleted by `web::tokens`).
 
 use rocket::http::CookieJar;
 use rocket::request::FlashMessage;
@@ -10,15 +11,16 @@ use crate::accounts::model::User;
 use crate::accounts::{self, AccountChanges};
 use crate::app::App;
 use crate::auth;
-use crate::auth::Actor;
+use crate::auth::{personal_tokens, Actor};
 use crate::error::FieldErrors;
 use crate::settings::EmailVerification;
 use crate::web::csrf::{CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, typed_twice, Refused, Showing, Text};
 use crate::web::layout::{page, Confirmation, Layout, Page, Reply};
-use crate::web::present::{session_rows, SessionRow};
+use crate::web::present::{session_rows, SessionRow, TokenRow};
 use crate::web::session::{clear_cookies, set_cookies, SignedIn};
+use crate::web::tokens::{self, TokenForm};
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![
@@ -48,6 +50,9 @@ struct AccountPage {
     profile_errors: FieldErrors,
     password_errors: FieldErrors,
     sessions: Vec<SessionRow>,
+    tokens: Vec<TokenRow>,
+    token_form: TokenForm,
+    token_errors: FieldErrors,
     /// Whether addresses are confirmed by mail here, this one's state, and a change waiting.
     verification: bool,
     email_verified: bool,
@@ -55,24 +60,31 @@ struct AccountPage {
     mfa_enabled: bool,
 }
 
-/// Which of the page's forms is shown, and how: the profile with its values, or the
-/// password form (its fields are never filled in again).
+/// Which of the page's forms is shown again, and how: the profile or a new token with their
+/// values, or the password form (its fields are never filled in again).
 enum Again {
     Profile(ProfileForm),
     Password,
+    Token(TokenForm),
 }
 
 async fn account_page(app: &App, current: &Actor, shown: Showing<'_, Again>) -> Served<Page> {
     let sessions = auth::sessions(app, current, &current.user).await?;
+    let tokens = personal_tokens::list(app, current).await?;
     let (mut profile_errors, mut password_errors) = (FieldErrors::new(), FieldErrors::new());
-    let profile = match shown.values {
+    let mut token_errors = FieldErrors::new();
+    let (profile, token_form) = match shown.values {
         Again::Profile(form) => {
             profile_errors = shown.errors;
-            form
+            (form, TokenForm::default())
         }
         Again::Password => {
             password_errors = shown.errors;
-            ProfileForm::from(&current.user)
+            (ProfileForm::from(&current.user), TokenForm::default())
+        }
+        Again::Token(form) => {
+            token_errors = shown.errors;
+            (ProfileForm::from(&current.user), form)
         }
     };
     let context = AccountPage {
@@ -80,7 +92,10 @@ async fn account_page(app: &App, current: &Actor, shown: Showing<'_, Again>) -> 
         profile,
         profile_errors,
         password_errors,
-        sessions: session_rows(&sessions, &current.session),
+        sessions: session_rows(&sessions, current.session()),
+        tokens: tokens.iter().map(TokenRow::from).collect(),
+        token_form,
+        token_errors,
         verification: app.settings.email_verification != EmailVerification::Off,
         email_verified: current.user.email_verified,
         pending_email: current.user.pending_email.clone(),
@@ -100,6 +115,11 @@ async fn show(
         refused
             .showing(flash, "password", ())
             .map(|()| Again::Password)
+    } else if refused.is(tokens::FORM) {
+        let fresh = TokenForm::default();
+        refused
+            .showing(flash, tokens::FORM, fresh)
+            .map(Again::Token)
     } else {
         let fresh = ProfileForm::from(&signed_in.user);
         refused.showing(flash, "profile", fresh).map(Again::Profile)
@@ -214,7 +234,7 @@ async fn end_session(
 ) -> Served {
     let current = &signed_in.0;
     auth::end_session(app, current, &current.user, id).await?;
-    if id == current.session.public_id {
+    if current.session().is_some_and(|s| s.public_id == id) {
         clear_cookies(jar, &app.settings);
         return Ok(Reply::done(uri!("/login"), "This session has ended."));
     }

@@ -70,7 +70,9 @@ pub(crate) struct Token {
 /// The token this browser must send: its session's once signed in, else its anonymous one.
 async fn expected_token(req: &Request<'_>) -> Result<String, Failure> {
     if let Some(current) = signed_in(req) {
-        return Ok(current.session.csrf_token.clone());
+        // Pages are signed in by session cookies only; no token reaches here.
+        let session = current.session();
+        return Ok(session.map(|s| s.csrf_token.clone()).unwrap_or_default());
     }
     let app = app_state(req).await?;
     let name = cookie_name(ANONYMOUS_COOKIE, app.settings.cookie_secure);

@@ -44,7 +44,11 @@ impl Layout {
                 username: current.user.username.clone(),
                 is_admin: current.user.is_admin(),
             }),
-            csrf_token: current.session.csrf_token.clone(),
+            // Pages are signed in by session cookies only: there is always one.
+            csrf_token: current
+                .session()
+                .map(|s| s.csrf_token.clone())
+                .unwrap_or_default(),
             flash: flash.map(FlashView::from),
         }
     }

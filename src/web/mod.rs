@@ -14,6 +14,7 @@ mod present;
 mod recovery;
 mod second_step;
 mod session;
+mod tokens;
 mod users;
 
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ pub(crate) fn stage() -> AdHoc {
         routes.extend(users::routes());
         routes.extend(account::routes());
         routes.extend(mfa::routes());
+        routes.extend(tokens::routes());
         routes.extend(admin::routes());
         routes.extend(bucketlists::routes());
         rocket.mount("/", routes).register("/", failure::catchers())

@@ -8,6 +8,7 @@ use time::macros::format_description;
 use time::PrimitiveDateTime;
 
 use crate::accounts::model::User;
+use crate::auth::personal_tokens::PersonalToken;
 use crate::auth::sessions::Session;
 use crate::bucketlists::{Item, Summary};
 
@@ -53,7 +54,7 @@ pub(crate) struct SessionRow {
 }
 
 /// Sessions as listed on the account and admin pages: the viewer's own first, marked.
-pub(crate) fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<SessionRow> {
+pub(crate) fn session_rows(sessions: &[Session], viewer: Option<&Session>) -> Vec<SessionRow> {
     let mut rows: Vec<SessionRow> = sessions
         .iter()
         .map(|s| {
@@ -65,7 +66,7 @@ pub(crate) fn session_rows(sessions: &[Session], viewer: &Session) -> Vec<Sessio
                 browser: browser_name(&user_agent),
                 user_agent,
                 ip: s.ip.clone().unwrap_or_default(),
-                current: s.id == viewer.id,
+                current: viewer.is_some_and(|v| v.id == s.id),
             }
         })
         .collect();
@@ -254,5 +255,29 @@ mod tests {
         assert_eq!(short_id("0123456789abcdef"), "01234567");
         assert_eq!(short_id("äöü"), "äöü");
         assert_eq!(short_id(""), "");
+    }
+}
+
+/// A personal access token as the account page lists it.
+#[derive(Serialize)]
+pub(crate) struct TokenRow {
+    id: String,
+    name: String,
+    scope: &'static str,
+    created: When,
+    expires: When,
+    last_used: Option<When>,
+}
+
+impl From<&PersonalToken> for TokenRow {
+    fn from(token: &PersonalToken) -> Self {
+        TokenRow {
+            id: token.public_id.clone(),
+            name: token.name.clone(),
+            scope: token.scope.as_str(),
+            created: token.created_at.into(),
+            expires: token.expires_at.into(),
+            last_used: token.last_used_at.map(When::from),
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::accounts::model::User;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::auth::tokens::TokenPair;
-use crate::auth::{check_access, Actor, Device};
+use crate::auth::{check_access, Actor, Device, Via};
 use crate::error::{AuthFailure, Error};
 use crate::http::{self, app_state, cookie_name, Failure, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::settings::Settings;
@@ -99,7 +99,7 @@ async fn from_cookies(req: &Request<'_>) -> Result<Actor, Failure> {
     };
     Ok(Actor {
         user,
-        session,
+        via: Via::Session(Box::new(session)),
         source: http::source(req),
     })
 }

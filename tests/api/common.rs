@@ -435,6 +435,14 @@ impl Tester {
         self.call(Method::Delete, path, None).await
     }
 
+    /// This account acting through another access token (a personal access token, say).
+    pub fn with_token(&self, token: &str) -> Tester {
+        Tester {
+            access: token.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// Trades this account's refresh token for a new pair.
     pub async fn refresh(&self) -> Reply {
         let body = json!({"refresh_token": self.refresh});

@@ -171,6 +171,8 @@ fn label(kind: Kind) -> &'static str {
         Kind::RecoveryCodeUsed => "Signed in with a recovery code",
         Kind::RecoveryCodesRegenerated => "New recovery codes made",
         Kind::MfaResetByAdmin => "Two-factor authentication removed by an admin",
+        Kind::TokenCreated => "Personal access token made",
+        Kind::TokenDeleted => "Personal access token deleted",
     }
 }
 
@@ -217,6 +219,8 @@ fn describe(event: &Event) -> String {
         }
         Event::UserDeleted { username } => format!("was {username}"),
         Event::RecoveryCodeUsed { left } => format!("{left} unused left"),
+        Event::TokenCreated { name, scope } => format!("“{name}”, {scope}"),
+        Event::TokenDeleted { name } => format!("“{name}”"),
         Event::Login
         | Event::Logout
         | Event::LogoutAll

@@ -1,5 +1,6 @@
 //! Sessions, tokens and their keys, and login throttling.
 
+mod personal_tokens;
 mod rotation;
 mod sessions;
 mod throttle;

@@ -6,4 +6,5 @@ mod auth;
 mod csrf;
 mod mfa;
 mod pages;
+mod tokens;
 mod users;

@@ -227,7 +227,7 @@ async fn user_page(
         errors,
         password_errors,
         problem: shown.problem,
-        sessions: session_rows(&sessions, &admin.session),
+        sessions: session_rows(&sessions, admin.session()),
         locked_for,
     };
     Ok(page(shown.status, "admin/user", context))
