@@ -14,6 +14,7 @@ use rocket::State;
 use crate::app::App;
 use crate::audit::Source;
 use crate::error::{AuthFailure, Error};
+use crate::settings::Settings;
 
 /// Base names of the cookies that carry the tokens (see [`cookie_name`]).
 pub(crate) const ACCESS_COOKIE: &str = "access_token";
@@ -249,6 +250,16 @@ pub(crate) fn cookie_name(base: &str, cookie_secure: bool) -> String {
         format!("__Host-{base}")
     } else {
         base.to_owned()
+    }
+}
+
+/// The name of a session cookie (`access_token`, `refresh_token`): as [`cookie_name`], but
+/// `__Secure-` prefixed when `cookie_domain` shares it with sibling hosts (the `__Host-`
+/// prefix forbids a domain).
+pub(crate) fn session_cookie_name(base: &str, settings: &Settings) -> String {
+    match (&settings.cookie_domain, settings.cookie_secure) {
+        (Some(_), true) => format!("__Secure-{base}"),
+        _ => cookie_name(base, settings.cookie_secure),
     }
 }
 

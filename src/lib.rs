@@ -14,6 +14,7 @@ mod bucketlists;
 pub mod clock;
 pub mod db;
 pub mod error;
+mod forward_auth;
 mod headers;
 mod http;
 pub mod logs;
@@ -46,12 +47,16 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
     let cleaning = (app.db.clone(), app.clock.clone(), app.settings.clone());
     let delivering = (app.db.clone(), app.clock.clone(), app.mailer.clone());
     let templates = web::templates(&app.settings);
+    let mut app_hosts = vec![app.mailer.host()];
+    app_hosts.extend(app.settings.forward_auth_domains.iter().map(String::as_str));
+    let security_headers = headers::SecurityHeaders::new(hsts, &app_hosts);
     Ok(rocket::custom(figment)
         .manage(app)
         .attach(templates)
-        .attach(headers::SecurityHeaders { hsts })
+        .attach(security_headers)
         .attach(api::stage())
         .attach(web::stage())
+        .mount("/", forward_auth::routes())
         .attach(AdHoc::on_liftoff("Start-up notes", move |rocket| {
             let config = rocket.config();
             let plain = hsts && !config.tls_enabled() && !config.address.is_loopback();

@@ -7,8 +7,10 @@
 //! start-up with a single line that names it.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use serde::{Deserialize, Serialize};
@@ -73,6 +75,71 @@ pub struct Settings {
     pub email_verification: EmailVerification,
     /// Admins without a second factor are sent to enrol before any admin action.
     pub require_mfa_for_admins: bool,
+    /// Peers (CIDR blocks, or single addresses) whose `X-Forwarded-*` and `X-Original-URL`
+    /// headers forward auth believes; from anyone else they are ignored.
+    #[serde(default, deserialize_with = "networks")]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Hosts besides `public_url`'s that a login's `next` may send the browser back to
+    /// (the apps behind forward auth).
+    #[serde(default, deserialize_with = "hosts")]
+    pub forward_auth_domains: Vec<String>,
+    /// The domain session cookies are scoped to, so sibling apps behind the proxy receive
+    /// them (then named `__Secure-…`); unset, they belong to this host alone (`__Host-…`).
+    #[serde(default)]
+    pub cookie_domain: Option<String>,
+}
+
+/// A list setting: a TOML array, or (from the environment) one value or a comma-separated
+/// list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum List {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl List {
+    fn items(self) -> Vec<String> {
+        let all = match self {
+            List::One(text) => text.split(',').map(str::to_owned).collect(),
+            List::Many(items) => items,
+        };
+        all.into_iter()
+            .map(|item| item.trim().to_owned())
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
+}
+
+/// `trusted_proxies`: each item a CIDR block or a single address (a block of one).
+fn networks<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    List::deserialize(deserializer)?
+        .items()
+        .iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{item:?} is neither an address nor a CIDR block such as 10.0.0.0/8"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// `forward_auth_domains`: host names, compared without case.
+fn hosts<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let hosts = List::deserialize(deserializer)?.items();
+    match hosts
+        .iter()
+        .find(|host| host.contains(['/', ':', '@', ' ']))
+    {
+        Some(bad) => Err(serde::de::Error::custom(format!(
+            "{bad:?} is not a host name (no scheme, port or path)"
+        ))),
+        None => Ok(hosts.iter().map(|host| host.to_lowercase()).collect()),
+    }
 }
 
 /// One HMAC key and the `kid` that names it in token headers.
@@ -302,6 +369,14 @@ impl Settings {
         if !(16..=128).contains(&self.ipv6_prefix) {
             return fail("ipv6_prefix", "must be 16 to 128 bits".into());
         }
+        if let Some(domain) = &self.cookie_domain {
+            if domain.is_empty() || domain.contains(['/', ':', '@', ' ']) {
+                return fail(
+                    "cookie_domain",
+                    "must be a domain such as example.com".into(),
+                );
+            }
+        }
         if self.data_dir.as_os_str().is_empty() {
             return fail("data_dir", "must not be empty".into());
         }
@@ -342,6 +417,28 @@ mod tests {
             assert_eq!(named, key);
             assert!(line.contains(problem), "{line}");
         }
+    }
+
+    #[test]
+    fn list_settings_take_an_array_one_value_or_a_comma_separated_list() {
+        let proxies = |value: rocket::figment::value::Value| {
+            settings(|f| f.merge(("trusted_proxies", value))).map(|s| s.trusted_proxies)
+        };
+        let nets = proxies("10.0.0.0/8, 127.0.0.1".into()).expect("a list in one string");
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32"]);
+        let array = vec!["::1".to_owned(), "192.168.0.0/16".to_owned()];
+        assert_eq!(proxies(array.into()).expect("an array").len(), 2);
+        let bad = proxies("10.0.0.0/33".into()).expect_err("no such block");
+        assert_eq!(bad.key, "trusted_proxies");
+        let domains = settings(|f| f.merge(("forward_auth_domains", "App.Example.com")));
+        let domains = domains.expect("one host").forward_auth_domains;
+        assert_eq!(domains, ["app.example.com"]);
+        let bad = settings(|f| f.merge(("forward_auth_domains", "https://x.example")));
+        assert_eq!(
+            bad.map_err(|e| e.key).err().as_deref(),
+            Some("forward_auth_domains")
+        );
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl<'r> FromRequest<'r> for Admin {
 
 /// Where the access token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TokenSource {
+pub(crate) enum TokenSource {
     Header,
     Cookie,
 }
@@ -95,24 +95,39 @@ fn find_token(req: &Request<'_>, cookie_name: &str) -> Result<(String, TokenSour
 /// The API's caller: a token from a header or the cookie; cookie-borne changes need the
 /// `X-CSRF-Token` header.
 async fn authenticate(req: &Request<'_>) -> Result<Actor, Failure> {
-    let app = http::app_state(req).await?;
-    let cookie = http::cookie_name(ACCESS_COOKIE, app.settings.cookie_secure);
-    let (token, source) = find_token(req, &cookie)?;
-    if token.starts_with(personal_tokens::PREFIX) {
-        return personal(req, app, &token, source).await;
-    }
-    let (session, user) = check_access(app, &token).await?;
-    if source == TokenSource::Cookie && !is_safe(req.method()) {
+    let (actor, source) = identify(req, req.method()).await?;
+    let session = actor.session().filter(|_| source == TokenSource::Cookie);
+    if let Some(session) = session.filter(|_| !is_safe(req.method())) {
         let sent = req.headers().get_one("X-CSRF-Token").unwrap_or_default();
         if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
             return Err(Failure::CsrfFailed);
         }
     }
-    Ok(Actor {
+    Ok(actor)
+}
+
+/// Who sent the request, by the token it carries (API.md §1 order; a personal token from a
+/// header, its scope checked against `method`), checked against the database just now, and
+/// where the token came from. Nothing is renewed and no CSRF token is asked: what a request
+/// may change is for the caller to decide (the API's guards; forward auth changes nothing,
+/// and checks the method of the request it is asked about).
+pub(crate) async fn identify(
+    req: &Request<'_>,
+    method: Method,
+) -> Result<(Actor, TokenSource), Failure> {
+    let app = http::app_state(req).await?;
+    let cookie = http::session_cookie_name(ACCESS_COOKIE, &app.settings);
+    let (token, source) = find_token(req, &cookie)?;
+    if token.starts_with(personal_tokens::PREFIX) {
+        return Ok((personal(req, app, &token, source, method).await?, source));
+    }
+    let (session, user) = check_access(app, &token).await?;
+    let actor = Actor {
         user,
         via: Via::Session(Box::new(session)),
         source: http::source(req),
-    })
+    };
+    Ok((actor, source))
 }
 
 /// A caller with a personal access token: sent in a header only (never a cookie), and with
@@ -122,12 +137,13 @@ async fn personal(
     app: &App,
     token: &str,
     source: TokenSource,
+    method: Method,
 ) -> Result<Actor, Failure> {
     if source == TokenSource::Cookie {
         return Err(Error::Auth(AuthFailure::InvalidToken).into());
     }
     let (grant, user) = personal_tokens::check_access(app, token).await?;
-    if !grant.allows(matches!(req.method(), Method::Get | Method::Head)) {
+    if !grant.allows(matches!(method, Method::Get | Method::Head)) {
         let why = "This token has the read scope: it may only read (GET and HEAD).";
         return Err(Error::forbidden(why).into());
     }

@@ -14,7 +14,7 @@ use crate::error::{Error, FieldErrors};
 use crate::web::csrf::{AnonymousToken, CsrfForm, Token};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
-use crate::web::layout::{local_path, page, Layout, Page, Reply};
+use crate::web::layout::{go_on, next_target, page, Layout, Page, Reply};
 use crate::web::session::{self, clear_cookies, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -130,6 +130,7 @@ struct LoginForm {
 
 #[get("/login?<next>")]
 fn login_form(
+    app: &State<App>,
     next: Option<&str>,
     signed_in: Option<SignedIn>,
     csrf: AnonymousToken,
@@ -138,7 +139,7 @@ fn login_form(
 ) -> Reply {
     let next = next.unwrap_or("/").to_owned();
     if signed_in.is_some() {
-        return Reply::Away(Redirect::to(local_path(&next)));
+        return Reply::Away(Redirect::to(next_target(&next, app)));
     }
     let form = LoginForm {
         next: next.into(),
@@ -212,7 +213,7 @@ async fn login(
     };
     session::sign_in(jar, &app.settings, &signed_in);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
-    Ok(Reply::done(local_path(&form.next), greeting))
+    Ok(go_on(&form.next, app, greeting))
 }
 
 /// A warning when a lock-out is near: it is no secret (strangers count per name typed,

@@ -1,7 +1,7 @@
 //! What every page shares: the base layout's values (who is signed in, the CSRF token for
 //! the forms, a flash message), the page and form-reply types, and safe `next` targets.
 
-use rocket::http::uri::{Origin, Reference};
+use rocket::http::uri::{Absolute, Origin, Reference};
 use rocket::http::{Header, Status};
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect, Responder};
@@ -9,6 +9,7 @@ use rocket::Request;
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
+use crate::app::App;
 use crate::auth::Actor;
 use crate::web::session;
 
@@ -147,6 +148,43 @@ pub(crate) fn page(status: Status, name: &'static str, context: impl Serialize) 
         page_name: name,
     };
     (status, Template::render(name, context))
+}
+
+/// Where a signed-in browser goes on to: an app behind forward auth when `next` is an
+/// absolute URL allowed there (see [`app_url`]), else the path on this site that
+/// [`local_path`] allows; `greeting` is shown when it stays here.
+pub(crate) fn go_on(next: &str, app: &App, greeting: impl Into<String>) -> Reply {
+    match app_url(next, app) {
+        // Another site: no flash message, which would wait in a cookie until the next visit.
+        Some(url) => Reply::Away(Redirect::to(url)),
+        None => Reply::done(local_path(next), greeting),
+    }
+}
+
+/// Where `next` leads, as [`go_on`] reads it (for a browser already signed in).
+pub(crate) fn next_target(next: &str, app: &App) -> Reference<'static> {
+    match app_url(next, app) {
+        Some(url) => url.into(),
+        None => local_path(next).into(),
+    }
+}
+
+/// `next` as an absolute `http(s)` URL when its host (exact, any port) is `public_url`'s or
+/// one of `forward_auth_domains` (API.md §10) and it names no user: nothing else leaves
+/// this site, so a link cannot make the login an open redirect.
+fn app_url(next: &str, app: &App) -> Option<Absolute<'static>> {
+    let url = url::Url::parse(next).ok()?;
+    let web = matches!(url.scheme(), "http" | "https");
+    if !web || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let host = url.host_str()?.to_ascii_lowercase();
+    let settings = &app.settings;
+    let allowed = host == app.mailer.host().to_ascii_lowercase()
+        || settings.forward_auth_domains.contains(&host);
+    allowed
+        .then(|| Absolute::parse_owned(url.to_string()).ok())
+        .flatten()
 }
 
 /// Where to go after login: `next` only when it is a path on this site (one leading `/`,

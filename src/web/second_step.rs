@@ -16,7 +16,7 @@ use crate::web::auth::few_left;
 use crate::web::csrf::{AnonymousToken, CsrfForm};
 use crate::web::failure::Served;
 use crate::web::form::{send_back, Refused, Showing, Text};
-use crate::web::layout::{local_path, page, Layout, Page, Reply};
+use crate::web::layout::{go_on, page, Layout, Page, Reply};
 use crate::web::session::{self, SignedIn};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -133,5 +133,5 @@ async fn check_code(
     session::drop_second_step(jar, &app.settings);
     session::sign_in(jar, &app.settings, &signed_in);
     let greeting = format!("Signed in as {}.", signed_in.user.username);
-    Ok(Reply::done(local_path(&next), greeting))
+    Ok(go_on(&next, app, greeting))
 }

@@ -12,7 +12,9 @@ use crate::auth::sessions::Session;
 use crate::auth::tokens::TokenPair;
 use crate::auth::{check_access, Actor, Device, Via};
 use crate::error::{AuthFailure, Error};
-use crate::http::{self, app_state, cookie_name, Failure, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::http::{
+    self, app_state, cookie_name, session_cookie_name, Failure, ACCESS_COOKIE, REFRESH_COOKIE,
+};
 use crate::settings::Settings;
 
 /// A signed-in browser, checked just now (cookies only: pages never read token headers).
@@ -77,9 +79,8 @@ pub(crate) fn signed_in<'r>(req: &'r Request<'_>) -> Option<&'r Actor> {
 async fn from_cookies(req: &Request<'_>) -> Result<Actor, Failure> {
     let app = app_state(req).await?;
     let jar = req.cookies();
-    let secure = app.settings.cookie_secure;
     let access = jar
-        .get(&cookie_name(ACCESS_COOKIE, secure))
+        .get(&session_cookie_name(ACCESS_COOKIE, &app.settings))
         .map(|c| c.value().to_owned());
     let checked = match access {
         Some(token) => check_access(app, &token).await,
@@ -108,7 +109,7 @@ async fn from_cookies(req: &Request<'_>) -> Result<Actor, Failure> {
 /// session cannot come back this way, because refreshing checks the session row too.
 async fn renew(req: &Request<'_>, app: &App) -> Result<(Session, User), Error> {
     let jar = req.cookies();
-    let refresh_cookie = cookie_name(REFRESH_COOKIE, app.settings.cookie_secure);
+    let refresh_cookie = session_cookie_name(REFRESH_COOKIE, &app.settings);
     let Some(refresh) = jar.get(&refresh_cookie).map(|c| c.value().to_owned()) else {
         return Err(Error::Auth(AuthFailure::MissingToken));
     };
@@ -125,9 +126,8 @@ async fn renew(req: &Request<'_>, app: &App) -> Result<(Session, User), Error> {
 }
 
 /// Puts a fresh pair in the browser: HttpOnly, SameSite=Lax, Path=/, Secure per settings
-/// (Rocket's `add` sets neither HttpOnly nor Secure on its own).
+/// (Rocket's `add` sets neither HttpOnly nor Secure on its own), for `cookie_domain` when set.
 pub(crate) fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Settings) {
-    let secure = settings.cookie_secure;
     let pair = [
         (
             ACCESS_COOKIE,
@@ -141,21 +141,30 @@ pub(crate) fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Se
         ),
     ];
     for (base, value, seconds) in pair {
-        let cookie = Cookie::build((cookie_name(base, secure), value.clone()))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .path("/")
-            .secure(secure)
-            .max_age(Duration::seconds(seconds));
+        let mut cookie = session_cookie(base, value.clone(), settings);
+        cookie.set_http_only(true);
+        cookie.set_same_site(SameSite::Lax);
+        cookie.set_max_age(Duration::seconds(seconds));
         jar.add(cookie);
     }
 }
 
 pub(crate) fn clear_cookies(jar: &CookieJar<'_>, settings: &Settings) {
     for base in [ACCESS_COOKIE, REFRESH_COOKIE] {
-        let name = cookie_name(base, settings.cookie_secure);
-        jar.remove(Cookie::build(name).path("/").secure(settings.cookie_secure));
+        jar.remove(session_cookie(base, String::new(), settings));
     }
+}
+
+/// A session cookie's name, path, Secure flag and domain: what setting and removing it share.
+fn session_cookie(base: &str, value: String, settings: &Settings) -> Cookie<'static> {
+    let mut cookie = Cookie::build((session_cookie_name(base, settings), value))
+        .path("/")
+        .secure(settings.cookie_secure)
+        .build();
+    if let Some(domain) = &settings.cookie_domain {
+        cookie.set_domain(domain.clone());
+    }
+    cookie
 }
 
 /// Signs this browser in: the session's cookies, and this browser remembered as a known

@@ -17,6 +17,7 @@ use tempfile::TempDir;
 
 use crate::common::{TestApp, OTHER_PASSWORD, PASSWORD};
 use crate::mfa::code;
+use crate::nginx;
 
 /// axe-core, vendored from the npm registry (tests/vendor/axe-core/SOURCE.txt).
 const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
@@ -662,5 +663,52 @@ async fn a_member_turns_on_two_factor_and_signs_in_with_a_code_in_chromium() {
     browser.submit("/login/mfa").await;
     assert_eq!(browser.path().await, "/bucketlists");
     assert!(browser.text().await.contains("Signed in as mira."));
+    browser.close().await;
+}
+
+#[rocket::async_test]
+#[ignore = "heavy: headless Chromium and nginx; the full suite runs it (--include-ignored)"]
+async fn nginx_puts_the_login_in_front_of_an_app() {
+    let t = TestApp::with(|f| f.merge(("trusted_proxies", "127.0.0.1"))).await;
+    t.member("alice").await;
+    let server = t.serve().await;
+    let app = nginx::app().await;
+    let proxy = nginx::Nginx::start(&server.base, &app).await;
+    let page = format!("{}/reports?year=2026&page=2", proxy.base);
+
+    let program = nginx::get(&page, &[("Accept", "application/json")]).await;
+    assert!(
+        program.starts_with("HTTP/1.1 401"),
+        "{program}\n{}",
+        proxy.log()
+    );
+    let forged = nginx::get(
+        &page,
+        &[("Accept", "text/html"), ("X-Auth-User", "mallory")],
+    )
+    .await;
+    assert!(
+        forged.starts_with("HTTP/1.1 302"),
+        "{forged}\n{}",
+        proxy.log()
+    );
+
+    let browser = Chromium::start().await;
+    browser.open(&page).await;
+    assert_eq!(browser.path().await.split('?').next(), Some("/login"));
+    browser.fill("username", "alice").await;
+    browser.fill("password", PASSWORD).await;
+    // Straight back, through the login form's redirect (which the page's CSP allows).
+    browser.submit("/login").await;
+    let url = browser.client.current_url().await.expect("a URL");
+    assert_eq!(url.as_str(), page, "back at the app");
+    assert_eq!(browser.text().await, "Hello alice", "{}", proxy.log());
+
+    // Signing out in Gatehouse shuts the app on the next request.
+    browser.open(&format!("{}/account", server.base)).await;
+    browser.submit("/logout").await;
+    browser.open(&page).await;
+    assert_eq!(browser.path().await.split('?').next(), Some("/login"));
+    assert!(!browser.text().await.contains("Hello"));
     browser.close().await;
 }
