@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 use serde::Deserialize;
 use time::PrimitiveDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::validation;
@@ -50,7 +51,7 @@ pub(crate) struct Summary {
 }
 
 /// A change to an item; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ItemChanges {
     pub(crate) name: Option<String>,

@@ -5,6 +5,7 @@
 use rocket::FromForm;
 use time::macros::format_description;
 use time::Date;
+use utoipa::IntoParams;
 
 use crate::accounts::model::{Role, SortKey, User, UserQuery};
 use crate::accounts::policy;
@@ -16,15 +17,23 @@ pub(crate) const DEFAULT_PER_PAGE: i64 = 20;
 const MAX_PER_PAGE: i64 = 100;
 
 /// Query parameters as sent; checked by `user_query`.
-#[derive(FromForm)]
+#[derive(FromForm, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams<'r> {
+    /// Usernames and names (and, for admins, emails) that start with this, in any case.
     pub(crate) q: Option<&'r str>,
+    /// `user` or `admin`.
     pub(crate) role: Option<&'r str>,
+    /// `true` or `false` (admins only).
     pub(crate) active: Option<&'r str>,
-    /// Whether the account uses a second factor (admins only).
+    /// Whether the account uses a second factor: `true` or `false` (admins only).
     pub(crate) mfa: Option<&'r str>,
+    /// `username`, `created_at` (and, for admins, `email`, `last_login_at`); `-` before it
+    /// sorts descending.
     pub(crate) sort: Option<&'r str>,
+    /// From 1.
     pub(crate) page: Option<&'r str>,
+    /// 1 to 100 (more is capped at 100); 20 unless given.
     pub(crate) per_page: Option<&'r str>,
 }
 
@@ -108,11 +117,16 @@ impl ListParams<'_> {
     }
 }
 
-#[derive(FromForm)]
+#[derive(FromForm, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditParams<'r> {
+    /// Events by or about this user (their id).
     pub(crate) user: Option<&'r str>,
+    /// One kind of event, such as `login_failed`.
     pub(crate) event: Option<&'r str>,
+    /// From 1.
     pub(crate) page: Option<&'r str>,
+    /// 1 to 100 (more is capped at 100); 20 unless given.
     pub(crate) per_page: Option<&'r str>,
     /// First day shown (`YYYY-MM-DD`, UTC).
     pub(crate) from: Option<&'r str>,

@@ -9,6 +9,7 @@ pub(crate) mod validation;
 
 use diesel::prelude::*;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::App;
@@ -31,7 +32,7 @@ use self::model::{NewUser, Role, User, UserChanges};
 const SAME_PASSWORD: &str = "must differ from your current password";
 
 /// A new account, from sign-up (role and active unset) or from an admin.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub username: String,
@@ -45,7 +46,7 @@ pub struct NewAccount {
 }
 
 /// A partial change to an account; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccountChanges {
     pub(crate) username: Option<String>,

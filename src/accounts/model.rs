@@ -5,12 +5,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use time::PrimitiveDateTime;
 use unicode_normalization::UnicodeNormalization;
+use utoipa::ToSchema;
 
 use crate::db::schema::{user_name_words, users};
 use crate::db::{lower, DbConn, MultiBackend};
 
 /// What an account may do; stored as its name (`user`, `admin`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,

@@ -5,9 +5,10 @@ use rocket::response::status::Created;
 use rocket::serde::json::Json as JsonBody;
 use rocket::{post, routes, Route, State};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::accounts::{self, NewAccount, Origin};
-use crate::api::error::Result;
+use crate::api::error::{Failures, Result};
 use crate::api::json::Json;
 use crate::api::views::{FullUser, LoginResponse, TokenResponse};
 use crate::app::App;
@@ -31,7 +32,7 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Registration {
     username: String,
@@ -40,6 +41,15 @@ struct Registration {
     name: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_register",
+    path = "/api/register",
+    tag = "auth",
+    summary = "Sign up.",
+    request_body = Registration,
+    responses((status = 201, description = "Signed up: the new account", body = FullUser), Failures)
+)]
 #[post("/register", data = "<body>")]
 async fn register(
     app: &State<App>,
@@ -65,7 +75,7 @@ async fn register(
     Ok(Created::new(location).body(JsonBody((&user).into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
     username: Option<String>,
@@ -73,6 +83,15 @@ struct Credentials {
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_login",
+    path = "/api/login",
+    tag = "auth",
+    summary = "Log in with a username or an email and the password.",
+    request_body = Credentials,
+    responses((status = 200, description = "Tokens, or (second factor on) the challenge for `POST /api/login/mfa`", body = LoginResponse), Failures)
+)]
 #[post("/login", data = "<body>")]
 async fn login(
     app: &State<App>,
@@ -97,7 +116,7 @@ async fn login(
     Ok(JsonBody(login.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SecondStep {
     mfa_token: String,
@@ -107,6 +126,15 @@ struct SecondStep {
 
 /// The second step of a login with a second factor on: a code from the app or a recovery
 /// code, with the `mfa_token` the password step answered.
+#[utoipa::path(
+    post,
+    operation_id = "auth_login_mfa",
+    path = "/api/login/mfa",
+    tag = "auth",
+    summary = "The second step of a login: a code or a recovery code.",
+    request_body = SecondStep,
+    responses((status = 200, description = "Tokens", body = TokenResponse), Failures)
+)]
 #[post("/login/mfa", data = "<body>")]
 async fn login_mfa(
     app: &State<App>,
@@ -130,12 +158,21 @@ async fn login_mfa(
     Ok(JsonBody(signed_in.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     refresh_token: String,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_refresh",
+    path = "/api/token/refresh",
+    tag = "auth",
+    summary = "Trade a refresh token for a new pair.",
+    request_body = RefreshRequest,
+    responses((status = 200, description = "A new pair; the refresh token sent is retired", body = TokenResponse), Failures)
+)]
 #[post("/token/refresh", data = "<body>")]
 async fn refresh(
     app: &State<App>,
@@ -146,32 +183,59 @@ async fn refresh(
     Ok(JsonBody(signed_in.into()))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_logout",
+    path = "/api/logout",
+    tag = "auth",
+    summary = "End this session.",
+    security(("access_token" = []), ("bearer" = [])),
+    responses((status = 204, description = "This session has ended"), Failures)
+)]
 #[post("/logout")]
 async fn logout(app: &State<App>, current: CurrentUser) -> Result<Status> {
     crate::auth::logout(app, &current, false).await?;
     Ok(Status::NoContent)
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_logout_all",
+    path = "/api/logout-all",
+    tag = "auth",
+    summary = "End every session of the account.",
+    security(("access_token" = []), ("bearer" = [])),
+    responses((status = 204, description = "Every session of the account has ended"), Failures)
+)]
 #[post("/logout-all")]
 async fn logout_all(app: &State<App>, current: CurrentUser) -> Result<Status> {
     crate::auth::logout(app, &current, true).await?;
     Ok(Status::NoContent)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Forgot {
     email: String,
 }
 
 /// The one answer of `/api/password/forgot`, whoever asks about whatever address.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Accepted {
     message: &'static str,
 }
 
 /// Mails a reset link to the active account with this email; `202` and the same body
 /// whether or not there is one (API.md §8).
+#[utoipa::path(
+    post,
+    operation_id = "auth_forgot_password",
+    path = "/api/password/forgot",
+    tag = "auth",
+    summary = "Mail a password-reset link.",
+    request_body = Forgot,
+    responses((status = 202, description = "The same answer whether or not an account has the address", body = Accepted), Failures)
+)]
 #[post("/password/forgot", data = "<body>")]
 async fn forgot_password(
     app: &State<App>,
@@ -183,7 +247,7 @@ async fn forgot_password(
     Ok((Status::Accepted, JsonBody(Accepted { message })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Reset {
     token: String,
@@ -191,6 +255,15 @@ struct Reset {
 }
 
 /// Sets a new password with a reset link; every session of the account ends.
+#[utoipa::path(
+    post,
+    operation_id = "auth_reset_password",
+    path = "/api/password/reset",
+    tag = "auth",
+    summary = "Set a new password with a reset link's token.",
+    request_body = Reset,
+    responses((status = 204, description = "The password is set; every session has ended"), Failures)
+)]
 #[post("/password/reset", data = "<body>")]
 async fn reset_password(app: &State<App>, source: Source, body: Json<Reset>) -> Result<Status> {
     let Reset {
@@ -201,13 +274,22 @@ async fn reset_password(app: &State<App>, source: Source, body: Json<Reset>) -> 
     Ok(Status::NoContent)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Verification {
     token: String,
 }
 
 /// Uses a verification link: proves the address, or applies a pending change.
+#[utoipa::path(
+    post,
+    operation_id = "auth_verify_email",
+    path = "/api/email/verify",
+    tag = "auth",
+    summary = "Confirm an email address with a link's token.",
+    request_body = Verification,
+    responses((status = 204, description = "The address is confirmed"), Failures)
+)]
 #[post("/email/verify", data = "<body>")]
 async fn verify_email(
     app: &State<App>,
@@ -219,6 +301,15 @@ async fn verify_email(
 }
 
 /// Mails a new verification link (to the pending address, or the unproved own one).
+#[utoipa::path(
+    post,
+    operation_id = "auth_resend_verification",
+    path = "/api/me/email/verification",
+    tag = "auth",
+    summary = "Mail a new confirmation link.",
+    security(("access_token" = []), ("bearer" = [])),
+    responses((status = 202, description = "A link is on its way, if there is an address to confirm", body = Accepted), Failures)
+)]
 #[post("/me/email/verification")]
 async fn resend_verification(
     app: &State<App>,

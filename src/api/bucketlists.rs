@@ -3,12 +3,12 @@
 
 use rocket::http::Status;
 use rocket::response::status::Created;
-use rocket::serde::json::{Json as JsonBody, Value};
+use rocket::serde::json::Json as JsonBody;
 use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::api::error::Result;
+use crate::api::error::{Failures, Result};
 use crate::api::json::Json;
 use crate::api::views::rfc3339;
 use crate::app::App;
@@ -30,7 +30,7 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ListView {
     id: String,
     name: String,
@@ -41,7 +41,16 @@ pub(crate) struct ListView {
     items: Option<Vec<ItemView>>,
 }
 
-#[derive(Serialize)]
+/// A page of the caller's lists (without their items).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BucketlistPage {
+    bucketlists: Vec<ListView>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+}
+
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ItemView {
     id: String,
     name: String,
@@ -75,15 +84,33 @@ impl From<&Item> for ItemView {
     }
 }
 
-#[derive(FromForm)]
+#[derive(FromForm, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams<'r> {
+    /// Lists whose name contains this, in any case.
     q: Option<&'r str>,
+    /// From 1.
     page: Option<&'r str>,
+    /// 1 to 100 (more is capped at 100); 20 unless given.
     per_page: Option<&'r str>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "bucketlists_list",
+    path = "/api/bucketlists",
+    tag = "bucket lists",
+    summary = "The caller's bucket lists.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "A page of the caller's lists", body = BucketlistPage), Failures)
+)]
 #[get("/bucketlists?<params..>")]
-async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) -> Result<Value> {
+async fn list(
+    app: &State<App>,
+    current: CurrentUser,
+    params: ListParams<'_>,
+) -> Result<JsonBody<BucketlistPage>> {
     let mut checker = crate::error::Checker::default();
     let (page, per_page) = pagination(&mut checker, params.page, params.per_page, DEFAULT_PER_PAGE);
     checker.finish()?;
@@ -98,16 +125,30 @@ async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) ->
         per_page,
     };
     let (lists, total) = bucketlists::lists(app, current.user.id, query).await?;
-    let lists: Vec<ListView> = lists.iter().map(ListView::from).collect();
-    Ok(json!({"bucketlists": lists, "page": page, "per_page": per_page, "total": total}))
+    Ok(JsonBody(BucketlistPage {
+        bucketlists: lists.iter().map(ListView::from).collect(),
+        page,
+        per_page,
+        total,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NameBody {
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "bucketlists_create",
+    path = "/api/bucketlists",
+    tag = "bucket lists",
+    summary = "Make a bucket list.",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = NameBody,
+    responses((status = 201, description = "The new list", body = ListView), Failures)
+)]
 #[post("/bucketlists", data = "<body>")]
 async fn create(
     app: &State<App>,
@@ -119,6 +160,16 @@ async fn create(
     Ok(Created::new(location).body(JsonBody((&summary).into())))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "bucketlists_show",
+    path = "/api/bucketlists/{id}",
+    tag = "bucket lists",
+    summary = "One of the caller's lists.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the bucket list")),
+    responses((status = 200, description = "The list with its items", body = ListView), Failures)
+)]
 #[get("/bucketlists/<id>")]
 async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBody<ListView>> {
     let (summary, items) = bucketlists::get(app, current.user.id, id).await?;
@@ -127,6 +178,17 @@ async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBo
     Ok(JsonBody(view))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "bucketlists_rename_patch",
+    path = "/api/bucketlists/{id}",
+    tag = "bucket lists",
+    summary = "Rename a list.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the bucket list")),
+    request_body = NameBody,
+    responses((status = 200, description = "The list as renamed", body = ListView), Failures)
+)]
 #[patch("/bucketlists/<id>", data = "<body>")]
 async fn rename_patch(
     app: &State<App>,
@@ -138,6 +200,17 @@ async fn rename_patch(
     Ok(JsonBody((&summary).into()))
 }
 
+#[utoipa::path(
+    put,
+    operation_id = "bucketlists_rename_put",
+    path = "/api/bucketlists/{id}",
+    tag = "bucket lists",
+    summary = "Rename a list (as PATCH).",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the bucket list")),
+    request_body = NameBody,
+    responses((status = 200, description = "The list as renamed", body = ListView), Failures)
+)]
 #[put("/bucketlists/<id>", data = "<body>")]
 async fn rename_put(
     app: &State<App>,
@@ -148,12 +221,33 @@ async fn rename_put(
     rename_patch(app, current, id, body).await
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "bucketlists_remove",
+    path = "/api/bucketlists/{id}",
+    tag = "bucket lists",
+    summary = "Delete a list.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the bucket list")),
+    responses((status = 204, description = "Deleted with its items"), Failures)
+)]
 #[delete("/bucketlists/<id>")]
 async fn remove(app: &State<App>, current: CurrentUser, id: &str) -> Result<Status> {
     bucketlists::delete(app, current.user.id, id).await?;
     Ok(Status::NoContent)
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "bucketlists_add_item",
+    path = "/api/bucketlists/{id}/items",
+    tag = "bucket lists",
+    summary = "Add an item.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the bucket list")),
+    request_body = NameBody,
+    responses((status = 201, description = "The new item", body = ItemView), Failures)
+)]
 #[post("/bucketlists/<id>/items", data = "<body>")]
 async fn add_item(
     app: &State<App>,
@@ -166,6 +260,17 @@ async fn add_item(
     Ok(Created::new(location).body(JsonBody((&item).into())))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "bucketlists_update_item",
+    path = "/api/bucketlists/{id}/items/{item_id}",
+    tag = "bucket lists",
+    summary = "Rename an item or mark it done.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the bucket list"), ("item_id" = String, Path, description = "The id of the item")),
+    request_body = ItemChanges,
+    responses((status = 200, description = "The item as changed", body = ItemView), Failures)
+)]
 #[patch("/bucketlists/<id>/items/<item_id>", data = "<body>")]
 async fn update_item(
     app: &State<App>,
@@ -178,6 +283,16 @@ async fn update_item(
     Ok(JsonBody((&item).into()))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "bucketlists_remove_item",
+    path = "/api/bucketlists/{id}/items/{item_id}",
+    tag = "bucket lists",
+    summary = "Delete an item.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the bucket list"), ("item_id" = String, Path, description = "The id of the item")),
+    responses((status = 204, description = "Deleted"), Failures)
+)]
 #[delete("/bucketlists/<id>/items/<item_id>")]
 async fn remove_item(
     app: &State<App>,

@@ -5,9 +5,10 @@ use rocket::http::Status;
 use rocket::serde::json::Json as JsonBody;
 use rocket::{delete, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::accounts;
-use crate::api::error::Result;
+use crate::api::error::{Failures, Result};
 use crate::api::json::Json;
 use crate::app::App;
 use crate::auth::guard::{Admin, CurrentUser};
@@ -17,19 +18,29 @@ pub(crate) fn routes() -> Vec<Route> {
     routes![begin, confirm, disable, regenerate, remove]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Password {
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Enrolment {
     secret: String,
     otpauth_url: String,
 }
 
 /// Starts an enrolment: a new secret, waiting for its first code.
+#[utoipa::path(
+    post,
+    operation_id = "mfa_begin",
+    path = "/api/me/mfa/totp",
+    tag = "second factor",
+    summary = "Start a TOTP enrolment.",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = Password,
+    responses((status = 200, description = "A new secret waiting for its first code", body = Enrolment), Failures)
+)]
 #[post("/me/mfa/totp", data = "<body>")]
 async fn begin(
     app: &State<App>,
@@ -43,18 +54,28 @@ async fn begin(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Code {
     code: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RecoveryCodes {
     recovery_codes: Vec<String>,
 }
 
 /// Turns TOTP on with a code from the app; the recovery codes are shown this once.
+#[utoipa::path(
+    post,
+    operation_id = "mfa_confirm",
+    path = "/api/me/mfa/totp/confirm",
+    tag = "second factor",
+    summary = "Turn TOTP on with a code from the app.",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = Code,
+    responses((status = 200, description = "On; the recovery codes, shown this once", body = RecoveryCodes), Failures)
+)]
 #[post("/me/mfa/totp/confirm", data = "<body>")]
 async fn confirm(
     app: &State<App>,
@@ -66,6 +87,16 @@ async fn confirm(
 }
 
 /// Turns TOTP off (or cancels a waiting enrolment); the recovery codes go with it.
+#[utoipa::path(
+    delete,
+    operation_id = "mfa_disable",
+    path = "/api/me/mfa/totp",
+    tag = "second factor",
+    summary = "Turn TOTP off (or cancel an enrolment).",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = Password,
+    responses((status = 204, description = "Off"), Failures)
+)]
 #[delete("/me/mfa/totp", data = "<body>")]
 async fn disable(app: &State<App>, current: CurrentUser, body: Json<Password>) -> Result<Status> {
     mfa::disable(app, &current, body.0.password).await?;
@@ -73,6 +104,16 @@ async fn disable(app: &State<App>, current: CurrentUser, body: Json<Password>) -
 }
 
 /// New recovery codes; the old ones stop working.
+#[utoipa::path(
+    post,
+    operation_id = "mfa_regenerate",
+    path = "/api/me/mfa/recovery-codes",
+    tag = "second factor",
+    summary = "Make new recovery codes.",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = Password,
+    responses((status = 200, description = "New recovery codes; the old ones are void", body = RecoveryCodes), Failures)
+)]
 #[post("/me/mfa/recovery-codes", data = "<body>")]
 async fn regenerate(
     app: &State<App>,
@@ -84,6 +125,16 @@ async fn regenerate(
 }
 
 /// Removes a user's second factor, for a lost phone.
+#[utoipa::path(
+    delete,
+    operation_id = "mfa_remove",
+    path = "/api/users/{id}/mfa",
+    tag = "second factor",
+    summary = "Remove another account's second factor (admins).",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    responses((status = 204, description = "Removed"), Failures)
+)]
 #[delete("/users/<id>/mfa")]
 async fn remove(app: &State<App>, admin: Admin, id: &str) -> Result<Status> {
     let target = accounts::find(app, id).await?;

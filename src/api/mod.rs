@@ -6,6 +6,7 @@ mod bucketlists;
 mod error;
 pub(crate) mod json;
 mod mfa;
+pub(crate) mod openapi;
 mod tokens;
 mod users;
 pub(crate) mod views;
@@ -19,6 +20,7 @@ pub(crate) fn stage() -> AdHoc {
         routes.extend(users::routes());
         routes.extend(mfa::routes());
         routes.extend(tokens::routes());
+        routes.extend(openapi::routes());
         routes.extend(audit::routes());
         routes.extend(bucketlists::routes());
         rocket

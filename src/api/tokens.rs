@@ -6,11 +6,11 @@ use rocket::response::status::Created;
 use rocket::serde::json::Json as JsonBody;
 use rocket::{delete, get, post, routes, Route, State};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-use crate::api::error::Result;
+use crate::api::error::{Failures, Result};
 use crate::api::json::Json;
-use crate::api::views::{NewTokenView, TokenView};
+use crate::api::views::{NewTokenView, TokenList, TokenView};
 use crate::app::App;
 use crate::auth::guard::CurrentUser;
 use crate::auth::personal_tokens::{self, Request};
@@ -19,14 +19,23 @@ pub(crate) fn routes() -> Vec<Route> {
     routes![list, create, remove]
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "tokens_list",
+    path = "/api/me/tokens",
+    tag = "personal access tokens",
+    summary = "List one's personal access tokens.",
+    security(("access_token" = []), ("bearer" = [])),
+    responses((status = 200, description = "The caller's live tokens", body = TokenList), Failures)
+)]
 #[get("/me/tokens")]
-async fn list(app: &State<App>, current: CurrentUser) -> Result<Value> {
+async fn list(app: &State<App>, current: CurrentUser) -> Result<JsonBody<TokenList>> {
     let tokens = personal_tokens::list(app, &current).await?;
-    let tokens: Vec<TokenView> = tokens.iter().map(TokenView::from).collect();
-    Ok(json!({ "tokens": tokens }))
+    let tokens = tokens.iter().map(TokenView::from).collect();
+    Ok(JsonBody(TokenList { tokens }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     name: String,
@@ -34,6 +43,16 @@ struct NewToken {
     expires_in_days: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "tokens_create",
+    path = "/api/me/tokens",
+    tag = "personal access tokens",
+    summary = "Make a personal access token (not with a personal token).",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = NewToken,
+    responses((status = 201, description = "The token, shown this once", body = NewTokenView), Failures)
+)]
 #[post("/me/tokens", data = "<body>")]
 async fn create(
     app: &State<App>,
@@ -55,6 +74,16 @@ async fn create(
     Ok(Created::new(location).body(JsonBody(minted.into())))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "tokens_remove",
+    path = "/api/me/tokens/{id}",
+    tag = "personal access tokens",
+    summary = "Delete a personal access token.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id of the token")),
+    responses((status = 204, description = "Deleted: refused from its next use"), Failures)
+)]
 #[delete("/me/tokens/<id>")]
 async fn remove(app: &State<App>, current: CurrentUser, id: &str) -> Result<Status> {
     personal_tokens::delete(app, &current, id).await?;

@@ -2,16 +2,16 @@
 
 use rocket::http::Status;
 use rocket::response::status::Created;
-use rocket::serde::json::{Json as JsonBody, Value};
+use rocket::serde::json::Json as JsonBody;
 use rocket::{delete, get, patch, post, put, routes, Route, State};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::accounts::model::User;
 use crate::accounts::{self, policy, AccountChanges, NewAccount, Origin};
-use crate::api::error::Result;
+use crate::api::error::{Failures, Result};
 use crate::api::json::Json;
-use crate::api::views::{FullUser, SessionView, UserView};
+use crate::api::views::{FullUser, SessionList, SessionView, UserPage, UserView};
 use crate::app::App;
 use crate::auth;
 use crate::auth::guard::{Admin, CurrentUser};
@@ -45,12 +45,21 @@ fn acting_on(app: &App, current: &CurrentUser, target: &User) -> Result<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "users_me",
+    path = "/api/me",
+    tag = "users",
+    summary = "The signed-in user.",
+    security(("access_token" = []), ("bearer" = [])),
+    responses((status = 200, description = "The caller", body = FullUser), Failures)
+)]
 #[get("/me")]
 fn me(current: CurrentUser) -> JsonBody<FullUser> {
     JsonBody((&current.user).into())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProfileChanges {
     username: Option<String>,
@@ -60,6 +69,16 @@ struct ProfileChanges {
     current_password: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "users_update_me",
+    path = "/api/me",
+    tag = "users",
+    summary = "Change one's own profile.",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = ProfileChanges,
+    responses((status = 200, description = "The account as changed", body = FullUser), Failures)
+)]
 #[patch("/me", data = "<body>")]
 async fn update_me(
     app: &State<App>,
@@ -83,13 +102,23 @@ async fn update_me(
     Ok(JsonBody((&user).into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
+#[utoipa::path(
+    put,
+    operation_id = "users_change_password",
+    path = "/api/me/password",
+    tag = "users",
+    summary = "Change one's own password.",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed; the account's other sessions and its personal tokens have ended"), Failures)
+)]
 #[put("/me/password", data = "<body>")]
 async fn change_password(
     app: &State<App>,
@@ -104,8 +133,22 @@ async fn change_password(
     Ok(Status::NoContent)
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "users_list",
+    path = "/api/users",
+    tag = "users",
+    summary = "List users (members see active accounts' public fields).",
+    security(("access_token" = []), ("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "A page of users", body = UserPage), Failures)
+)]
 #[get("/users?<params..>")]
-async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) -> Result<Value> {
+async fn list(
+    app: &State<App>,
+    current: CurrentUser,
+    params: ListParams<'_>,
+) -> Result<JsonBody<UserPage>> {
     // An admin lists everyone, emails too: admin powers.
     current.ensure_admin_cleared(&app.settings)?;
     let query = params.user_query(&current.user, None)?;
@@ -118,12 +161,17 @@ async fn list(app: &State<App>, current: CurrentUser, params: ListParams<'_>) ->
         .iter()
         .map(|u| UserView::of(u, &current.user))
         .collect();
-    Ok(json!({"users": users, "page": page, "per_page": per_page, "total": total}))
+    Ok(JsonBody(UserPage {
+        users,
+        page,
+        per_page,
+        total,
+    }))
 }
 
 /// A new user, and the invitation link when it was made without a password (for an admin
 /// who has no mail server to hand it over).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct NewUserView {
     #[serde(flatten)]
     user: FullUser,
@@ -132,6 +180,16 @@ struct NewUserView {
 }
 
 /// Creates an account; without `password`, it is invited by mail to set one (API.md §8).
+#[utoipa::path(
+    post,
+    operation_id = "users_create",
+    path = "/api/users",
+    tag = "users",
+    summary = "Create an account (admins).",
+    security(("access_token" = []), ("bearer" = [])),
+    request_body = NewAccount,
+    responses((status = 201, description = "The new account (and an invitation link when made without a password)", body = NewUserView), Failures)
+)]
 #[post("/users", data = "<body>")]
 async fn create(
     app: &State<App>,
@@ -148,6 +206,16 @@ async fn create(
     Ok(Created::new(location).body(JsonBody(view)))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "users_show",
+    path = "/api/users/{id}",
+    tag = "users",
+    summary = "One user.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    responses((status = 200, description = "The user, fully for oneself and admins", body = UserView), Failures)
+)]
 #[get("/users/<id>")]
 async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBody<UserView>> {
     let user = accounts::find(app, id).await?;
@@ -158,6 +226,17 @@ async fn show(app: &State<App>, current: CurrentUser, id: &str) -> Result<JsonBo
     Ok(JsonBody(UserView::of(&user, &current.user)))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "users_patch_user",
+    path = "/api/users/{id}",
+    tag = "users",
+    summary = "Change an account (oneself, or anyone for admins).",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    request_body = AccountChanges,
+    responses((status = 200, description = "The account as changed", body = FullUser), Failures)
+)]
 #[patch("/users/<id>", data = "<body>")]
 async fn patch_user(
     app: &State<App>,
@@ -172,6 +251,17 @@ async fn patch_user(
 }
 
 /// PUT is a partial update too (API.md §4), so older clients that PUT keep working.
+#[utoipa::path(
+    put,
+    operation_id = "users_put_user",
+    path = "/api/users/{id}",
+    tag = "users",
+    summary = "The same partial change as PATCH.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    request_body = AccountChanges,
+    responses((status = 200, description = "The account as changed", body = FullUser), Failures)
+)]
 #[put("/users/<id>", data = "<body>")]
 async fn put_user(
     app: &State<App>,
@@ -182,6 +272,16 @@ async fn put_user(
     patch_user(app, current, id, body).await
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "users_delete_user",
+    path = "/api/users/{id}",
+    tag = "users",
+    summary = "Delete an account.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    responses((status = 204, description = "Deleted"), Failures)
+)]
 #[delete("/users/<id>")]
 async fn delete_user(app: &State<App>, current: CurrentUser, id: &str) -> Result<Status> {
     let target = accounts::find(app, id).await?;
@@ -190,18 +290,42 @@ async fn delete_user(app: &State<App>, current: CurrentUser, id: &str) -> Result
     Ok(Status::NoContent)
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "users_sessions",
+    path = "/api/users/{id}/sessions",
+    tag = "users",
+    summary = "An account's sessions.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    responses((status = 200, description = "The account's live sessions", body = SessionList), Failures)
+)]
 #[get("/users/<id>/sessions")]
-async fn sessions(app: &State<App>, current: CurrentUser, id: &str) -> Result<Value> {
+async fn sessions(
+    app: &State<App>,
+    current: CurrentUser,
+    id: &str,
+) -> Result<JsonBody<SessionList>> {
     let target = accounts::find(app, id).await?;
     acting_on(app, &current, &target)?;
     let sessions = auth::sessions(app, &current, &target).await?;
-    let views: Vec<SessionView> = sessions
+    let sessions = sessions
         .iter()
         .map(|s| SessionView::of(s, current.session()))
         .collect();
-    Ok(json!({ "sessions": views }))
+    Ok(JsonBody(SessionList { sessions }))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "users_end_session",
+    path = "/api/users/{id}/sessions/{sid}",
+    tag = "users",
+    summary = "End one session.",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user"), ("sid" = String, Path, description = "The id of the session")),
+    responses((status = 204, description = "The session has ended"), Failures)
+)]
 #[delete("/users/<id>/sessions/<sid>")]
 async fn end_session(
     app: &State<App>,
@@ -216,6 +340,16 @@ async fn end_session(
 }
 
 /// Lets a locked-out account try to log in again at once.
+#[utoipa::path(
+    delete,
+    operation_id = "users_clear_lockout",
+    path = "/api/users/{id}/lockout",
+    tag = "users",
+    summary = "Clear a login lock-out (admins).",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    responses((status = 204, description = "The account may log in again at once"), Failures)
+)]
 #[delete("/users/<id>/lockout")]
 async fn clear_lockout(app: &State<App>, admin: Admin, id: &str) -> Result<Status> {
     let target = accounts::find(app, id).await?;
@@ -224,13 +358,23 @@ async fn clear_lockout(app: &State<App>, admin: Admin, id: &str) -> Result<Statu
 }
 
 /// A set-a-password link, and when it stops working.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RecoveryLink {
     url: String,
     expires_at: String,
 }
 
 /// Makes a set-a-password link to hand over by other means (API.md §8).
+#[utoipa::path(
+    post,
+    operation_id = "users_recovery_link",
+    path = "/api/users/{id}/recovery-link",
+    tag = "users",
+    summary = "Make a set-a-password link (admins).",
+    security(("access_token" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "The id (a UUID) of the user")),
+    responses((status = 201, description = "A set-a-password link", body = RecoveryLink), Failures)
+)]
 #[post("/users/<id>/recovery-link")]
 async fn recovery_link(
     app: &State<App>,

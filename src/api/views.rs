@@ -3,6 +3,7 @@
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::PrimitiveDateTime;
+use utoipa::ToSchema;
 
 use crate::accounts::model::{Role, User};
 use crate::accounts::policy;
@@ -17,7 +18,7 @@ pub(crate) fn rfc3339(at: PrimitiveDateTime) -> String {
 }
 
 /// A user as the owner and admins see it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct FullUser {
     id: String,
     username: String,
@@ -35,8 +36,10 @@ pub(crate) struct FullUser {
     mfa_enabled: bool,
 }
 
-/// A user as other members see it.
-#[derive(Serialize)]
+/// A user as other members see it. Closed (no other fields), so that the description's
+/// `oneOf` tells it from the full view, which has every field of this one.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PublicUser {
     id: String,
     username: String,
@@ -45,7 +48,7 @@ pub(crate) struct PublicUser {
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub(crate) enum UserView {
     Full(FullUser),
@@ -88,7 +91,7 @@ impl UserView {
 }
 
 /// The body of login and refresh.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TokenResponse {
     access_token: String,
     refresh_token: String,
@@ -99,7 +102,7 @@ pub(crate) struct TokenResponse {
 
 /// The answer of `POST /api/login`: tokens, or (second factor on) the challenge to
 /// complete at `POST /api/login/mfa`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub(crate) enum LoginResponse {
     Tokens(Box<TokenResponse>),
@@ -135,7 +138,7 @@ impl From<SignedIn> for TokenResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct SessionView {
     id: String,
     created_at: String,
@@ -161,7 +164,7 @@ impl SessionView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct AuditView {
     at: String,
     event: String,
@@ -185,7 +188,7 @@ impl From<AuditEvent> for AuditView {
 }
 
 /// A personal access token as listed (never its secret).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TokenView {
     id: String,
     name: String,
@@ -209,7 +212,7 @@ impl From<&PersonalToken> for TokenView {
 }
 
 /// A token just made: the only answer that carries its secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct NewTokenView {
     id: String,
     name: String,
@@ -231,4 +234,35 @@ impl From<Minted> for NewTokenView {
             expires_at: rfc3339(token.expires_at),
         }
     }
+}
+
+/// A page of users.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserPage {
+    pub(crate) users: Vec<UserView>,
+    pub(crate) page: i64,
+    pub(crate) per_page: i64,
+    /// How many match, on every page.
+    pub(crate) total: i64,
+}
+
+/// A page of the audit log.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AuditPage {
+    pub(crate) events: Vec<AuditView>,
+    pub(crate) page: i64,
+    pub(crate) per_page: i64,
+    pub(crate) total: i64,
+}
+
+/// An account's live sessions.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionList {
+    pub(crate) sessions: Vec<SessionView>,
+}
+
+/// The caller's live personal access tokens.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokenList {
+    pub(crate) tokens: Vec<TokenView>,
 }

@@ -3,3 +3,5 @@
 
 mod errors;
 mod fuzz;
+mod openapi;
+mod schemathesis;
