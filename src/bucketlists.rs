@@ -54,6 +54,8 @@ pub(crate) struct Summary {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ItemChanges {
+    /// 1 to 100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub(crate) name: Option<String>,
     pub(crate) done: Option<bool>,
 }

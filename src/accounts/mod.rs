@@ -41,6 +41,8 @@ pub struct NewAccount {
     #[serde(default)]
     pub password: Option<String>,
     pub name: Option<String>,
+    /// `user` or `admin`.
+    #[schema(pattern = "^(user|admin)$")]
     pub role: Option<String>,
     pub active: Option<bool>,
 }
@@ -55,6 +57,8 @@ pub(crate) struct AccountChanges {
     pub(crate) name: Option<String>,
     pub(crate) password: Option<String>,
     pub(crate) current_password: Option<String>,
+    /// `user` or `admin`.
+    #[schema(pattern = "^(user|admin)$")]
     pub(crate) role: Option<String>,
     pub(crate) active: Option<bool>,
 }

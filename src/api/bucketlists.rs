@@ -136,6 +136,8 @@ async fn list(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NameBody {
+    /// 1 to 100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 

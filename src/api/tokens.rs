@@ -38,8 +38,14 @@ async fn list(app: &State<App>, current: CurrentUser) -> Result<JsonBody<TokenLi
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
+    /// What the token is for: 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// `read` (GET and HEAD only) or `write`.
+    #[schema(pattern = "^(read|write)$")]
     scope: String,
+    /// 1 to 365; 90 unless given.
+    #[schema(minimum = 1, maximum = 365)]
     expires_in_days: Option<i64>,
 }
 
