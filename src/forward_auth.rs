@@ -2,8 +2,8 @@
 //! Caddy `forward_auth`, Traefik `ForwardAuth`) whether the request it holds may reach the
 //! app behind it, checking the session or token against the database like every request.
 //!
-//! The original URL is read from `X-Original-URL` or `X-Forwarded-Proto`/`-Host`/`-Uri`,
-//! and its method from `X-Forwarded-Method` (a read-only token may not POST through the
+//! The original URL is read from `X-Forwarded-Proto`/`-Host`/`-Uri` (or `X-Original-URL`),
+//! and its method from `X-Forwarded-Method` (a read-only token may not write through the
 //! proxy either), only when the connection comes from `trusted_proxies`: anyone else could
 //! name any URL (the mistake behind authentik CVE-2024-47070). Nothing is renewed here: a refresh would
 //! set cookies that a proxy may not pass on, so an expired access cookie is sent to the
@@ -16,7 +16,7 @@ use rocket::{Data, Request};
 
 use crate::accounts::model::User;
 use crate::app::App;
-use crate::auth::guard::identify;
+use crate::auth::guard::{identify, is_read};
 use crate::error::Error;
 use crate::http::{self, Failure};
 
@@ -73,12 +73,15 @@ async fn verdict(req: &Request<'_>) -> Verdict {
         Some(_) => return Verdict::Refused(Status::BadRequest),
     };
     let trusted = from_trusted_proxy(req, app);
-    let method = trusted
-        .then(|| req.headers().get_one("X-Forwarded-Method"))
-        .flatten()
-        .and_then(|name| name.parse::<Method>().ok())
-        .unwrap_or(req.method());
-    match identify(req, method).await {
+    // Proxies ask by GET whatever the request was: only a trusted proxy's word that it
+    // reads lets a `read` personal token through (an unknown method may write: WebDAV).
+    let reads_only = trusted
+        && req
+            .headers()
+            .get_one("X-Forwarded-Method")
+            .and_then(|name| name.parse::<Method>().ok())
+            .is_some_and(is_read);
+    match identify(req, reads_only).await {
         Ok((actor, _)) if admin_only && !actor.user.is_admin() => {
             Verdict::Refused(Status::Forbidden)
         }
@@ -111,15 +114,14 @@ fn from_trusted_proxy(req: &Request<'_>, app: &App) -> bool {
 /// The URL the proxy was asked for, as the proxy names it.
 fn original_url(req: &Request<'_>) -> Option<String> {
     let headers = req.headers();
-    let named = match headers.get_one("X-Original-URL") {
-        Some(url) => url.to_owned(),
-        None => {
-            let part = |name| headers.get_one(name);
-            let proto = part("X-Forwarded-Proto")?;
-            let (host, uri) = (part("X-Forwarded-Host")?, part("X-Forwarded-Uri")?);
-            format!("{proto}://{host}{uri}")
-        }
-    };
+    let part = |name| headers.get_one(name);
+    // The X-Forwarded-* that Caddy, Traefik and the README's nginx block set themselves
+    // first: each proxy passes a client's other headers on as they came.
+    let forwarded = (|| {
+        let (proto, host) = (part("X-Forwarded-Proto")?, part("X-Forwarded-Host")?);
+        Some(format!("{proto}://{host}{}", part("X-Forwarded-Uri")?))
+    })();
+    let named = forwarded.or_else(|| part("X-Original-URL").map(str::to_owned))?;
     let url = url::Url::parse(&named).ok()?;
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }

@@ -253,13 +253,13 @@ pub(crate) fn cookie_name(base: &str, cookie_secure: bool) -> String {
     }
 }
 
-/// The name of a session cookie (`access_token`, `refresh_token`): as [`cookie_name`], but
-/// `__Secure-` prefixed when `cookie_domain` shares it with sibling hosts (the `__Host-`
-/// prefix forbids a domain).
-pub(crate) fn session_cookie_name(base: &str, settings: &Settings) -> String {
+/// The name of the access cookie: as [`cookie_name`], but `__Secure-` prefixed when
+/// `cookie_domain` shares it with sibling hosts (the `__Host-` prefix forbids a domain). The
+/// refresh cookie is never shared: it keeps its `__Host-` name on this host alone.
+pub(crate) fn access_cookie_name(settings: &Settings) -> String {
     match (&settings.cookie_domain, settings.cookie_secure) {
-        (Some(_), true) => format!("__Secure-{base}"),
-        _ => cookie_name(base, settings.cookie_secure),
+        (Some(_), true) => format!("__Secure-{ACCESS_COOKIE}"),
+        _ => cookie_name(ACCESS_COOKIE, settings.cookie_secure),
     }
 }
 

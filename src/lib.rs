@@ -47,7 +47,9 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
     let cleaning = (app.db.clone(), app.clock.clone(), app.settings.clone());
     let delivering = (app.db.clone(), app.clock.clone(), app.mailer.clone());
     let templates = web::templates(&app.settings);
-    let mut app_hosts = vec![app.mailer.host()];
+    // An IPv6 host cannot stand in a CSP source list; `forward_auth_domains` has none.
+    let public_host = Some(app.mailer.host()).filter(|host| !host.starts_with('['));
+    let mut app_hosts: Vec<&str> = public_host.into_iter().collect();
     app_hosts.extend(app.settings.forward_auth_domains.iter().map(String::as_str));
     let security_headers = headers::SecurityHeaders::new(hsts, &app_hosts);
     Ok(rocket::custom(figment)

@@ -128,18 +128,30 @@ fn networks<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpN
         .collect()
 }
 
-/// `forward_auth_domains`: host names, compared without case.
+/// `forward_auth_domains`: host names (or IPv4 addresses), each as URLs spell it.
 fn hosts<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     let hosts = List::deserialize(deserializer)?.items();
-    match hosts
+    hosts
         .iter()
-        .find(|host| host.contains(['/', ':', '@', ' ']))
-    {
-        Some(bad) => Err(serde::de::Error::custom(format!(
-            "{bad:?} is not a host name (no scheme, port or path)"
-        ))),
-        None => Ok(hosts.iter().map(|host| host.to_lowercase()).collect()),
+        .map(|host| host_name(host).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// A host as URLs spell it (lower case, IDNA as punycode, no trailing dot), so it compares
+/// with a parsed URL's host and can stand in a CSP source list: letters, digits, `-` and
+/// `.` only, no wildcard, no scheme, port or path.
+fn host_name(text: &str) -> Result<String, String> {
+    let refused = || format!("{text:?} is not a host name such as app.example.com");
+    let host = match url::Host::parse(text.trim_end_matches('.')) {
+        Ok(url::Host::Domain(name)) => name,
+        Ok(url::Host::Ipv4(address)) => address.to_string(),
+        Ok(url::Host::Ipv6(_)) | Err(_) => return Err(refused()),
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if host.is_empty() || !host.chars().all(plain) {
+        return Err(refused());
     }
+    Ok(host)
 }
 
 /// One HMAC key and the `kid` that names it in token headers.
@@ -370,7 +382,7 @@ impl Settings {
             return fail("ipv6_prefix", "must be 16 to 128 bits".into());
         }
         if let Some(domain) = &self.cookie_domain {
-            if domain.is_empty() || domain.contains(['/', ':', '@', ' ']) {
+            if host_name(domain).is_err() || domain.parse::<IpAddr>().is_ok() {
                 return fail(
                     "cookie_domain",
                     "must be a domain such as example.com".into(),
@@ -434,11 +446,19 @@ mod tests {
         let domains = settings(|f| f.merge(("forward_auth_domains", "App.Example.com")));
         let domains = domains.expect("one host").forward_auth_domains;
         assert_eq!(domains, ["app.example.com"]);
-        let bad = settings(|f| f.merge(("forward_auth_domains", "https://x.example")));
-        assert_eq!(
-            bad.map_err(|e| e.key).err().as_deref(),
-            Some("forward_auth_domains")
-        );
+        for bad in [
+            "https://x.example",
+            "*.example.com",
+            "a.example;script-src *",
+            "[::1]",
+        ] {
+            let refused = settings(|f| f.merge(("forward_auth_domains", bad)));
+            let key = refused.map_err(|e| e.key).err();
+            assert_eq!(key.as_deref(), Some("forward_auth_domains"), "{bad}");
+        }
+        let spelled = settings(|f| f.merge(("forward_auth_domains", "Bücher.example.")));
+        let spelled = spelled.expect("an IDN host").forward_auth_domains;
+        assert_eq!(spelled, ["xn--bcher-kva.example"]);
     }
 
     #[test]

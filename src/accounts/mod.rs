@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::audit::{self, Created, Event, Record, Source, Via};
 use crate::auth::challenge;
-use crate::auth::lockouts;
+use crate::auth::lockouts::{self, verify_current};
 use crate::auth::personal_tokens;
 use crate::auth::sessions::Session;
 use crate::auth::throttle::{self, Limit};
@@ -360,8 +360,12 @@ pub(crate) async fn update(
         checker.check("password", validation::password(password, min, &words));
     }
     checker.finish()?;
-    if changes.password.is_some() || new_email.is_some() {
-        // A personal token may not change a password or an email.
+    let new_role = changes
+        .role
+        .as_deref()
+        .filter(|role| *role != target.role.as_str());
+    if changes.password.is_some() || new_email.is_some() || new_role.is_some() {
+        // A personal token may not change a password, an email or a role.
         caller.signed_in_session()?;
     }
     let recent = caller
@@ -579,37 +583,6 @@ fn own_words(user: &User, set: &UserChanges) -> Vec<String> {
             .or_else(|| user.name.clone())
             .unwrap_or_default(),
     ]
-}
-
-/// Checks `actor`'s current password before a change that needs it. Each check is
-/// reserved like a login attempt (a stolen session cannot guess the password: past the
-/// login limit it gets 429), a wrong one is audited, a right one clears the count.
-pub(crate) async fn verify_current(
-    app: &App,
-    actor: &Actor,
-    password: String,
-    field: &str,
-) -> Result<()> {
-    let now = app.clock.now();
-    let key = throttle::password_key(&actor.user.public_id);
-    lockouts::reserve(app, &key, Limit::login(&app.settings)).await?;
-    let stored = Some(actor.user.password_hash.clone());
-    let right = app.hasher.verify(password, stored, &key).await?;
-    let (user, source) = (actor.user.clone(), actor.source.clone());
-    app.db
-        .run(move |c| {
-            if right {
-                return throttle::clear(c, &[key]);
-            }
-            let record = Record::by(Event::PasswordCheckFailed, &user, &user, &source);
-            audit::record(c, now, &record)
-        })
-        .await?;
-    if right {
-        Ok(())
-    } else {
-        Err(Error::field(field, "is not your current password"))
-    }
 }
 
 fn role_named(name: &str) -> Result<Role, Vec<String>> {

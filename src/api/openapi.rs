@@ -3,7 +3,9 @@
 //! and answer with, and a test compares it with the routes Rocket mounts, so it cannot
 //! drift from the code.
 
-use rocket::serde::json::Json;
+use std::sync::OnceLock;
+
+use rocket::response::content::RawJson;
 use rocket::{get, routes, Route};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
@@ -70,6 +72,8 @@ impl Modify for TokenHeaders {
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object), Failures)
 )]
 #[get("/openapi.json")]
-fn document() -> Json<Document> {
-    Json(ApiDoc::openapi())
+fn document() -> RawJson<&'static str> {
+    // Made once: it is the same for every request, and anyone may ask for it.
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    RawJson(DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default()))
 }

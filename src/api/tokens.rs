@@ -47,6 +47,8 @@ struct NewToken {
     /// 1 to 365; 90 unless given.
     #[schema(minimum = 1, maximum = 365)]
     expires_in_days: Option<i64>,
+    /// Needed when the session signed in more than 10 minutes ago.
+    current_password: Option<String>,
 }
 
 #[utoipa::path(
@@ -69,13 +71,15 @@ async fn create(
         name,
         scope,
         expires_in_days,
+        current_password,
     } = body.0;
     let request = Request {
         name,
         scope,
         expires_in_days,
+        current_password,
     };
-    let minted = personal_tokens::create(app, &current, &request).await?;
+    let minted = personal_tokens::create(app, &current, request).await?;
     let location = format!("/api/me/tokens/{}", minted.token.public_id);
     Ok(Created::new(location).body(JsonBody(minted.into())))
 }

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth::tokens::constant_time_eq;
 use crate::auth::{check_access, personal_tokens, Actor, Via};
 use crate::error::{AuthFailure, Error};
-use crate::http::{self, Failure, ACCESS_COOKIE};
+use crate::http::{self, Failure};
 
 /// A signed-in caller whose token, session and account were all checked just now.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ fn find_token(req: &Request<'_>, cookie_name: &str) -> Result<(String, TokenSour
 /// The API's caller: a token from a header or the cookie; cookie-borne changes need the
 /// `X-CSRF-Token` header.
 async fn authenticate(req: &Request<'_>) -> Result<Actor, Failure> {
-    let (actor, source) = identify(req, req.method()).await?;
+    let (actor, source) = identify(req, is_read(req.method())).await?;
     let session = actor.session().filter(|_| source == TokenSource::Cookie);
     if let Some(session) = session.filter(|_| !is_safe(req.method())) {
         let sent = req.headers().get_one("X-CSRF-Token").unwrap_or_default();
@@ -107,19 +107,22 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, Failure> {
 }
 
 /// Who sent the request, by the token it carries (API.md §1 order; a personal token from a
-/// header, its scope checked against `method`), checked against the database just now, and
-/// where the token came from. Nothing is renewed and no CSRF token is asked: what a request
-/// may change is for the caller to decide (the API's guards; forward auth changes nothing,
-/// and checks the method of the request it is asked about).
+/// header, whose `read` scope passes only when `reads_only`), checked against the database
+/// just now, and where the token came from. Nothing is renewed and no CSRF token is asked:
+/// what a request may change is for the caller to decide (the API's guards; forward auth
+/// changes nothing, and says whether the request it is asked about only reads).
 pub(crate) async fn identify(
     req: &Request<'_>,
-    method: Method,
+    reads_only: bool,
 ) -> Result<(Actor, TokenSource), Failure> {
     let app = http::app_state(req).await?;
-    let cookie = http::session_cookie_name(ACCESS_COOKIE, &app.settings);
+    let cookie = http::access_cookie_name(&app.settings);
     let (token, source) = find_token(req, &cookie)?;
     if token.starts_with(personal_tokens::PREFIX) {
-        return Ok((personal(req, app, &token, source, method).await?, source));
+        return Ok((
+            personal(req, app, &token, source, reads_only).await?,
+            source,
+        ));
     }
     let (session, user) = check_access(app, &token).await?;
     let actor = Actor {
@@ -137,13 +140,13 @@ async fn personal(
     app: &App,
     token: &str,
     source: TokenSource,
-    method: Method,
+    reads_only: bool,
 ) -> Result<Actor, Failure> {
     if source == TokenSource::Cookie {
         return Err(Error::Auth(AuthFailure::InvalidToken).into());
     }
     let (grant, user) = personal_tokens::check_access(app, token).await?;
-    if !grant.allows(matches!(method, Method::Get | Method::Head)) {
+    if !grant.allows(reads_only) {
         let why = "This token has the read scope: it may only read (GET and HEAD).";
         return Err(Error::forbidden(why).into());
     }
@@ -152,6 +155,11 @@ async fn personal(
         via: Via::PersonalToken,
         source: http::source(req),
     })
+}
+
+/// Whether a request with this method only reads (what a `read` personal token may send).
+pub(crate) fn is_read(method: Method) -> bool {
+    matches!(method, Method::Get | Method::Head)
 }
 
 fn is_safe(method: Method) -> bool {

@@ -1,5 +1,5 @@
 //! Login lock-outs of accounts, as admins and the operator see and clear them (the counting
-//! is in `throttle`).
+//! is in `throttle`), and the current-password check, which counts like a login.
 
 use crate::accounts::model::User;
 use crate::app::App;
@@ -78,4 +78,35 @@ async fn unlock(app: &App, by: Option<&User>, source: &Source, target: &User) ->
             })
         })
         .await
+}
+
+/// Checks `actor`'s current password before a change that needs it. Each check is
+/// reserved like a login attempt (a stolen session cannot guess the password: past the
+/// login limit it gets 429), a wrong one is audited, a right one clears the count.
+pub(crate) async fn verify_current(
+    app: &App,
+    actor: &Actor,
+    password: String,
+    field: &str,
+) -> Result<()> {
+    let now = app.clock.now();
+    let key = throttle::password_key(&actor.user.public_id);
+    reserve(app, &key, throttle::Limit::login(&app.settings)).await?;
+    let stored = Some(actor.user.password_hash.clone());
+    let right = app.hasher.verify(password, stored, &key).await?;
+    let (user, source) = (actor.user.clone(), actor.source.clone());
+    app.db
+        .run(move |c| {
+            if right {
+                return throttle::clear(c, &[key]);
+            }
+            let record = Record::by(Event::PasswordCheckFailed, &user, &user, &source);
+            audit::record(c, now, &record)
+        })
+        .await?;
+    if right {
+        Ok(())
+    } else {
+        Err(Error::field(field, "is not your current password"))
+    }
 }

@@ -16,6 +16,7 @@ use crate::accounts::model::User;
 use crate::accounts::validation;
 use crate::app::App;
 use crate::audit::{self, Event, Record};
+use crate::auth::lockouts::verify_current;
 use crate::auth::tokens::fingerprint;
 use crate::auth::Actor;
 use crate::db::schema::{personal_tokens, users};
@@ -114,6 +115,8 @@ pub(crate) struct Request {
     pub(crate) name: String,
     pub(crate) scope: String,
     pub(crate) expires_in_days: Option<i64>,
+    /// Needed when the sign-in is not recent.
+    pub(crate) current_password: Option<String>,
 }
 
 /// A token just made, with its secret: shown this once, never stored.
@@ -160,12 +163,21 @@ fn new_secret() -> Result<String> {
     Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
-/// Makes a token for the caller, who must have signed in with a password: a token cannot
-/// mint tokens.
-pub(crate) async fn create(app: &App, actor: &Actor, request: &Request) -> Result<Minted> {
-    actor.signed_in_session()?;
-    let (name, scope, days) = check(request)?;
+/// Makes a token for the caller, who must have signed in with the password lately or type it
+/// now (`current_password`): a token cannot mint tokens, nor can a stolen refresh token (it
+/// renews a session, not its sign-in).
+pub(crate) async fn create(app: &App, actor: &Actor, request: Request) -> Result<Minted> {
     let now = app.clock.now();
+    let recent = actor.signed_in_session()?.signed_in_recently(now);
+    let (name, scope, days) = check(&request)?;
+    match request.current_password {
+        Some(password) => verify_current(app, actor, password, "current_password").await?,
+        None if !recent => {
+            let problem = "is needed: you signed in more than 10 minutes ago";
+            return Err(Error::field("current_password", problem));
+        }
+        None => {}
+    }
     let secret = new_secret()?;
     let (hash, actor) = (fingerprint(&secret), actor.clone());
     let token = app

@@ -7,10 +7,10 @@ pub(crate) mod credentials;
 pub(crate) mod totp;
 
 use crate::accounts::model::{User, UserChanges};
-use crate::accounts::verify_current;
 use crate::app::App;
 use crate::audit::{self, Event, Record, Source};
 use crate::auth::challenge;
+use crate::auth::lockouts::verify_current;
 use crate::auth::sessions::Session;
 use crate::auth::Actor;
 use crate::db::{self, DbConn};
@@ -81,6 +81,7 @@ pub(crate) async fn waiting(app: &App, user: &User) -> Result<Option<Enrolment>>
 /// `POST /api/me/mfa/totp/confirm`: a code from the app turns TOTP on; returns the first
 /// recovery codes, which are shown this once.
 pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<String>> {
+    let session_id = actor.signed_in_session()?.id;
     let user_id = actor.user.id;
     let found = app
         .db
@@ -101,7 +102,7 @@ pub(crate) async fn confirm(app: &App, actor: &Actor, code: &str) -> Result<Vec<
     };
     let codes = totp::new_recovery_codes()?;
     let hashes: Vec<String> = codes.iter().map(|c| app.mfa_key.code_hash(c)).collect();
-    let (sealed, session_id) = (credential.sealed_secret, actor.signed_in_session()?.id);
+    let sealed = credential.sealed_secret;
     change(app, By::Account(actor), &actor.user, move |c| {
         // The secret the code was checked against, not one a second enrolment put since.
         if !Credential::confirm(c, user_id, &sealed, step)? {

@@ -12,9 +12,7 @@ use crate::auth::sessions::Session;
 use crate::auth::tokens::TokenPair;
 use crate::auth::{check_access, Actor, Device, Via};
 use crate::error::{AuthFailure, Error};
-use crate::http::{
-    self, app_state, cookie_name, session_cookie_name, Failure, ACCESS_COOKIE, REFRESH_COOKIE,
-};
+use crate::http::{self, access_cookie_name, app_state, cookie_name, Failure, REFRESH_COOKIE};
 use crate::settings::Settings;
 
 /// A signed-in browser, checked just now (cookies only: pages never read token headers).
@@ -80,7 +78,7 @@ async fn from_cookies(req: &Request<'_>) -> Result<Actor, Failure> {
     let app = app_state(req).await?;
     let jar = req.cookies();
     let access = jar
-        .get(&session_cookie_name(ACCESS_COOKIE, &app.settings))
+        .get(&access_cookie_name(&app.settings))
         .map(|c| c.value().to_owned());
     let checked = match access {
         Some(token) => check_access(app, &token).await,
@@ -109,7 +107,7 @@ async fn from_cookies(req: &Request<'_>) -> Result<Actor, Failure> {
 /// session cannot come back this way, because refreshing checks the session row too.
 async fn renew(req: &Request<'_>, app: &App) -> Result<(Session, User), Error> {
     let jar = req.cookies();
-    let refresh_cookie = session_cookie_name(REFRESH_COOKIE, &app.settings);
+    let refresh_cookie = cookie_name(REFRESH_COOKIE, app.settings.cookie_secure);
     let Some(refresh) = jar.get(&refresh_cookie).map(|c| c.value().to_owned()) else {
         return Err(Error::Auth(AuthFailure::MissingToken));
     };
@@ -126,22 +124,20 @@ async fn renew(req: &Request<'_>, app: &App) -> Result<(Session, User), Error> {
 }
 
 /// Puts a fresh pair in the browser: HttpOnly, SameSite=Lax, Path=/, Secure per settings
-/// (Rocket's `add` sets neither HttpOnly nor Secure on its own), for `cookie_domain` when set.
+/// (Rocket's `add` sets neither HttpOnly nor Secure on its own); the access cookie for
+/// `cookie_domain` when set.
 pub(crate) fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Settings) {
     let pair = [
         (
-            ACCESS_COOKIE,
-            &tokens.access_token,
+            access_cookie(tokens.access_token.clone(), settings),
             settings.access_token_ttl,
         ),
         (
-            REFRESH_COOKIE,
-            &tokens.refresh_token,
+            refresh_cookie(tokens.refresh_token.clone(), settings),
             settings.refresh_token_ttl,
         ),
     ];
-    for (base, value, seconds) in pair {
-        let mut cookie = session_cookie(base, value.clone(), settings);
+    for (mut cookie, seconds) in pair {
         cookie.set_http_only(true);
         cookie.set_same_site(SameSite::Lax);
         cookie.set_max_age(Duration::seconds(seconds));
@@ -150,14 +146,14 @@ pub(crate) fn set_cookies(jar: &CookieJar<'_>, tokens: &TokenPair, settings: &Se
 }
 
 pub(crate) fn clear_cookies(jar: &CookieJar<'_>, settings: &Settings) {
-    for base in [ACCESS_COOKIE, REFRESH_COOKIE] {
-        jar.remove(session_cookie(base, String::new(), settings));
-    }
+    jar.remove(access_cookie(String::new(), settings));
+    jar.remove(refresh_cookie(String::new(), settings));
 }
 
-/// A session cookie's name, path, Secure flag and domain: what setting and removing it share.
-fn session_cookie(base: &str, value: String, settings: &Settings) -> Cookie<'static> {
-    let mut cookie = Cookie::build((session_cookie_name(base, settings), value))
+/// The access cookie's name, path, Secure flag and domain: what setting and removing it
+/// share. With `cookie_domain`, sibling apps behind forward auth receive it.
+fn access_cookie(value: String, settings: &Settings) -> Cookie<'static> {
+    let mut cookie = Cookie::build((access_cookie_name(settings), value))
         .path("/")
         .secure(settings.cookie_secure)
         .build();
@@ -165,6 +161,16 @@ fn session_cookie(base: &str, value: String, settings: &Settings) -> Cookie<'sta
         cookie.set_domain(domain.clone());
     }
     cookie
+}
+
+/// The refresh cookie: this host's alone, whatever `cookie_domain` says, so that no other
+/// app ever holds the 14-day credential.
+fn refresh_cookie(value: String, settings: &Settings) -> Cookie<'static> {
+    let name = cookie_name(REFRESH_COOKIE, settings.cookie_secure);
+    Cookie::build((name, value))
+        .path("/")
+        .secure(settings.cookie_secure)
+        .build()
 }
 
 /// Signs this browser in: the session's cookies, and this browser remembered as a known

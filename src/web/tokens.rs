@@ -27,6 +27,9 @@ pub(crate) struct TokenForm {
     pub(crate) name: Text,
     pub(crate) scope: Text,
     pub(crate) expires_in_days: Text,
+    /// Needed when the sign-in is not recent; never shown again.
+    #[serde(skip)]
+    pub(crate) current_password: Text,
 }
 
 impl Default for TokenForm {
@@ -35,6 +38,7 @@ impl Default for TokenForm {
             name: Text::default(),
             scope: "read".to_owned().into(),
             expires_in_days: personal_tokens::DEFAULT_DAYS.to_string().into(),
+            current_password: Text::default(),
         }
     }
 }
@@ -64,8 +68,9 @@ async fn create(
                 name: form.name.to_string(),
                 scope: form.scope.to_string(),
                 expires_in_days: Some(days),
+                current_password: form.current_password.given(),
             };
-            personal_tokens::create(app, &signed_in, &request).await
+            personal_tokens::create(app, &signed_in, request).await
         }
         Err(_) => Err(Error::field("expires_in_days", "must be a number of days")),
     };

@@ -703,6 +703,16 @@ async fn nginx_puts_the_login_in_front_of_an_app() {
     let url = browser.client.current_url().await.expect("a URL");
     assert_eq!(url.as_str(), page, "back at the app");
     assert_eq!(browser.text().await, "Hello alice", "{}", proxy.log());
+    // The identity headers reach the app from nginx alone: a client's own are replaced.
+    let cookie = browser
+        .client
+        .get_named_cookie("access_token")
+        .await
+        .expect("the session cookie");
+    let cookie = format!("access_token={}", cookie.value());
+    let forged = [("Cookie", cookie.as_str()), ("X-Auth-User", "mallory")];
+    let answer = nginx::get(&page, &forged).await;
+    assert!(answer.ends_with("<h1>Hello alice</h1>"), "{answer}");
 
     // Signing out in Gatehouse shuts the app on the next request.
     browser.open(&format!("{}/account", server.base)).await;

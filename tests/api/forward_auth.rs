@@ -64,31 +64,34 @@ async fn a_live_session_or_token_gets_identity_headers() {
         .await;
     let token = made.body["token"].as_str().unwrap();
     let bearer = format!("Bearer {token}");
-    let ok = verified(&t, "/auth/verify", &[("Authorization", &bearer)]).await;
-    assert_eq!(ok.header("X-Auth-User"), Some("alice"));
-    let post = with(
-        verify(&t, Method::Post, "/auth/verify", PROXY),
-        &[("Authorization", &bearer)],
-    );
-    assert_eq!(
-        send(post).await.status,
-        Status::Forbidden,
-        "a read token may not POST"
-    );
-    let posting = [
+    let reading = [
         ("Authorization", bearer.as_str()),
-        ("X-Forwarded-Method", "POST"),
+        ("X-Forwarded-Method", "GET"),
     ];
-    let proxied = verified(&t, "/auth/verify", &posting).await;
+    let ok = verified(&t, "/auth/verify", &reading).await;
+    assert_eq!(ok.status, Status::Ok);
+    assert_eq!(ok.header("X-Auth-User"), Some("alice"));
+    // Proxies ask by GET whatever the request was: a read token passes only when a trusted
+    // proxy says the request reads.
+    for method in ["POST", "PROPFIND", "MKCOL", ""] {
+        let asked = [
+            ("Authorization", bearer.as_str()),
+            ("X-Forwarded-Method", method),
+        ];
+        let refused = verified(&t, "/auth/verify", &asked).await;
+        assert_eq!(refused.status, Status::Forbidden, "{method:?}");
+    }
+    let unsaid = verified(&t, "/auth/verify", &[("Authorization", &bearer)]).await;
     assert_eq!(
-        proxied.status,
+        unsaid.status,
         Status::Forbidden,
-        "nor through a proxy that asks by GET"
+        "no X-Forwarded-Method: it may write"
     );
-    let claimed = with(verify(&t, Method::Get, "/auth/verify", STRANGER), &posting);
+    let claimed = with(verify(&t, Method::Get, "/auth/verify", STRANGER), &reading);
+    let claimed = send(claimed).await;
     assert_eq!(
-        send(claimed).await.status,
-        Status::Ok,
+        claimed.status,
+        Status::Forbidden,
         "a stranger's X-Forwarded-Method"
     );
 
@@ -144,6 +147,13 @@ async fn strangers_are_sent_to_log_in_only_when_a_trusted_proxy_names_the_url() 
     ];
     let traefik = verified(&t, "/auth/verify", &forwarded).await;
     assert_eq!(traefik.location(), login, "the X-Forwarded-* form");
+    let mut both = forwarded.to_vec();
+    both.push((
+        "X-Original-URL",
+        "https://app.example.com/chosen-by-the-client",
+    ));
+    let preferred = verified(&t, "/auth/verify", &both).await;
+    assert_eq!(preferred.location(), login, "what the proxy set wins");
     let program = verified(&t, "/auth/verify", &[("X-Original-URL", APP_URL)]).await;
     assert_eq!(program.status, Status::Unauthorized, "not a browser");
     assert_eq!(program.header("X-Auth-Login"), Some(login.as_str()));
@@ -244,15 +254,20 @@ async fn cookie_domain_shares_secure_session_cookies_with_sibling_apps() {
     let alice = t.member("alice").await;
     let browser = t.browser();
     let signed_in = browser.login(&alice).await;
-    for name in ["__Secure-access_token", "__Secure-refresh_token"] {
-        let cookie = signed_in.set_cookie(name).expect(name);
-        assert!(cookie.contains("Domain=example.com"), "{cookie}");
-        assert!(
-            cookie.contains("Secure") && cookie.contains("HttpOnly"),
-            "{cookie}"
-        );
-    }
+    let access = signed_in
+        .set_cookie("__Secure-access_token")
+        .expect("the access cookie");
+    assert!(access.contains("Domain=example.com"), "{access}");
+    assert!(
+        access.contains("Secure") && access.contains("HttpOnly"),
+        "{access}"
+    );
     assert!(signed_in.set_cookie("__Host-access_token").is_none());
+    // The 14-day credential stays on this host: the apps see 15-minute tokens only.
+    let refresh = signed_in
+        .set_cookie("__Host-refresh_token")
+        .expect("the refresh cookie");
+    assert!(!refresh.contains("Domain="), "{refresh}");
     let access = browser.cookie("__Secure-access_token").unwrap();
     let request = verify(&t, Method::Get, "/auth/verify", PROXY);
     let ok = send(request.cookie(Cookie::new("__Secure-access_token", access))).await;
@@ -262,4 +277,5 @@ async fn cookie_domain_shares_secure_session_cookies_with_sibling_apps() {
     assert!(out
         .set_cookie("__Secure-access_token")
         .is_some_and(|c| c.contains("Domain=example.com")));
+    assert!(out.set_cookie("__Host-refresh_token").is_some());
 }

@@ -139,7 +139,7 @@ async fn answer(mut stream: TcpStream) {
     let _ = stream.write_all(reply.as_bytes()).await;
 }
 
-/// A plain HTTP/1.0 GET, as a program sends it: the status line and headers of the answer.
+/// A plain HTTP/1.0 GET with its `Host`, as a program sends it: the whole answer.
 pub async fn get(url: &str, headers: &[(&str, &str)]) -> String {
     let url = url::Url::parse(url).expect("a URL");
     let address = format!(
@@ -147,8 +147,9 @@ pub async fn get(url: &str, headers: &[(&str, &str)]) -> String {
         url.host_str().expect("a host"),
         url.port().expect("a port")
     );
-    let mut stream = TcpStream::connect(address).await.expect("connects");
-    let mut request = format!("GET {} HTTP/1.0\r\n", &url[url::Position::BeforePath..]);
+    let mut stream = TcpStream::connect(&address).await.expect("connects");
+    let path = &url[url::Position::BeforePath..];
+    let mut request = format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }

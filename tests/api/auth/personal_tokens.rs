@@ -134,6 +134,11 @@ async fn a_token_cannot_mint_tokens_or_change_password_email_or_second_factor() 
             json!({"password": PASSWORD}),
         ),
         (
+            Method::Post,
+            "/api/me/mfa/totp/confirm",
+            json!({"code": "123456"}),
+        ),
+        (
             Method::Delete,
             "/api/me/mfa/totp",
             json!({"password": PASSWORD}),
@@ -190,7 +195,10 @@ async fn an_admin_token_acts_as_admin_but_sets_no_passwords() {
         .await;
     assert_eq!(renamed.status, Status::Ok);
     let user = format!("/api/users/{}", bob.id);
+    let admin = json!({"username": "eve", "email": "eve@example.com", "role": "admin"});
     for (method, path, body) in [
+        (Method::Patch, user.clone(), Some(json!({"role": "admin"}))),
+        (Method::Post, "/api/users".to_owned(), Some(admin)),
         (
             Method::Patch,
             user.clone(),
@@ -212,6 +220,39 @@ async fn an_admin_token_acts_as_admin_but_sets_no_passwords() {
             reply.body
         );
     }
+    let member = json!({"username": "fred", "email": "fred@example.com"});
+    let provisioned = token.post("/api/users", member).await;
+    assert_eq!(
+        provisioned.status,
+        Status::Created,
+        "{:?}",
+        provisioned.body
+    );
+}
+
+#[rocket::async_test]
+async fn making_a_token_needs_a_recent_sign_in_or_the_password() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    t.advance(Duration::minutes(11));
+    let renewed = t.tester(&alice.refresh().await.body);
+    let body = json!({"name": "ci", "scope": "read"});
+    let late = renewed.post("/api/me/tokens", body.clone()).await;
+    assert_eq!(late.status, Status::UnprocessableEntity, "{:?}", late.body);
+    assert!(late.body["error"]["fields"]["current_password"].is_array());
+    let wrong = json!({"name": "ci", "scope": "read", "current_password": "not-it"});
+    let wrong = renewed.post("/api/me/tokens", wrong).await;
+    assert!(wrong.body["error"]["fields"]["current_password"].is_array());
+    let typed = json!({"name": "ci", "scope": "read", "current_password": PASSWORD});
+    assert_eq!(
+        renewed.post("/api/me/tokens", typed).await.status,
+        Status::Created
+    );
+    let fresh = t.sign_in("alice", PASSWORD).await;
+    assert_eq!(
+        fresh.post("/api/me/tokens", body).await.status,
+        Status::Created
+    );
 }
 
 #[rocket::async_test]

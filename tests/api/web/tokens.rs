@@ -96,3 +96,30 @@ async fn a_refused_token_form_comes_back_with_its_problems() {
         .await;
     assert_eq!(without.status, Status::Forbidden, "no CSRF token, no token");
 }
+
+#[rocket::async_test]
+async fn an_old_sign_in_makes_a_token_with_the_password() {
+    let t = TestApp::new().await;
+    let browser = t.browser();
+    browser.sign_up("alice").await;
+    t.advance(time::Duration::minutes(11));
+    browser.page("/account").await;
+    let fields = [
+        ("name", "nightly"),
+        ("scope", "read"),
+        ("expires_in_days", "7"),
+    ];
+    let refused = browser.form("/account/tokens", &fields).await;
+    assert_eq!(
+        refused.status,
+        Status::UnprocessableEntity,
+        "{}",
+        refused.html()
+    );
+    assert!(refused.html().contains("id=\"token_password-error\""));
+    let mut typed = fields.to_vec();
+    typed.push(("current_password", crate::common::PASSWORD));
+    let made = browser.form("/account/tokens", &typed).await;
+    assert_eq!(made.status, Status::Ok, "{}", made.html());
+    assert!(made.html().contains("gatehouse_pat_"));
+}
