@@ -78,26 +78,6 @@ pub(crate) struct PersonalToken {
     pub(crate) last_used_at: Option<PrimitiveDateTime>,
 }
 
-/// The columns of [`PersonalToken`], in order (what an insert returns: Diesel's
-/// `as_returning` does not reach through the two-backend connection).
-const COLUMNS: (
-    personal_tokens::id,
-    personal_tokens::public_id,
-    personal_tokens::name,
-    personal_tokens::scope,
-    personal_tokens::created_at,
-    personal_tokens::expires_at,
-    personal_tokens::last_used_at,
-) = (
-    personal_tokens::id,
-    personal_tokens::public_id,
-    personal_tokens::name,
-    personal_tokens::scope,
-    personal_tokens::created_at,
-    personal_tokens::expires_at,
-    personal_tokens::last_used_at,
-);
-
 impl PersonalToken {
     /// Whether this token may be used for a request with this method.
     pub(crate) fn allows(&self, safe_method: bool) -> bool {
@@ -204,7 +184,17 @@ pub(crate) async fn create(app: &App, actor: &Actor, request: Request) -> Result
                         personal_tokens::created_at.eq(now),
                         personal_tokens::expires_at.eq(now + Duration::days(days)),
                     ))
-                    .returning(COLUMNS)
+                    // The struct's columns in order: `as_returning` does not reach through
+                    // the two-backend connection.
+                    .returning((
+                        personal_tokens::id,
+                        personal_tokens::public_id,
+                        personal_tokens::name,
+                        personal_tokens::scope,
+                        personal_tokens::created_at,
+                        personal_tokens::expires_at,
+                        personal_tokens::last_used_at,
+                    ))
                     .get_result::<PersonalToken>(c)?;
                 let scope = scope.as_str().to_owned();
                 let event = Event::TokenCreated { name, scope };
