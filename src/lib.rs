@@ -20,7 +20,10 @@ mod http;
 pub mod logs;
 pub mod mail;
 pub mod maintenance;
+mod metrics;
 pub mod mfa;
+mod observe;
+mod operations;
 mod params;
 mod reports;
 pub mod secrets;
@@ -45,6 +48,7 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
     let hsts = app.settings.cookie_secure;
     let guessing_links = app.settings.public_url.is_none();
     let cleaning = (app.db.clone(), app.clock.clone(), app.settings.clone());
+    let counting = (app.db.clone(), app.clock.clone());
     let delivering = (app.db.clone(), app.clock.clone(), app.mailer.clone());
     let templates = web::templates(&app.settings);
     // An IPv6 host cannot stand in a CSP source list; `forward_auth_domains` has none.
@@ -56,9 +60,11 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
         .manage(app)
         .attach(templates)
         .attach(security_headers)
+        .attach(observe::Observe)
         .attach(api::stage())
         .attach(web::stage())
         .mount("/", forward_auth::routes())
+        .mount("/", operations::routes())
         .attach(AdHoc::on_liftoff("Start-up notes", move |rocket| {
             let config = rocket.config();
             let plain = hsts && !config.tls_enabled() && !config.address.is_loopback();
@@ -82,11 +88,24 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
                     );
                 }
                 hasher.warm_up().await;
+                rocket::tokio::spawn(count_sessions_forever(counting));
                 rocket::tokio::spawn(clean_up_every_hour(cleaning));
                 let (db, clock, mailer) = delivering;
                 rocket::tokio::spawn(mail::deliver_forever(db, clock, mailer));
             })
         })))
+}
+
+/// Keeps `gatehouse_sessions_live` current for as long as the server runs: the database is
+/// asked every 30 seconds, never once per scrape.
+async fn count_sessions_forever((db, clock): (db::Db, clock::Clock)) {
+    let mut every = rocket::tokio::time::interval(maintenance::SESSIONS_COUNTED_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(error) = maintenance::count_live_sessions(&db, &clock).await {
+            log::warn!("counting live sessions failed: {error}");
+        }
+    }
 }
 
 /// Cleans up once an hour for as long as the server runs (the task ends with the runtime).

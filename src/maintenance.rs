@@ -7,6 +7,7 @@
 use diesel::prelude::*;
 use time::Duration;
 
+use crate::auth::sessions::Session;
 use crate::auth::{challenge, personal_tokens};
 use crate::clock::Clock;
 use crate::db::schema::{audit_events, login_throttle, mail_queue, one_time_tokens, sessions};
@@ -89,4 +90,17 @@ pub async fn clean(db: &Db, clock: &Clock, settings: &Settings) -> Result<Cleane
         })
     })
     .await
+}
+
+/// How often each instance recounts the live sessions for `gatehouse_sessions_live`.
+pub(crate) const SESSIONS_COUNTED_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Counts the live sessions and sets the metrics' gauge to it; returns the count.
+pub async fn count_live_sessions(db: &Db, clock: &Clock) -> Result<i64> {
+    let now = clock.now();
+    let live = db
+        .run(move |c| Ok::<_, Error>(Session::count_live(c, now)?))
+        .await?;
+    crate::metrics::sessions_live(live);
+    Ok(live)
 }

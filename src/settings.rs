@@ -83,6 +83,9 @@ pub struct Settings {
     /// (the apps behind forward auth).
     #[serde(default, deserialize_with = "hosts")]
     pub forward_auth_domains: Vec<String>,
+    /// The Bearer token `GET /metrics` asks for; unset, `/metrics` is not served (404).
+    #[serde(default)]
+    pub metrics_token: Option<String>,
     /// The domain session cookies are scoped to, so sibling apps behind the proxy receive
     /// them (then named `__Secure-…`); unset, they belong to this host alone (`__Host-…`).
     #[serde(default)]
@@ -380,6 +383,9 @@ impl Settings {
         }
         if !(16..=128).contains(&self.ipv6_prefix) {
             return fail("ipv6_prefix", "must be 16 to 128 bits".into());
+        }
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return fail("metrics_token", "must be at least 16 characters".into());
         }
         if let Some(domain) = &self.cookie_domain {
             if host_name(domain).is_err() || domain.parse::<IpAddr>().is_ok() {

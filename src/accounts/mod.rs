@@ -155,7 +155,7 @@ pub(crate) async fn create_account(
     let Some(key) = signing_up.then(|| throttle::signup_key(source.ip(), v6_prefix)) else {
         return insert(app, valid, input, origin, source).await;
     };
-    lockouts::reserve(app, &key, Limit::signup(&app.settings)).await?;
+    lockouts::reserve(app, &key, Limit::signup(&app.settings), "signup").await?;
     let created = insert(app, valid, input, origin, source).await;
     if created.is_err() {
         app.db.run(move |c| throttle::give_back(c, &key)).await?;

@@ -51,6 +51,7 @@ impl Hasher {
     /// A new hash of a password that validation has accepted (so it fits bcrypt whole).
     pub(crate) async fn hash(&self, password: String) -> Result<String> {
         let cost = self.cost;
+        let _queued = crate::metrics::hash_queued();
         let _slot = self.slot().await?;
         let hashed = blocking::run(move || bcrypt::non_truncating_hash(password, cost)).await;
         hashed.ok_or(Error::Unavailable)?.map_err(Error::internal)
@@ -64,6 +65,7 @@ impl Hasher {
         stored: Option<String>,
         account: &str,
     ) -> Result<bool> {
+        let _queued = crate::metrics::hash_queued();
         let _turn = self.turn(account)?.lock_owned().await;
         let _slot = self.slot().await?;
         let this = self.clone();

@@ -72,6 +72,9 @@ impl Later {
                 let user = User::find_by_login(c, &email)?.filter(|user| user.active);
                 let account = user.as_ref().map(|user| user.public_id.as_str());
                 let allowed = mail_allowed(c, &settings, account, &source, now)?;
+                if !allowed {
+                    crate::metrics::throttled("mail");
+                }
                 let Some(user) = user else { return Ok(()) };
                 if !allowed {
                     let record = Record::by(Event::MailThrottled, &user, &user, &source);
@@ -402,6 +405,7 @@ impl Later {
             .run(move |c| {
                 let account = Some(user.public_id.as_str());
                 if !mail_allowed(c, &settings, account, &source, now)? {
+                    crate::metrics::throttled("mail");
                     let record = Record::by(Event::MailThrottled, &user, &user, &source);
                     return Ok(audit::record(c, now, &record)?);
                 }

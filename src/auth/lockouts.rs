@@ -21,8 +21,14 @@ fn account_keys(conn: &mut DbConn, keyer: &Keyer, user: &User) -> diesel::QueryR
     Ok(keys)
 }
 
-/// Reserves one attempt against `key` now, or refuses with 429 while it is locked.
-pub(crate) async fn reserve(app: &App, key: &str, limit: throttle::Limit) -> Result<()> {
+/// Reserves one attempt against `key` now, or refuses with 429 while it is locked (counted
+/// in the metrics as `kind`).
+pub(crate) async fn reserve(
+    app: &App,
+    key: &str,
+    limit: throttle::Limit,
+    kind: &str,
+) -> Result<()> {
     let (now, key) = (app.clock.now(), key.to_owned());
     let reserved = app
         .db
@@ -30,7 +36,10 @@ pub(crate) async fn reserve(app: &App, key: &str, limit: throttle::Limit) -> Res
         .await?;
     match reserved {
         throttle::Reserved::Allowed { .. } => Ok(()),
-        throttle::Reserved::Locked(seconds) => Err(Error::TooManyRequests(seconds)),
+        throttle::Reserved::Locked(seconds) => {
+            crate::metrics::throttled(kind);
+            Err(Error::TooManyRequests(seconds))
+        }
     }
 }
 
@@ -91,7 +100,13 @@ pub(crate) async fn verify_current(
 ) -> Result<()> {
     let now = app.clock.now();
     let key = throttle::password_key(&actor.user.public_id);
-    reserve(app, &key, throttle::Limit::login(&app.settings)).await?;
+    reserve(
+        app,
+        &key,
+        throttle::Limit::login(&app.settings),
+        "password_check",
+    )
+    .await?;
     let stored = Some(actor.user.password_hash.clone());
     let right = app.hasher.verify(password, stored, &key).await?;
     let (user, source) = (actor.user.clone(), actor.source.clone());

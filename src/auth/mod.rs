@@ -19,6 +19,7 @@ use crate::audit::{self, Event, LoginFailure, Record, Source};
 use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
 use crate::mail::Letter;
+use crate::metrics;
 use crate::mfa::credentials::{self, Credential};
 use crate::settings::EmailVerification;
 
@@ -117,14 +118,41 @@ pub(crate) struct Device {
     pub(crate) accounts: Vec<String>,
 }
 
-/// Checks a username-or-email and password and opens a session.
+/// Checks a username-or-email and password and opens a session, counting the outcome in
+/// the metrics (`gatehouse_logins_total`; wrong credentials are told apart in [`failed`]).
+pub(crate) async fn login(
+    app: &App,
+    identifier: &str,
+    password: String,
+    source: &Source,
+    device: &Device,
+) -> Result<Login> {
+    let result = check_password(app, identifier, password, source, device).await;
+    let outcome = match &result {
+        Ok(Login::Done(_)) => Some("success"),
+        Ok(Login::SecondStep { .. }) => Some("mfa_required"),
+        Err(Error::TooManyRequests(_)) => {
+            metrics::throttled("login");
+            Some("throttled")
+        }
+        Err(Error::AccountDisabled) => Some("account_disabled"),
+        Err(Error::EmailUnverified) => Some("email_unverified"),
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        metrics::login(outcome);
+    }
+    result
+}
+
+/// The work of [`login`].
 ///
 /// Before bcrypt runs, one attempt is reserved against the client's address and against the
 /// account as this client knows it: a device (browser or address) that has signed in to the
 /// account before has its own counter, so strangers guessing cannot lock the owner out;
 /// strangers count under the identifier they typed, whether or not an account has it, so a
 /// lock-out tells nothing about which accounts exist.
-pub(crate) async fn login(
+async fn check_password(
     app: &App,
     identifier: &str,
     password: String,
@@ -135,6 +163,7 @@ pub(crate) async fn login(
         // No account has such a name, and no key is built from it: refused like a wrong
         // password, after the same bcrypt work, counted nowhere.
         app.hasher.verify(password, None, identifier).await?;
+        metrics::login("unknown_account");
         return Err(Error::InvalidCredentials {
             attempts_left: None,
         });
@@ -244,9 +273,32 @@ fn stale_challenge() -> Error {
 }
 
 /// The second step of a login: a code from the app, or a recovery code, for the challenge
-/// the password step opened. Each attempt is reserved against the throttle keys of that
-/// password step; a wrong one stays counted and brings the challenge closer to its end.
+/// the password step opened, its outcome counted in the metrics.
 pub(crate) async fn second_step(
+    app: &App,
+    mfa_token: &str,
+    factor: SecondFactor,
+    source: &Source,
+) -> Result<SignedIn> {
+    let result = check_second_factor(app, mfa_token, factor, source).await;
+    let outcome = match &result {
+        Ok(_) => Some("success"),
+        Err(Error::WrongCode { .. }) => Some("mfa_failed"),
+        Err(Error::TooManyRequests(_)) => {
+            metrics::throttled("login");
+            Some("throttled")
+        }
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        metrics::login(outcome);
+    }
+    result
+}
+
+/// The work of [`second_step`]. Each attempt is reserved against the throttle keys of that
+/// password step; a wrong one stays counted and brings the challenge closer to its end.
+async fn check_second_factor(
     app: &App,
     mfa_token: &str,
     factor: SecondFactor,
@@ -404,6 +456,14 @@ async fn failed(
     attempts_left: i32,
 ) -> Error {
     let disabled = matches && found.is_some();
+    if !disabled {
+        let outcome = if found.is_some() {
+            "bad_password"
+        } else {
+            "unknown_account"
+        };
+        metrics::login(outcome);
+    }
     let reason = if disabled {
         LoginFailure::Disabled
     } else {

@@ -120,6 +120,15 @@ impl Session {
     }
 
     /// Live sessions of a user, newest first.
+    /// How many sessions of all accounts are live at `now`.
+    pub(crate) fn count_live(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<i64> {
+        sessions::table
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .count()
+            .get_result(conn)
+    }
+
     pub(crate) fn list_live(
         conn: &mut DbConn,
         user_id: i64,

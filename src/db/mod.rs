@@ -351,12 +351,26 @@ impl Db {
         E: From<DieselError> + Unexpected + Send + 'static,
     {
         let pool = self.pool.clone();
-        let done = crate::blocking::run(move || match pool.get() {
-            Ok(mut conn) => work_on(&mut conn, work),
-            Err(_) => Err(outage("no database connection came free in time").into()),
+        let done = crate::blocking::run(move || {
+            let asked = Instant::now();
+            let got = pool.get();
+            crate::metrics::pool_wait(asked.elapsed());
+            match got {
+                Ok(mut conn) => work_on(&mut conn, work),
+                Err(_) => Err(outage("no database connection came free in time").into()),
+            }
         })
         .await;
         done.unwrap_or_else(|| Err(outage("the server is shutting down").into()))
+    }
+
+    /// This instance's connections: lent out, and idle in the pool.
+    pub(crate) fn connections(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
     }
 
     /// Runs a read of a few rows by key, such as the session check of every request: on

@@ -139,14 +139,18 @@ pub(crate) async fn deliver_due(
         match &outcome {
             Ok(how) => {
                 log::info!("mail {} to {}: {how}", message.id, message.recipient);
+                crate::metrics::mail("sent");
                 sent += 1;
             }
-            Err(e) => log::warn!(
-                "mail {} to {} failed (attempt {}): {e}",
-                message.id,
-                message.recipient,
-                message.attempts
-            ),
+            Err(e) => {
+                log::warn!(
+                    "mail {} to {} failed (attempt {}): {e}",
+                    message.id,
+                    message.recipient,
+                    message.attempts
+                );
+                crate::metrics::mail("failed");
+            }
         }
         let now = clock.now();
         db.run(move |c| settle(c, &message, outcome, now)).await?;

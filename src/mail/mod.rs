@@ -210,6 +210,7 @@ impl Mailer {
                 mail_queue::next_attempt_at.eq(now),
             ))
             .execute(conn)?;
+        crate::metrics::mail("queued");
         Ok(())
     }
 

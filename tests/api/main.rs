@@ -17,6 +17,7 @@ mod forward_auth;
 mod http;
 mod mail;
 mod maintenance;
+mod metrics;
 mod mfa;
 mod nginx;
 mod web;
