@@ -1,17 +1,87 @@
-//! The server's log: Rocket's lines and ours, one a line on standard output, with the
-//! secret cut out of one-time links. Rocket logs the path of every request, and the paths a
-//! reset or confirmation link opens carry its token.
+//! The server's log: Rocket's lines and ours, one a line on standard output, as text or (with
+//! `log_format = "json"`) one JSON object a line, with the secret cut out of one-time links.
+//! Rocket logs the path of every request, and the paths a reset or confirmation link opens
+//! carry its token. Each answered request also gets one line of its own ([`request`]) with
+//! its id, route template, status and duration. Nothing here ever sees a header or a body:
+//! tokens, cookies and passwords cannot reach the log.
 
 use std::io::Write;
+use std::sync::OnceLock;
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::settings::LogFormat;
 
 /// Paths whose next segment is a one-time token.
 const SECRET_PATHS: [&str; 2] = ["/password/reset/", "/verify-email/"];
 
-/// Installs the log at `level` (Rocket's `log_level`), before Rocket would install its own.
-pub fn init(level: log::LevelFilter) {
+/// The format chosen at start-up (text until then).
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Installs the log at `level` (Rocket's `log_level`) in `format`, before Rocket would
+/// install its own.
+pub fn init(level: log::LevelFilter, format: LogFormat) {
     if log::set_boxed_logger(Box::new(Redacting)).is_ok() {
+        let _ = FORMAT.set(format);
         log::set_max_level(level);
     }
+}
+
+/// One line, in the chosen format: `fields` go into the JSON object beside `time` and
+/// `level` (the text form is `text`).
+fn write(level: log::Level, text: &str, fields: serde_json::Value) {
+    let line = match FORMAT.get().copied().unwrap_or_default() {
+        LogFormat::Text => text.to_owned(),
+        LogFormat::Json => {
+            let time = OffsetDateTime::now_utc()
+                .format(&Rfc3339)
+                .unwrap_or_default();
+            let mut object = serde_json::json!({
+                "time": time,
+                "level": level.as_str().to_ascii_lowercase(),
+            });
+            if let (Some(object), serde_json::Value::Object(fields)) =
+                (object.as_object_mut(), fields)
+            {
+                object.extend(fields);
+            }
+            object.to_string()
+        }
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// What one answered request is logged as.
+pub(crate) struct RequestLine<'a> {
+    pub(crate) request_id: &'a str,
+    pub(crate) method: &'a str,
+    /// The route's template (`/api/users/<id>`), never the path.
+    pub(crate) route: &'a str,
+    pub(crate) status: u16,
+    pub(crate) duration_ms: f64,
+    pub(crate) client: Option<String>,
+}
+
+/// Logs an answered request (at `info`).
+pub(crate) fn request(line: &RequestLine<'_>) {
+    if log::max_level() < log::LevelFilter::Info {
+        return;
+    }
+    let client = line.client.as_deref().unwrap_or("-");
+    let text = format!(
+        "request {} {} {} {} {:.2} ms from {client}",
+        line.request_id, line.method, line.route, line.status, line.duration_ms
+    );
+    let fields = serde_json::json!({
+        "request_id": line.request_id,
+        "method": line.method,
+        "route": line.route,
+        "status": line.status,
+        "duration_ms": (line.duration_ms * 100.0).round() / 100.0,
+        "client": line.client,
+    });
+    write(log::Level::Info, &text, fields);
 }
 
 struct Redacting;
@@ -25,12 +95,12 @@ impl log::Log for Redacting {
         if !self.enabled(record.metadata()) {
             return;
         }
-        // Libraries' chatter only when debugging, as Rocket's own log does.
+        // Libraries' lines below `info` never: their debug output prints whole requests,
+        // headers included (Rocket's "received request", hyper's), so tokens and cookies.
+        // Gatehouse's own debug lines stay.
         let module = record.module_path().unwrap_or_default();
-        let chatter = ["hyper", "rustls", "r2d2"]
-            .iter()
-            .any(|m| module.starts_with(m));
-        if chatter && log::max_level() < log::LevelFilter::Trace {
+        let library = !module.starts_with("gatehouse");
+        if library && record.level() > log::Level::Info {
             return;
         }
         // Rocket marks the lines that belong under the one before with a target ending '_'.
@@ -39,13 +109,14 @@ impl log::Log for Redacting {
         } else {
             ""
         };
-        let level = match record.level() {
+        let prefix = match record.level() {
             log::Level::Error => "Error: ",
             log::Level::Warn => "Warning: ",
             _ => "",
         };
         let line = redact(&record.args().to_string());
-        let _ = writeln!(std::io::stdout().lock(), "{indent}{level}{line}");
+        let fields = serde_json::json!({ "target": record.target(), "message": line });
+        write(record.level(), &format!("{indent}{prefix}{line}"), fields);
     }
 
     fn flush(&self) {
@@ -72,7 +143,28 @@ fn redact(line: &str) -> String {
             searched = start;
         }
     }
-    out
+    without_query_values(&out)
+}
+
+/// The line with the values of every query string (`?a=1&b=2`, up to a space) cut to `…`:
+/// Rocket logs each request's URI, and a client may put anything in its query, a token
+/// too (the app reads none from there).
+fn without_query_values(line: &str) -> String {
+    line.split(' ')
+        .map(|word| match word.split_once('?') {
+            Some((path, query)) if query.contains('=') => {
+                let names: Vec<&str> = query
+                    .split('&')
+                    .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+                    .collect();
+                let cut: Vec<String> = names.iter().map(|name| format!("{name}=…")).collect();
+                let tail = if word.ends_with(':') { ":" } else { "" };
+                format!("{path}?{}{tail}", cut.join("&"))
+            }
+            _ => word.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -87,9 +179,14 @@ mod tests {
         );
         assert_eq!(
             redact("GET /verify-email/abc123 then /password/reset/def?x=1"),
-            "GET /verify-email/… then /password/reset/…?x=1"
+            "GET /verify-email/… then /password/reset/…?x=…"
         );
         assert_eq!(redact("GET /account:"), "GET /account:");
+        assert_eq!(
+            redact("GET /api/me?access_token=eyJ.x.y&page=2 application/json:"),
+            "GET /api/me?access_token=…&page=… application/json:"
+        );
+        assert_eq!(redact("Is it on? Yes."), "Is it on? Yes.");
         let route = "(reset_form) GET /password/reset/<token>";
         assert_eq!(redact(route), route, "route listings stay as they are");
     }

@@ -74,7 +74,8 @@ async fn run(command: Command) -> Result<(), StartError> {
     let figment = gatehouse::figment();
     match command {
         Command::Serve => {
-            gatehouse::logs::init(log_level(&figment));
+            let format = figment.extract_inner("log_format").unwrap_or_default();
+            gatehouse::logs::init(log_level(&figment), format);
             let rocket = gatehouse::rocket(figment)?;
             rocket
                 .launch()

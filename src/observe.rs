@@ -1,38 +1,69 @@
-//! Each request counted and timed in the metrics (`gatehouse_http_requests_total`,
-//! `gatehouse_http_request_duration_seconds`), by its route's template (`/api/users/<id>`),
-//! never its path: ids would make a new series each.
+//! Each request counted, timed and logged: in the metrics
+//! (`gatehouse_http_requests_total`, `gatehouse_http_request_duration_seconds`) and in one log
+//! line, by its route's template (`/api/users/<id>`), never its path (ids would make a series
+//! each, and paths can carry one-time tokens). Each request gets an id, sent back as
+//! `X-Request-Id` and named by its log line and by a 500's body.
 
 use std::time::Instant;
 
 use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::Header;
 use rocket::{Data, Request, Response};
+use uuid::Uuid;
+
+use crate::logs::{self, RequestLine};
 
 /// The fairing that observes every request.
 pub(crate) struct Observe;
 
-/// When the request arrived.
-struct Arrived(Instant);
+/// When the request arrived, and its id.
+struct Arrival {
+    at: Instant,
+    id: String,
+}
+
+fn arrival<'r>(req: &'r Request<'_>) -> &'r Arrival {
+    req.local_cache(|| Arrival {
+        at: Instant::now(),
+        id: Uuid::new_v4().simple().to_string(),
+    })
+}
+
+/// This request's id.
+pub(crate) fn request_id<'r>(req: &'r Request<'_>) -> &'r str {
+    &arrival(req).id
+}
 
 #[rocket::async_trait]
 impl Fairing for Observe {
     fn info(&self) -> Info {
         Info {
-            name: "Request metrics",
+            name: "Request metrics and log",
             kind: Kind::Request | Kind::Response,
         }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
-        req.local_cache(|| Arrived(Instant::now()));
+        arrival(req);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let Arrived(at) = req.local_cache(|| Arrived(Instant::now()));
+        let Arrival { at, id } = arrival(req);
+        let took = at.elapsed();
         // No route matched (a 404 for an unknown path): one series for all of them.
         let route = req
             .route()
             .map_or("unmatched".into(), |r| r.uri.path().to_string());
-        let status = res.status().code;
-        crate::metrics::request(req.method().as_str(), &route, status, at.elapsed());
+        let (method, status) = (req.method().as_str(), res.status().code);
+        crate::metrics::request(method, &route, status, took);
+        logs::request(&RequestLine {
+            request_id: id,
+            method,
+            route: &route,
+            status,
+            duration_ms: took.as_secs_f64() * 1000.0,
+            client: req.client_ip().map(|ip| ip.to_string()),
+        });
+        res.set_header(Header::new("X-Request-Id", id.clone()));
     }
 }

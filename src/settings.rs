@@ -83,6 +83,10 @@ pub struct Settings {
     /// (the apps behind forward auth).
     #[serde(default, deserialize_with = "hosts")]
     pub forward_auth_domains: Vec<String>,
+    /// How the server's log is written: `text` or `json` (read by `main.rs` before the rest,
+    /// checked here with it).
+    #[serde(default)]
+    pub log_format: LogFormat,
     /// The Bearer token `GET /metrics` asks for; unset, `/metrics` is not served (404).
     #[serde(default)]
     pub metrics_token: Option<String>,
@@ -163,6 +167,15 @@ pub struct SigningKey {
     pub kid: String,
     /// Standard base64.
     pub secret: String,
+}
+
+/// `log_format`: the server's log as text lines, or one JSON object a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// `email_verification`: `optional` mails a link at sign-up and lets people in either way;

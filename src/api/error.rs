@@ -12,7 +12,6 @@ use serde::Serialize;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{IntoResponses, ToSchema};
-use uuid::Uuid;
 
 use crate::error::{Error, FieldErrors};
 use crate::http::{self, Failure};
@@ -107,11 +106,12 @@ impl<'r> Responder<'r, 'static> for ApiError {
         match &failure {
             Failure::Domain(Error::Validation(fields)) => detail.fields = Some(fields.clone()),
             Failure::Domain(Error::Internal(cause)) => {
-                let request_id = Uuid::new_v4().to_string();
+                let request_id = crate::observe::request_id(req).to_owned();
+                // The path alone: a query string is the client's to fill, secrets included.
                 log::error!(
                     "request {request_id} ({} {}): {cause}",
                     req.method(),
-                    req.uri()
+                    req.uri().path()
                 );
                 detail.request_id = Some(request_id);
             }

@@ -8,7 +8,6 @@ use rocket::request::Request;
 use rocket::response::{self, Flash, Redirect, Responder};
 use rocket::{catch, catchers, uri, Catcher};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::error::{AuthFailure, Error};
 use crate::http::{self, Failure};
@@ -75,8 +74,13 @@ impl<'r> Responder<'r, 'static> for PageError {
         let status = failure.status();
         let mut request_id = None;
         if let Failure::Domain(Error::Internal(cause)) = &failure {
-            let id = Uuid::new_v4().to_string();
-            log::error!("request {id} ({} {}): {cause}", req.method(), req.uri());
+            let id = crate::observe::request_id(req).to_owned();
+            // The path alone: a query string is the client's to fill, secrets included.
+            log::error!(
+                "request {id} ({} {}): {cause}",
+                req.method(),
+                req.uri().path()
+            );
             request_id = Some(id);
         }
         let retry_after = failure.retry_after();

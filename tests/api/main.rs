@@ -15,6 +15,7 @@ mod common;
 mod db;
 mod forward_auth;
 mod http;
+mod logs;
 mod mail;
 mod maintenance;
 mod metrics;
