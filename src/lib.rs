@@ -9,6 +9,7 @@ mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 mod blocking;
 mod bucketlists;
 pub mod clock;

@@ -1,6 +1,7 @@
 //! The `gatehouse` command: serves by default; `create-admin` and `migrate` for operators.
 
 use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,11 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the SQLite database (while the server runs) into FILE and the data directory's
+    /// secrets into FILE.secrets/. On PostgreSQL, says how to use pg_dump.
+    Backup { file: PathBuf },
+    /// Put a backup made by `backup` into an empty data directory (never over a live one).
+    Restore { file: PathBuf },
     /// Let an account (by username or email) try to log in again at once: clears every
     /// login lock-out that can keep it out, and audits that the operator did.
     Unlock {
@@ -82,6 +88,8 @@ async fn run(command: Command) -> Result<(), StartError> {
                 .await
                 .map_err(|e| StartError(e.to_string()))?;
         }
+        Command::Backup { file } => println!("{}", gatehouse::backup::backup(&figment, &file)?),
+        Command::Restore { file } => println!("{}", gatehouse::backup::restore(&figment, &file)?),
         Command::Migrate => {
             let prepared = App::prepare(figment)?;
             print_notes(&prepared.notes);

@@ -22,6 +22,8 @@ use crate::settings::{Settings, SigningKey};
 const KEY_RING_FILE: &str = "jwt_keys.json";
 const SECRET_KEY_FILE: &str = "secret_key";
 const MFA_KEY: &str = "mfa_key";
+/// Every secret the data directory may hold (what a backup carries beside the database).
+pub(crate) const FILES: [&str; 3] = [KEY_RING_FILE, SECRET_KEY_FILE, MFA_KEY];
 /// A 256-bit key, as ChaCha20-Poly1305 and HMAC-SHA-256 take.
 const MFA_KEY_BYTES: usize = 32;
 /// 256-bit HMAC keys, as RFC 7518 asks for HS256.
@@ -267,6 +269,13 @@ fn load_or_create_file(
     write_private(path, &text)?;
     notes.push(format!("generated {}", path.display()));
     Ok(text)
+}
+
+/// Copies a secret file into a new file readable by its owner only (never over one).
+pub(crate) fn copy_private(from: &Path, to: &Path) -> Result<(), String> {
+    let text =
+        fs::read_to_string(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    write_private(to, &text)
 }
 
 /// Writes a new file readable by its owner only; never overwrites one.

@@ -4,125 +4,21 @@
 //! token or cookie of a whole scenario: sign-up, login, tokens in every header, a cookie, a
 //! refresh, a personal token, a password reset by mail, and a token in a query string.
 
-use std::process::{Child, Command};
 use std::time::Duration;
 
-use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
-use rocket::tokio::net::TcpStream;
 use serde_json::{json, Value};
 
 use crate::mail::reset_token;
-use crate::nginx::free_port;
+use crate::process::Server;
 
 const FIRST_PASSWORD: &str = "Quartz-Meadow-Lantern-71";
 const SECOND_PASSWORD: &str = "Harbor-Violet-Anchor-38";
 
-/// The server process; killed when dropped, however the test ends.
-struct Server {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-        }
-    }
-}
-
-/// An answer: status, headers (names in lower case) and body.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        let found = self.headers.iter().find(|(n, _)| n == name);
-        found.map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("a JSON body")
-    }
-}
-
-impl Server {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Answer {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .expect("connects");
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut request = format!(
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        if !body.is_empty() {
-            request.push_str("Content-Type: application/json\r\n");
-        }
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        request.push_str(&body);
-        stream.write_all(request.as_bytes()).await.expect("sent");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.expect("an answer");
-        let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .expect("a status");
-        let headers = lines
-            .filter_map(|line| line.split_once(": "))
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
-            .collect();
-        Answer {
-            status: status.parse().expect("a number"),
-            headers,
-            body: body.to_owned(),
-        }
-    }
-}
-
 #[rocket::async_test]
 async fn json_logs_name_each_request_and_hold_no_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("ROCKET_DATA_DIR", dir.path().join("data"))
-        .env("ROCKET_PORT", port.to_string())
-        .env("ROCKET_LOG_FORMAT", "json")
-        .env("ROCKET_LOG_LEVEL", "debug")
-        .env("ROCKET_BCRYPT_COST", "4")
-        .env_remove("DATABASE_URL")
-        .env_remove("ROCKET_DATABASE_URL")
-        // Files, not pipes: nobody reads a pipe until the end, and a full one would stall
-        // the server in the middle of the scenario.
-        .stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
-        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
-        .spawn()
-        .expect("the server starts");
-    let server = Server {
-        port,
-        child: Some(child),
-    };
-    for _ in 0..100 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            break;
-        }
-        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let json = [("ROCKET_LOG_FORMAT", "json"), ("ROCKET_LOG_LEVEL", "debug")];
+    let mut server = Server::start(dir.path(), &json).await;
 
     let signup =
         json!({"username": "logan", "email": "logan@example.com", "password": FIRST_PASSWORD});
@@ -203,10 +99,7 @@ async fn json_logs_name_each_request_and_hold_no_secret() {
     assert_eq!(done.status, 204, "{}", done.body);
     let id = me.header("x-request-id").expect("X-Request-Id").to_owned();
 
-    let mut server = server;
-    let mut child = server.child.take().expect("running");
-    let _ = child.kill();
-    let _ = child.wait();
+    server.kill();
     let read = |name| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
     let (stdout, stderr) = (read("stdout"), read("stderr"));
     let lines: Vec<Value> = stdout

@@ -7,11 +7,13 @@
 mod accounts;
 mod audit;
 mod auth;
+mod backup;
 // End to end in headless Chromium, across every feature; heavy, so first in the run.
 mod browser;
 mod bucketlists;
 mod cli;
 mod common;
+mod crash;
 mod db;
 mod forward_auth;
 mod http;
@@ -21,4 +23,5 @@ mod maintenance;
 mod metrics;
 mod mfa;
 mod nginx;
+mod process;
 mod web;
