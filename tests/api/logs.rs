@@ -104,6 +104,7 @@ async fn json_logs_name_each_request_and_hold_no_secret() {
     let (stdout, stderr) = (read("stdout"), read("stderr"));
     let lines: Vec<Value> = stdout
         .lines()
+        .chain(stderr.lines())
         .filter(|line| !line.is_empty())
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect();
