@@ -5,7 +5,7 @@
 //! empty data directory. PostgreSQL has its own tools: both commands say which.
 
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
@@ -64,13 +64,28 @@ fn backup_with(settings: &Settings, file: &Path) -> Result<String, String> {
     if !database.exists() {
         return Err(format!("there is no database at {}", database.display()));
     }
+    // Made empty and private first: `VACUUM INTO` fills an empty file, and would otherwise
+    // create one readable by everyone (it holds every password hash and email).
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
     let url = database.to_string_lossy().into_owned();
     let mut conn = SqliteConnection::establish(&url)
         .map_err(|e| format!("cannot open {}: {e}", database.display()))?;
-    diesel::sql_query("VACUUM INTO ?")
-        .bind::<Text, _>(file.to_string_lossy().into_owned())
+    diesel::sql_query("PRAGMA busy_timeout = 5000")
         .execute(&mut conn)
-        .map_err(|e| format!("cannot copy the database into {}: {e}", file.display()))?;
+        .and_then(|_| {
+            diesel::sql_query("VACUUM INTO ?")
+                .bind::<Text, _>(file.to_string_lossy().into_owned())
+                .execute(&mut conn)
+        })
+        .map_err(|e| {
+            let _ = fs::remove_file(file);
+            format!("cannot copy the database into {}: {e}", file.display())
+        })?;
     fs::DirBuilder::new()
         .mode(0o700)
         .create(&secrets)
@@ -92,9 +107,19 @@ fn backup_with(settings: &Settings, file: &Path) -> Result<String, String> {
     ))
 }
 
+/// Files beside a SQLite database that belong to it: a leftover log would be replayed into
+/// the restored file.
+const COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
+
 fn restore_with(settings: &Settings, file: &Path) -> Result<String, String> {
     let database = sqlite_path(settings)?;
+    let companion = |suffix: &str| {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
     let in_use = std::iter::once(database.clone())
+        .chain(COMPANIONS.iter().map(|suffix| companion(suffix)))
         .chain(
             secrets::FILES
                 .iter()
@@ -108,11 +133,50 @@ fn restore_with(settings: &Settings, file: &Path) -> Result<String, String> {
             path.display()
         ));
     }
+    let secrets = secrets_dir(file);
+    if !secrets.is_dir() {
+        return Err(format!(
+            "{} is missing: without the secrets every session would end and no second factor \
+             would open; restore the pair `backup` made",
+            secrets.display()
+        ));
+    }
     check_integrity(file)?;
     secrets::ensure_data_dir(&settings.data_dir, &mut Vec::new())?;
+    // The secrets first, the database last (by a rename): a restore that fails half way
+    // leaves no database that would start with the wrong keys, and is undone.
+    let mut written = Vec::new();
+    let result = restore_files(settings, file, &secrets, &database, &mut written);
+    if result.is_err() {
+        for path in written {
+            let _ = fs::remove_file(path);
+        }
+    }
+    result
+}
+
+fn restore_files(
+    settings: &Settings,
+    file: &Path,
+    secrets: &Path,
+    database: &Path,
+    written: &mut Vec<PathBuf>,
+) -> Result<String, String> {
+    let mut restored = Vec::new();
+    for name in secrets::FILES {
+        let (from, to) = (secrets.join(name), settings.data_dir.join(name));
+        if from.exists() {
+            secrets::copy_private(&from, &to)?;
+            written.push(to);
+            restored.push(name);
+        }
+    }
     let partial = database.with_extension("restoring");
+    written.push(partial.clone());
     fs::copy(file, &partial)
-        .and_then(|_| fs::rename(&partial, &database))
+        .and_then(|_| fs::set_permissions(&partial, fs::Permissions::from_mode(0o600)))
+        .and_then(|_| fs::File::open(&partial)?.sync_all())
+        .and_then(|_| fs::rename(&partial, database))
         .map_err(|e| {
             format!(
                 "cannot copy {} to {}: {e}",
@@ -120,18 +184,11 @@ fn restore_with(settings: &Settings, file: &Path) -> Result<String, String> {
                 database.display()
             )
         })?;
-    let secrets = secrets_dir(file);
-    for name in secrets::FILES {
-        let from = secrets.join(name);
-        if from.exists() {
-            secrets::copy_private(&from, &settings.data_dir.join(name))?;
-        }
-    }
     Ok(format!(
-        "Restored {} into {}, with the secrets of {}.",
+        "Restored {} into {}, with its secrets ({}).",
         file.display(),
         database.display(),
-        secrets.display()
+        restored.join(", ")
     ))
 }
 

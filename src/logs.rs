@@ -25,6 +25,7 @@ pub fn init(level: log::LevelFilter, format: LogFormat) {
     if log::set_boxed_logger(Box::new(Redacting)).is_ok() {
         let _ = FORMAT.set(format);
         log::set_max_level(level);
+        log_panics();
     }
 }
 
@@ -143,28 +144,65 @@ fn redact(line: &str) -> String {
             searched = start;
         }
     }
-    without_query_values(&out)
+    without_queries(&out)
 }
 
-/// The line with the values of every query string (`?a=1&b=2`, up to a space) cut to `…`:
-/// Rocket logs each request's URI, and a client may put anything in its query, a token
-/// too (the app reads none from there).
-fn without_query_values(line: &str) -> String {
+/// The line with every query string (from `?` to the next space) cut to `?…`: Rocket logs
+/// each request's URI, and a client may put anything in its query, a token too (the app
+/// reads none from there). A `?` ending a sentence stays.
+fn without_queries(line: &str) -> String {
     line.split(' ')
         .map(|word| match word.split_once('?') {
-            Some((path, query)) if query.contains('=') => {
-                let names: Vec<&str> = query
-                    .split('&')
-                    .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
-                    .collect();
-                let cut: Vec<String> = names.iter().map(|name| format!("{name}=…")).collect();
-                let tail = if word.ends_with(':') { ":" } else { "" };
-                format!("{path}?{}{tail}", cut.join("&"))
+            Some((path, query)) if path.starts_with('/') && !query.is_empty() => {
+                let tail = if query.ends_with(':') { ":" } else { "" };
+                format!("{path}?…{tail}")
             }
             _ => word.to_owned(),
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Writes a panic's message through the log (redacted, as a line like any other), instead
+/// of Rust's default hook printing it raw to stderr.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|panic| {
+        let place = panic
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = panic
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let line = redact(&format!("panic{place}: {what}"));
+        let fields = serde_json::json!({ "target": "panic", "message": line });
+        write(log::Level::Error, &format!("Error: {line}"), fields);
+    }));
+}
+
+/// A line for a failure that stops the program (a bad setting, a port in use): in the
+/// chosen format once the log is installed, else as plain text. On standard error.
+pub fn fatal(message: &str) {
+    let message = redact(message);
+    match FORMAT.get() {
+        Some(LogFormat::Json) => {
+            let fields = serde_json::json!({ "target": "gatehouse", "message": message });
+            let time = OffsetDateTime::now_utc()
+                .format(&Rfc3339)
+                .unwrap_or_default();
+            let mut line = serde_json::json!({ "time": time, "level": "error" });
+            if let (Some(object), serde_json::Value::Object(fields)) =
+                (line.as_object_mut(), fields)
+            {
+                object.extend(fields);
+            }
+            eprintln!("{line}");
+        }
+        _ => eprintln!("{message}"),
+    }
 }
 
 #[cfg(test)]
@@ -179,13 +217,14 @@ mod tests {
         );
         assert_eq!(
             redact("GET /verify-email/abc123 then /password/reset/def?x=1"),
-            "GET /verify-email/… then /password/reset/…?x=…"
+            "GET /verify-email/… then /password/reset/…?…"
         );
         assert_eq!(redact("GET /account:"), "GET /account:");
         assert_eq!(
             redact("GET /api/me?access_token=eyJ.x.y&page=2 application/json:"),
-            "GET /api/me?access_token=…&page=… application/json:"
+            "GET /api/me?… application/json:"
         );
+        assert_eq!(redact("GET /api/me?eyJhbGci.x.y:"), "GET /api/me?…:");
         assert_eq!(redact("Is it on? Yes."), "Is it on? Yes.");
         let route = "(reset_form) GET /password/reset/<token>";
         assert_eq!(redact(route), route, "route listings stay as they are");

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use gatehouse::accounts::{self, NewAccount, Origin};
 use gatehouse::audit::Source;
 use gatehouse::error::Error;
+use gatehouse::settings::LogFormat;
 use gatehouse::{App, StartError};
 
 /// Self-hosted user accounts: pages for people, a JSON API for programs.
@@ -70,7 +71,7 @@ async fn main() -> ExitCode {
     match run(cli.command.unwrap_or(Command::Serve)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("gatehouse: {error}");
+            gatehouse::logs::fatal(&format!("gatehouse: {error}"));
             ExitCode::FAILURE
         }
     }
@@ -80,8 +81,15 @@ async fn run(command: Command) -> Result<(), StartError> {
     let figment = gatehouse::figment();
     match command {
         Command::Serve => {
-            let format = figment.extract_inner("log_format").unwrap_or_default();
+            let format: LogFormat = figment.extract_inner("log_format").unwrap_or_default();
             gatehouse::logs::init(log_level(&figment), format);
+            // Colour codes would end up inside the JSON messages.
+            let json = format == LogFormat::Json;
+            let figment = if json {
+                figment.merge(("cli_colors", false))
+            } else {
+                figment
+            };
             let rocket = gatehouse::rocket(figment)?;
             rocket
                 .launch()

@@ -119,7 +119,6 @@ impl Session {
         .get_result(conn)
     }
 
-    /// Live sessions of a user, newest first.
     /// How many sessions of all accounts are live at `now`.
     pub(crate) fn count_live(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<i64> {
         sessions::table
@@ -129,6 +128,7 @@ impl Session {
             .get_result(conn)
     }
 
+    /// Live sessions of a user, newest first.
     pub(crate) fn list_live(
         conn: &mut DbConn,
         user_id: i64,

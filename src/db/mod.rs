@@ -389,6 +389,7 @@ impl Db {
     {
         if self.sqlite {
             if let Some(mut conn) = self.pool.try_get() {
+                crate::metrics::pool_wait(Duration::ZERO);
                 return work_on(&mut conn, work);
             }
         }

@@ -138,15 +138,14 @@ pub(crate) async fn deliver_due(
         };
         match &outcome {
             Ok(how) => {
-                log::info!("mail {} to {}: {how}", message.id, message.recipient);
+                log::info!("mail {}: {how}", message.id);
                 crate::metrics::mail("sent");
                 sent += 1;
             }
             Err(e) => {
                 log::warn!(
-                    "mail {} to {} failed (attempt {}): {e}",
+                    "mail {} failed (attempt {}): {e}",
                     message.id,
-                    message.recipient,
                     message.attempts
                 );
                 crate::metrics::mail("failed");
@@ -236,9 +235,8 @@ fn settle(
         }
         Err(_) if message.attempts >= MOST_ATTEMPTS => {
             log::error!(
-                "mail {} to {} given up after {} attempts",
+                "mail {} given up after {} attempts",
                 message.id,
-                message.recipient,
                 message.attempts
             );
             diesel::delete(row).execute(conn)?;

@@ -3,6 +3,7 @@
 //! secrets come along, so tokens still verify); a live directory is never overwritten; on
 //! PostgreSQL both say to use pg_dump and pg_restore.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -50,6 +51,23 @@ async fn a_backup_taken_while_serving_restores_every_account_and_session() {
     assert!(said(&made).contains("jwt_keys.json"), "{}", said(&made));
     let again = gatehouse(&["backup", file_arg], live.path(), &live_url);
     assert!(!again.status.success(), "never over an earlier backup");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "password hashes and emails: the owner's alone");
+    let alone = out.path().join("without-its-secrets.db");
+    std::fs::copy(&file, &alone).unwrap();
+    let elsewhere = out.path().join("elsewhere");
+    let url = format!("sqlite://{}/gatehouse.db", elsewhere.display());
+    let refused = gatehouse(&["restore", alone.to_str().unwrap()], &elsewhere, &url);
+    assert!(!refused.status.success(), "no secrets, no restore");
+    assert!(
+        said(&refused).contains(".secrets is missing"),
+        "{}",
+        said(&refused)
+    );
+    assert!(
+        !elsewhere.join("gatehouse.db").exists(),
+        "nothing half restored"
+    );
 
     let fresh = tempfile::tempdir().unwrap();
     let data = fresh.path().join("data");

@@ -92,6 +92,14 @@ async fn the_owner_creates_reads_renames_and_deletes() {
     assert!(all.body["bucketlists"][0].get("items").is_none());
     let search = alice.get("/api/bucketlists?q=RIP").await;
     assert_eq!(search.body["total"], 1);
+    let control = alice.get("/api/bucketlists?q=a%00b").await;
+    assert_eq!(
+        control.status,
+        Status::UnprocessableEntity,
+        "{:?}",
+        control.body
+    );
+    assert!(control.body["error"]["fields"]["q"].is_array());
     let paged = alice.get("/api/bucketlists?per_page=1&page=2").await;
     assert_eq!(paged.body["bucketlists"][0]["name"], "Trips");
     let removed = alice.delete(&item_path).await;

@@ -9,8 +9,6 @@ use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
 use rocket::tokio::net::TcpStream;
 use serde_json::Value;
 
-use crate::nginx::free_port;
-
 /// The server process, its data directory `dir/data`, its output in `dir/stdout` and
 /// `dir/stderr`; killed when dropped, however the test ends.
 pub struct Server {
@@ -46,12 +44,16 @@ impl Server {
     /// Starts the server on SQLite in `dir/data` (unless `env` names a `DATABASE_URL`), at
     /// bcrypt cost 4, with `env` on top; returns once it accepts connections.
     pub async fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        let stdout = dir.join("stdout");
+        let before = std::fs::metadata(&stdout).map_or(0, |m| m.len());
         let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        // Port 0: the system picks a free port and the server names it when it launches (a
+        // port probed free beforehand could be taken by a test running beside this one).
         command
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("ROCKET_DATA_DIR", dir.join("data"))
-            .env("ROCKET_PORT", port.to_string())
+            .env("ROCKET_PORT", "0")
+            .env("ROCKET_LOG_LEVEL", "normal")
             .env("ROCKET_BCRYPT_COST", "4")
             .env("ROCKET_SIGNUPS_PER_HOUR", "100000")
             .env_remove("DATABASE_URL")
@@ -64,12 +66,15 @@ impl Server {
             command.env(key, value);
         }
         let child = command.spawn().expect("the server starts");
-        let server = Server {
-            port,
+        let mut server = Server {
+            port: 0,
             child: Some(child),
         };
         for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            let printed = std::fs::read(&stdout).unwrap_or_default();
+            let text = String::from_utf8_lossy(printed.get(before as usize..).unwrap_or_default());
+            if let Some(port) = launched_on(&text) {
+                server.port = port;
                 return server;
             }
             rocket::tokio::time::sleep(Duration::from_millis(50)).await;
@@ -146,6 +151,13 @@ pub async fn request(
         headers,
         body: body.to_owned(),
     })
+}
+
+/// The port of Rocket's "launched from http://127.0.0.1:PORT" line, once printed.
+fn launched_on(printed: &str) -> Option<u16> {
+    let (_, rest) = printed.split_once("launched from http://127.0.0.1:")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 fn open_append(path: &Path) -> std::fs::File {
