@@ -128,21 +128,30 @@ pub(crate) async fn login(
     device: &Device,
 ) -> Result<Login> {
     let result = check_password(app, identifier, password, source, device).await;
-    let outcome = match &result {
-        Ok(Login::Done(_)) => Some("success"),
-        Ok(Login::SecondStep { .. }) => Some("mfa_required"),
+    count_outcome(&result, |login| match login {
+        Login::Done(_) => "success",
+        Login::SecondStep { .. } => "mfa_required",
+    });
+    result
+}
+
+/// Counts how a login step ended in `gatehouse_logins_total`. Wrong credentials are counted
+/// where it is known whether the account exists ([`failed`]); a stale challenge not at all.
+fn count_outcome<T>(result: &Result<T>, done: impl FnOnce(&T) -> &'static str) {
+    let outcome = match result {
+        Ok(value) => Some(done(value)),
         Err(Error::TooManyRequests(_)) => {
             metrics::throttled("login");
             Some("throttled")
         }
         Err(Error::AccountDisabled) => Some("account_disabled"),
         Err(Error::EmailUnverified) => Some("email_unverified"),
+        Err(Error::WrongCode { .. }) => Some("mfa_failed"),
         Err(_) => None,
     };
     if let Some(outcome) = outcome {
         metrics::login(outcome);
     }
-    result
 }
 
 /// The work of [`login`].
@@ -281,18 +290,7 @@ pub(crate) async fn second_step(
     source: &Source,
 ) -> Result<SignedIn> {
     let result = check_second_factor(app, mfa_token, factor, source).await;
-    let outcome = match &result {
-        Ok(_) => Some("success"),
-        Err(Error::WrongCode { .. }) => Some("mfa_failed"),
-        Err(Error::TooManyRequests(_)) => {
-            metrics::throttled("login");
-            Some("throttled")
-        }
-        Err(_) => None,
-    };
-    if let Some(outcome) = outcome {
-        metrics::login(outcome);
-    }
+    count_outcome(&result, |_| "success");
     result
 }
 

@@ -96,6 +96,18 @@ async fn every_family_is_there_with_routes_by_template() {
     let throttled = t.login("alice", "not the password").await;
     assert_eq!(throttled.status, Status::TooManyRequests);
     t.login("nobody-here", "not the password").await;
+    let bob = t.member("bob").await;
+    crate::mfa::enrol(&t, &bob).await;
+    let step = t.login("bob", PASSWORD).await;
+    let mfa_token = step.body["mfa_token"]
+        .as_str()
+        .expect("a challenge")
+        .to_owned();
+    let wrong = json!({"mfa_token": mfa_token, "recovery_code": "aaaaa-aaaaa"});
+    assert_eq!(
+        t.post("/api/login/mfa", wrong).await.status,
+        Status::Unauthorized
+    );
     let forgot = json!({"email": "alice@example.com"});
     assert_eq!(
         t.post("/api/password/forgot", forgot).await.status,
@@ -114,7 +126,7 @@ async fn every_family_is_there_with_routes_by_template() {
     let live = gatehouse::maintenance::count_live_sessions(&app.db, &app.clock)
         .await
         .unwrap();
-    assert_eq!(live, 2, "alice's first session and her login");
+    assert_eq!(live, 3, "alice's first session, her login, and bob's");
 
     let after = scrape(&t).await;
     let grew = |series: &str| after.value(series) - before.value(series);
@@ -131,7 +143,15 @@ async fn every_family_is_there_with_routes_by_template() {
             .any(|series| series.contains(&alice.id)),
         "no raw id in any label"
     );
-    for outcome in ["success", "bad_password", "throttled", "unknown_account"] {
+    let outcomes = [
+        "success",
+        "bad_password",
+        "throttled",
+        "unknown_account",
+        "mfa_required",
+        "mfa_failed",
+    ];
+    for outcome in outcomes {
         let series = format!("gatehouse_logins_total{{outcome=\"{outcome}\"}}");
         assert!(grew(&series) >= 1.0, "{series}");
     }

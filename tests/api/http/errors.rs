@@ -1,6 +1,7 @@
 //! The error contract of API.md §3 for Rocket's own failures and for bad bodies, plus the
 //! headers on every response (HSTS only over TLS).
 
+use diesel::RunQueryDsl;
 use rocket::http::{ContentType, Header, Method, Status};
 use serde_json::json;
 
@@ -316,4 +317,30 @@ async fn a_body_that_trickles_in_is_cut_off() {
     // Without a bound the request was read for as long as the client kept sending.
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(12));
+}
+
+#[rocket::async_test]
+async fn a_500_names_the_request_id_its_answer_and_log_line_carry() {
+    let t = TestApp::new().await;
+    if t.database.is_some() {
+        eprintln!("skipped: breaks a row the way only SQLite allows");
+        return;
+    }
+    let alice = t.member("alice").await;
+    // A role no version of Gatehouse writes: reading the account is a bug, not bad input.
+    t.db(|c| {
+        diesel::sql_query("PRAGMA ignore_check_constraints = ON").execute(c)?;
+        diesel::sql_query("UPDATE users SET role = 'wizard'").execute(c)
+    })
+    .await;
+    let reply = alice.get("/api/me").await;
+    assert_eq!(
+        reply.status,
+        Status::InternalServerError,
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(reply.code(), "internal");
+    let id = reply.header("X-Request-Id").expect("X-Request-Id");
+    assert_eq!(reply.body["error"]["request_id"], id);
 }
