@@ -29,10 +29,15 @@ pub fn init(level: log::LevelFilter, format: LogFormat) {
     }
 }
 
-/// One line, in the chosen format: `fields` go into the JSON object beside `time` and
-/// `level` (the text form is `text`).
+/// One line on standard output, in the chosen format.
 fn write(level: log::Level, text: &str, fields: serde_json::Value) {
-    let line = match FORMAT.get().copied().unwrap_or_default() {
+    let _ = writeln!(std::io::stdout().lock(), "{}", line(level, text, fields));
+}
+
+/// A line in the chosen format: `text` as it stands, or `fields` in one JSON object beside
+/// `time` and `level`.
+fn line(level: log::Level, text: &str, fields: serde_json::Value) -> String {
+    match FORMAT.get().copied().unwrap_or_default() {
         LogFormat::Text => text.to_owned(),
         LogFormat::Json => {
             let time = OffsetDateTime::now_utc()
@@ -49,8 +54,7 @@ fn write(level: log::Level, text: &str, fields: serde_json::Value) {
             }
             object.to_string()
         }
-    };
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
 }
 
 /// What one answered request is logged as.
@@ -187,22 +191,8 @@ fn log_panics() {
 /// chosen format once the log is installed, else as plain text. On standard error.
 pub fn fatal(message: &str) {
     let message = redact(message);
-    match FORMAT.get() {
-        Some(LogFormat::Json) => {
-            let fields = serde_json::json!({ "target": "gatehouse", "message": message });
-            let time = OffsetDateTime::now_utc()
-                .format(&Rfc3339)
-                .unwrap_or_default();
-            let mut line = serde_json::json!({ "time": time, "level": "error" });
-            if let (Some(object), serde_json::Value::Object(fields)) =
-                (line.as_object_mut(), fields)
-            {
-                object.extend(fields);
-            }
-            eprintln!("{line}");
-        }
-        _ => eprintln!("{message}"),
-    }
+    let fields = serde_json::json!({ "target": "gatehouse", "message": message });
+    eprintln!("{}", line(log::Level::Error, &message, fields));
 }
 
 #[cfg(test)]
