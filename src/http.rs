@@ -253,6 +253,12 @@ pub(crate) fn cookie_name(base: &str, cookie_secure: bool) -> String {
     }
 }
 
+/// The token of an `Authorization` header value when its scheme is Bearer (in any case).
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// The name of the access cookie: as [`cookie_name`], but `__Secure-` prefixed when
 /// `cookie_domain` shares it with sibling hosts (the `__Host-` prefix forbids a domain). The
 /// refresh cookie is never shared: it keeps its `__Host-` name on this host alone.

@@ -8,6 +8,7 @@ use rocket::{get, routes, Route, State};
 
 use crate::app::App;
 use crate::auth::tokens::constant_time_eq;
+use crate::http;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![metrics]
@@ -22,12 +23,7 @@ impl<'r> FromRequest<'r> for Bearer {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         let header = req.headers().get_one("Authorization");
-        let token = header.and_then(|value| {
-            let (scheme, token) = value.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_owned())
-        });
+        let token = header.and_then(http::bearer_token).map(str::to_owned);
         Outcome::Success(Bearer(token))
     }
 }

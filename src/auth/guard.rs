@@ -79,12 +79,8 @@ fn find_token(req: &Request<'_>, cookie_name: &str) -> Result<(String, TokenSour
         return Ok((token.trim().to_owned(), TokenSource::Header));
     }
     if let Some(value) = headers.get_one("Authorization") {
-        let token = value
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim().to_owned())
-            .ok_or(Error::Auth(AuthFailure::InvalidToken))?;
-        return Ok((token, TokenSource::Header));
+        let token = http::bearer_token(value).ok_or(Error::Auth(AuthFailure::InvalidToken))?;
+        return Ok((token.to_owned(), TokenSource::Header));
     }
     match req.cookies().get(cookie_name) {
         Some(cookie) => Ok((cookie.value().to_owned(), TokenSource::Cookie)),
