@@ -25,8 +25,13 @@ const ON_POSTGRES: &str = "the database is PostgreSQL: back it up with `pg_dump 
 
 /// Where a backup's secrets go: `FILE.secrets/`.
 fn secrets_dir(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".secrets");
+    suffixed(file, ".secrets")
+}
+
+/// `path` with `suffix` after its whole name (`x.db` → `x.db-wal`).
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -113,13 +118,8 @@ const COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
 
 fn restore_with(settings: &Settings, file: &Path) -> Result<String, String> {
     let database = sqlite_path(settings)?;
-    let companion = |suffix: &str| {
-        let mut name = database.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    };
     let in_use = std::iter::once(database.clone())
-        .chain(COMPANIONS.iter().map(|suffix| companion(suffix)))
+        .chain(COMPANIONS.iter().map(|suffix| suffixed(&database, suffix)))
         .chain(
             secrets::FILES
                 .iter()
