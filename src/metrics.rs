@@ -7,6 +7,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -33,88 +34,106 @@ const LATENCY_BUCKETS: [f64; 12] = [
 /// Waits for a database connection: none at all to the 5-second timeout.
 const WAIT_BUCKETS: [f64; 9] = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.25, 1.0, 5.0];
 
+/// Registers `collector` in `registry` and hands it back, to be kept and recorded into.
+fn register<C: Collector + Clone + 'static>(registry: &Registry, collector: C) -> C {
+    // The names are fixed and distinct: registering them cannot fail.
+    let _ = registry.register(Box::new(collector.clone()));
+    collector
+}
+
 static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
     let registry = Registry::new();
-    let families = Families {
-        requests: IntCounterVec::new(
-            Opts::new("gatehouse_http_requests_total", "HTTP requests answered"),
-            &["method", "route", "status"],
-        )
-        .expect("a valid family"),
-        durations: HistogramVec::new(
-            HistogramOpts::new(
-                "gatehouse_http_request_duration_seconds",
-                "Time from a request's arrival to its answer",
+    Families {
+        requests: register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new("gatehouse_http_requests_total", "HTTP requests answered"),
+                &["method", "route", "status"],
             )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-            &["method", "route"],
-        )
-        .expect("a valid family"),
-        logins: IntCounterVec::new(
-            Opts::new("gatehouse_logins_total", "Login attempts by outcome"),
-            &["outcome"],
-        )
-        .expect("a valid family"),
-        throttled: IntCounterVec::new(
-            Opts::new(
-                "gatehouse_throttled_total",
-                "Attempts refused by a throttle (429)",
-            ),
-            &["kind"],
-        )
-        .expect("a valid family"),
-        sessions_live: IntGauge::new(
-            "gatehouse_sessions_live",
-            "Sessions neither ended nor expired (refreshed every 30 s)",
-        )
-        .expect("a valid family"),
-        pool_connections: IntGaugeVec::new(
-            Opts::new(
-                "gatehouse_db_pool_connections",
-                "This instance's database connections",
-            ),
-            &["state"],
-        )
-        .expect("a valid family"),
-        pool_wait: Histogram::with_opts(
-            HistogramOpts::new(
-                "gatehouse_db_pool_wait_seconds",
-                "Time spent waiting for a database connection",
+            .expect("a valid family"),
+        ),
+        durations: register(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "gatehouse_http_request_duration_seconds",
+                    "Time from a request's arrival to its answer",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                &["method", "route"],
             )
-            .buckets(WAIT_BUCKETS.to_vec()),
-        )
-        .expect("a valid family"),
-        hashes_queued: IntGauge::new(
-            "gatehouse_password_hashes_queued",
-            "Password hashes and checks waiting or running",
-        )
-        .expect("a valid family"),
-        mail: IntCounterVec::new(
-            Opts::new(
-                "gatehouse_mail_total",
-                "Mail queued, sent, and failed sends",
-            ),
-            &["outcome"],
-        )
-        .expect("a valid family"),
+            .expect("a valid family"),
+        ),
+        logins: register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new("gatehouse_logins_total", "Login attempts by outcome"),
+                &["outcome"],
+            )
+            .expect("a valid family"),
+        ),
+        throttled: register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "gatehouse_throttled_total",
+                    "Attempts refused by a throttle (429)",
+                ),
+                &["kind"],
+            )
+            .expect("a valid family"),
+        ),
+        sessions_live: register(
+            &registry,
+            IntGauge::new(
+                "gatehouse_sessions_live",
+                "Sessions neither ended nor expired (refreshed every 30 s)",
+            )
+            .expect("a valid family"),
+        ),
+        pool_connections: register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "gatehouse_db_pool_connections",
+                    "This instance's database connections",
+                ),
+                &["state"],
+            )
+            .expect("a valid family"),
+        ),
+        pool_wait: register(
+            &registry,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "gatehouse_db_pool_wait_seconds",
+                    "Time spent waiting for a database connection",
+                )
+                .buckets(WAIT_BUCKETS.to_vec()),
+            )
+            .expect("a valid family"),
+        ),
+        hashes_queued: register(
+            &registry,
+            IntGauge::new(
+                "gatehouse_password_hashes_queued",
+                "Password hashes and checks waiting or running",
+            )
+            .expect("a valid family"),
+        ),
+        mail: register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "gatehouse_mail_total",
+                    "Mail queued, sent, and failed sends",
+                ),
+                &["outcome"],
+            )
+            .expect("a valid family"),
+        ),
         registry,
-    };
-    let collectors: [Box<dyn prometheus::core::Collector>; 9] = [
-        Box::new(families.requests.clone()),
-        Box::new(families.durations.clone()),
-        Box::new(families.logins.clone()),
-        Box::new(families.throttled.clone()),
-        Box::new(families.sessions_live.clone()),
-        Box::new(families.pool_connections.clone()),
-        Box::new(families.pool_wait.clone()),
-        Box::new(families.hashes_queued.clone()),
-        Box::new(families.mail.clone()),
-    ];
-    for collector in collectors {
-        // The names are fixed and distinct: registering them cannot fail.
-        let _ = families.registry.register(collector);
     }
-    families
 });
 
 /// One answered request: `route` is the route's template (`/api/users/<id>`), never the path.
