@@ -115,7 +115,7 @@ pub enum Origin<'a> {
     /// Someone signing up for themselves: role `user`, active.
     SignUp,
     /// An admin through the API or the console pages.
-    Admin(&'a User),
+    Admin(&'a Actor),
     /// The operator at the command line (`gatehouse create-admin`).
     CommandLine,
 }
@@ -147,10 +147,18 @@ pub(crate) async fn create_account(
     if input.password.is_none() && !matches!(origin, Origin::Admin(_)) {
         return Err(Error::field("password", "is required"));
     }
+    if let Origin::Admin(admin) = &origin {
+        if input.role.as_deref() == Some(Role::Admin.as_str()) {
+            // Making an admin (with a password of one's choosing) is not for a personal
+            // token, as changing a role is not.
+            admin.signed_in_session()?;
+        }
+    }
     let valid = match validate_new(&app.settings, &input) {
         Ok(valid) => valid,
         Err(errors) => return Err(Error::Validation(with_taken(app, &input, errors).await?)),
     };
+
     let v6_prefix = app.settings.ipv6_prefix;
     let Some(key) = signing_up.then(|| throttle::signup_key(source.ip(), v6_prefix)) else {
         return insert(app, valid, input, origin, source).await;
@@ -207,7 +215,7 @@ async fn insert(
     let hash = app.hasher.hash(password).await?;
     let invite_ttl = app.settings.invite_token_ttl;
     let inviter = match origin {
-        Origin::Admin(admin) => Some(admin.clone()),
+        Origin::Admin(admin) => Some(admin.user.clone()),
         _ => None,
     };
     let ValidAccount {
@@ -292,7 +300,7 @@ async fn insert(
 impl Origin<'_> {
     fn actor_id(self) -> Option<String> {
         match self {
-            Origin::Admin(user) => Some(user.public_id.clone()),
+            Origin::Admin(admin) => Some(admin.user.public_id.clone()),
             _ => None,
         }
     }

@@ -196,11 +196,7 @@ async fn create(
     admin: Admin,
     body: Json<NewAccount>,
 ) -> Result<Created<JsonBody<NewUserView>>> {
-    if body.0.role.as_deref() == Some("admin") {
-        // Making an admin (with a password of one's choosing) is not for a personal token.
-        admin.signed_in_session()?;
-    }
-    let origin = Origin::Admin(&admin.0.user);
+    let origin = Origin::Admin(&admin.0);
     let (user, invite_url) = accounts::create_account(app, body.0, origin, &admin.source).await?;
     let location = format!("/api/users/{}", user.public_id);
     let view = NewUserView {

@@ -34,7 +34,7 @@ pub(crate) const REFRESH_GRACE: Duration = Duration::seconds(30);
 /// Who is acting: a signed-in account, what it signed in with, and where from. Built by
 /// the faces' guards from a checked token.
 #[derive(Debug, Clone)]
-pub(crate) struct Actor {
+pub struct Actor {
     pub(crate) user: User,
     pub(crate) via: Via,
     pub(crate) source: Source,

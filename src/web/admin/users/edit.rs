@@ -152,7 +152,7 @@ async fn create(
     form: CsrfForm<NewUserForm>,
 ) -> Served {
     let form = form.0;
-    let origin = Origin::Admin(&admin.user);
+    let origin = Origin::Admin(&admin.0);
     match accounts::create(app, form.account(), origin, &admin.source).await {
         Ok(user) => {
             let message = if form.password.is_empty() {
