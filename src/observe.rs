@@ -51,15 +51,13 @@ impl Fairing for Observe {
         let Arrival { at, id } = arrival(req);
         let took = at.elapsed();
         // No route matched (a 404 for an unknown path): one series for all of them.
-        let route = req
-            .route()
-            .map_or("unmatched".into(), |r| r.uri.path().to_string());
+        let route = req.route().map_or("unmatched", |r| r.uri.path());
         let (method, status) = (req.method().as_str(), res.status().code);
-        crate::metrics::request(method, &route, status, took);
+        crate::metrics::request(method, route, status, took);
         logs::request(&RequestLine {
             request_id: id,
             method,
-            route: &route,
+            route,
             status,
             duration_ms: took.as_secs_f64() * 1000.0,
             client: req.client_ip().map(|ip| ip.to_string()),
