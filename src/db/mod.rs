@@ -8,7 +8,10 @@ pub mod schema;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rocket::tokio::sync::Semaphore;
 
 use crate::error::Unexpected;
 use diesel::connection::SimpleConnection;
@@ -214,6 +217,11 @@ fn unreachable(url: &DatabaseUrl, cause: impl fmt::Display) -> Error {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
+    /// One permit per connection: work queues here, in arrival order, before it is handed to
+    /// a blocking thread (see [`Db::run`]).
+    turns: Arc<Semaphore>,
+    /// How long work may wait for its turn before it is an outage.
+    timeout: Duration,
     /// Reads may run on the async workers (see [`Db::read`]).
     sqlite: bool,
 }
@@ -246,7 +254,13 @@ impl Db {
         // Without a warm connection the pool opens none by itself: open one to know now.
         pool.get().map_err(|e| unreachable(url, e))?;
         let sqlite = matches!(url, DatabaseUrl::Sqlite(_));
-        Ok(Self { pool, sqlite })
+        let turns = Arc::new(Semaphore::new(size as usize));
+        Ok(Self {
+            pool,
+            turns,
+            timeout,
+            sqlite,
+        })
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -341,21 +355,29 @@ impl Db {
     }
 
     /// Runs blocking database work on Rocket's blocking pool, never on an async worker.
-    /// An outage (no connection in time, or one lost during the work) reaches the caller
-    /// as [`outage`], whatever error type the work uses; after an unexpected failure the
-    /// connection is pinged to tell which it was.
+    /// Work first waits for its turn, in arrival order, on the async side (one turn per
+    /// connection): blocking threads then never wait for a connection, and nobody is
+    /// overtaken (r2d2 wakes its waiters in no particular order, so under load one request
+    /// could lose the race for a connection again and again). An outage (no turn in time, no
+    /// connection, or one lost during the work) reaches the caller as [`outage`], whatever
+    /// error type the work uses; after an unexpected failure the connection is pinged to
+    /// tell which it was.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DieselError> + Unexpected + Send + 'static,
     {
+        let asked = Instant::now();
+        let waited = rocket::tokio::time::timeout(self.timeout, self.turns.clone().acquire_owned());
+        let Ok(Ok(turn)) = waited.await else {
+            return Err(outage("no database connection came free in time").into());
+        };
+        crate::metrics::pool_wait(asked.elapsed());
         let pool = self.pool.clone();
         let done = crate::blocking::run(move || {
-            let asked = Instant::now();
-            let got = pool.get();
-            crate::metrics::pool_wait(asked.elapsed());
-            match got {
+            let _turn = turn;
+            match pool.get() {
                 Ok(mut conn) => work_on(&mut conn, work),
                 Err(_) => Err(outage("no database connection came free in time").into()),
             }
@@ -388,9 +410,12 @@ impl Db {
         E: From<DieselError> + Unexpected + Send + 'static,
     {
         if self.sqlite {
-            if let Some(mut conn) = self.pool.try_get() {
-                crate::metrics::pool_wait(Duration::ZERO);
-                return work_on(&mut conn, work);
+            // Only when nobody is queued: a free turn, then a free connection.
+            if let Ok(_turn) = self.turns.try_acquire() {
+                if let Some(mut conn) = self.pool.try_get() {
+                    crate::metrics::pool_wait(Duration::ZERO);
+                    return work_on(&mut conn, work);
+                }
             }
         }
         self.run(work).await

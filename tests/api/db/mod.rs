@@ -1,4 +1,6 @@
-//! The database: several instances on one, outages, and query plans at scale.
+//! The database: several instances on one, outages, the queue for connections, and query
+//! plans at scale.
 
 mod instances;
+mod queue;
 mod scale;
