@@ -144,11 +144,15 @@ fn insert(conn: &mut DbConn, count: usize, hash: &str) -> diesel::QueryResult<()
         }
         Ok::<_, diesel::result::Error>(())
     })?;
-    diesel::sql_query("ANALYZE").execute(conn)?;
     // Fold the bulk insert back into the database file, as a running database is regularly:
-    // a write-ahead log of 100,000 rows would slow the first reads measured.
-    if let DbConn::Sqlite(c) = conn {
-        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(c)?;
+    // a write-ahead log of 100,000 rows would slow the first reads measured, and on
+    // PostgreSQL autovacuum and a checkpoint would otherwise run in the middle of them.
+    let settle = match conn {
+        DbConn::Sqlite(_) => ["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"],
+        DbConn::Postgres(_) => ["VACUUM (ANALYZE)", "CHECKPOINT"],
+    };
+    for statement in settle {
+        diesel::sql_query(statement).execute(conn)?;
     }
     Ok(())
 }
