@@ -312,14 +312,18 @@ impl Db {
         if let Some(value) = self.read_secret(name)? {
             return Ok(value);
         }
-        let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
-        let inserted = diesel::insert_into(app_secrets::table)
-            .values((
-                app_secrets::name.eq(name),
-                app_secrets::value.eq(generate()),
-                app_secrets::created_at.eq(crate::clock::Clock::default().now()),
-            ))
-            .execute(&mut **conn);
+        // The connection goes back to the pool before the value is read again (with a pool
+        // of one, holding it would wait for itself).
+        let inserted = {
+            let mut conn = self.pool.get().map_err(|e| Error(e.to_string()))?;
+            diesel::insert_into(app_secrets::table)
+                .values((
+                    app_secrets::name.eq(name),
+                    app_secrets::value.eq(generate()),
+                    app_secrets::created_at.eq(crate::clock::Clock::default().now()),
+                ))
+                .execute(&mut **conn)
+        };
         match inserted {
             Ok(_) => notes.push(format!("generated {name} in the database")),
             Err(e) if is_unique_violation(&e) => {}
