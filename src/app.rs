@@ -7,10 +7,14 @@ use std::time::Duration;
 
 use rocket::figment::Figment;
 
+use crate::accounts::model::User;
 use crate::accounts::password::{Hasher, BCRYPT_MAX_PASSWORD_BYTES};
+use crate::auth::personal_tokens::rows::{self as token_rows, PersonalToken};
+use crate::auth::sessions::Session;
 use crate::auth::throttle::Keyer;
 use crate::auth::tokens::Tokens;
 use crate::clock::Clock;
+use crate::db::batch::Batch;
 use crate::db::{DatabaseUrl, Db};
 use crate::mail::Mailer;
 use crate::mfa::totp::MfaKey;
@@ -31,6 +35,10 @@ pub struct App {
     pub(crate) mailer: Arc<Mailer>,
     /// Seals second-factor secrets and hashes recovery codes.
     pub(crate) mfa_key: Arc<MfaKey>,
+    /// Every request's session check (on PostgreSQL, concurrent ones share a query).
+    pub(crate) session_reads: Batch<(Session, User)>,
+    /// The same for personal access tokens, by fingerprint.
+    pub(crate) token_reads: Batch<(PersonalToken, User)>,
 }
 
 /// Why the application could not start: one line, naming what to fix.
@@ -207,7 +215,19 @@ impl App {
         let generated = settings.jwt_keys.is_empty().then_some(store);
         let clock = Clock::default();
         let tokens = Arc::new(Tokens::new(&ring, generated, &settings, clock.clone())?);
+        let session_reads = Batch::new(
+            db.clone(),
+            Session::find_with_user,
+            Session::find_many_with_user,
+        );
+        let token_reads = Batch::new(
+            db.clone(),
+            token_rows::find_with_user,
+            token_rows::find_many_with_user,
+        );
         let app = App {
+            session_reads,
+            token_reads,
             clock,
             keyer,
             mailer: Arc::new(mailer),

@@ -686,13 +686,10 @@ pub(crate) async fn end_session(
 pub(crate) async fn check_access(app: &App, token: &str) -> Result<(Session, User)> {
     let now = app.clock.now();
     let claims = app.tokens.verify(token, TokenType::Access).await?;
-    // Every request reads the session row (read on the async worker on SQLite: see
-    // `Db::read`); the rare write that records activity goes to the blocking pool.
-    let sid = claims.sid.clone();
-    let found = app
-        .db
-        .read(move |c| Ok::<_, Error>(Session::find_with_user(c, &sid)?))
-        .await?;
+    // Every request reads the session row (on SQLite on the async worker, on PostgreSQL
+    // in one query with the checks arriving meanwhile: see `db::batch`); the rare write
+    // that records activity goes to the blocking pool.
+    let found = app.session_reads.get(claims.sid.clone()).await?;
     let live = found.filter(|(session, user)| {
         session.is_live(now)
             && user.active

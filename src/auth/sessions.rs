@@ -86,6 +86,31 @@ impl Session {
         }
     }
 
+    /// Sessions and their users by public id, many at once (on PostgreSQL `= ANY($1)`: one
+    /// prepared statement whatever their number), for [`crate::db::batch::Batch`].
+    pub(crate) fn find_many_with_user(
+        conn: &mut DbConn,
+        public_ids: &[String],
+    ) -> QueryResult<Vec<(String, (Session, User))>> {
+        macro_rules! lookup {
+            ($conn:expr) => {
+                sessions::table
+                    .inner_join(users::table)
+                    .filter(sessions::public_id.eq_any(public_ids))
+                    .select((Session::as_select(), User::as_select()))
+                    .load::<(Session, User)>($conn)
+            };
+        }
+        let found = match conn {
+            DbConn::Sqlite(sqlite) => lookup!(sqlite)?,
+            DbConn::Postgres(pg) => lookup!(pg)?,
+        };
+        Ok(found
+            .into_iter()
+            .map(|(session, user)| (session.public_id.clone(), (session, user)))
+            .collect())
+    }
+
     pub(crate) fn is_live(&self, now: PrimitiveDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at > now
     }

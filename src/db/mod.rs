@@ -4,6 +4,7 @@
 //! Queries are written once against [`DbConn`]; Diesel's `MultiConnection` keeps them to the
 //! subset both backends understand.
 
+pub mod batch;
 pub mod schema;
 
 use std::fmt;

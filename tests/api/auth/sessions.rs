@@ -219,3 +219,66 @@ async fn sessions_are_listed_and_ended_by_their_owner_or_an_admin() {
     assert_eq!(by_admin.status, Status::NoContent);
     assert_refused(&t, &phone, "session ended by an admin").await;
 }
+
+/// Concurrent checks share one query on PostgreSQL (`db::batch`): each caller still gets
+/// its own session and user, a revoked session among them is refused, and a logout is
+/// refused by the very next request while many others are in flight.
+#[rocket::async_test]
+async fn concurrent_checks_each_get_their_own_session() {
+    let t = TestApp::new().await;
+    let mut members = Vec::new();
+    for n in 0..12 {
+        members.push(t.member(&format!("member{n:02}")).await);
+    }
+    let gone = t.member("gone").await;
+    assert_eq!(
+        gone.post("/api/logout", json!({})).await.status,
+        Status::NoContent
+    );
+    let mut checks = Vec::new();
+    for round in 0..4 {
+        for member in &members {
+            let (member, username) = (member.clone(), member.username.clone());
+            checks.push(rocket::tokio::spawn(async move {
+                let me = member.get("/api/me").await;
+                (me.status, me.body["username"].clone(), username)
+            }));
+        }
+        let gone = gone.clone();
+        checks.push(rocket::tokio::spawn(async move {
+            let me = gone.get("/api/me").await;
+            (me.status, json!(round), "revoked".to_owned())
+        }));
+    }
+    for check in checks {
+        let (status, answer, expected) = check.await.unwrap();
+        if expected == "revoked" {
+            assert_eq!(status, Status::Unauthorized, "a revoked session is refused");
+        } else {
+            assert_eq!((status, answer), (Status::Ok, json!(expected)));
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn a_logout_while_checks_are_in_flight_is_refused_by_the_next_request() {
+    let t = TestApp::new().await;
+    let alice = t.member("alice").await;
+    let readers: Vec<_> = (0..32)
+        .map(|_| {
+            let alice = alice.clone();
+            rocket::tokio::spawn(async move { alice.get("/api/me").await.status })
+        })
+        .collect();
+    let out = alice.post("/api/logout", json!({})).await;
+    assert_eq!(out.status, Status::NoContent);
+    assert_refused(&t, &alice, "the request after the logout").await;
+    for reader in readers {
+        let status = reader.await.unwrap();
+        assert!(
+            status == Status::Ok || status == Status::Unauthorized,
+            "{status}"
+        );
+    }
+    assert_refused(&t, &alice, "and every request after it").await;
+}

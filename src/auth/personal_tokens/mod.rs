@@ -19,9 +19,13 @@ use crate::audit::{self, Event, Record};
 use crate::auth::lockouts::verify_current;
 use crate::auth::tokens::fingerprint;
 use crate::auth::Actor;
-use crate::db::schema::{personal_tokens, users};
+use crate::db::schema::personal_tokens;
 use crate::db::{self, DbConn};
 use crate::error::{AuthFailure, Error, Result};
+
+pub(crate) mod rows;
+
+pub(crate) use rows::{PersonalToken, Scope};
 
 /// What every personal token starts with, so that secret scanners can find leaked ones.
 pub(crate) const PREFIX: &str = "gatehouse_pat_";
@@ -32,51 +36,6 @@ const DAYS: std::ops::RangeInclusive<i64> = 1..=365;
 pub(crate) const DEFAULT_DAYS: i64 = 90;
 /// `last_used_at` moves at most this often: a busy script does not write on every request.
 const USE_RECORDED_EVERY: Duration = Duration::minutes(1);
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// GET and HEAD only.
-    Read,
-    Write,
-}
-
-impl Scope {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Write => "write",
-        }
-    }
-
-    pub(crate) fn parse(name: &str) -> Option<Scope> {
-        [Scope::Read, Scope::Write]
-            .into_iter()
-            .find(|scope| scope.as_str() == name)
-    }
-}
-
-impl TryFrom<String> for Scope {
-    type Error = String;
-
-    /// The `scope` column holds only these names (the migrations check it).
-    fn try_from(name: String) -> Result<Self, String> {
-        Scope::parse(&name).ok_or_else(|| format!("unknown scope {name:?} in the database"))
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = personal_tokens)]
-pub(crate) struct PersonalToken {
-    pub(crate) id: i64,
-    pub(crate) public_id: String,
-    pub(crate) name: String,
-    #[diesel(deserialize_as = String)]
-    pub(crate) scope: Scope,
-    pub(crate) created_at: PrimitiveDateTime,
-    pub(crate) expires_at: PrimitiveDateTime,
-    pub(crate) last_used_at: Option<PrimitiveDateTime>,
-}
 
 impl PersonalToken {
     /// Whether this token may be used for a request with this method.
@@ -270,11 +229,7 @@ pub(crate) fn purge(conn: &mut DbConn, now: PrimitiveDateTime) -> QueryResult<us
 /// user is active. Any failure reads as a revoked token.
 pub(crate) async fn check_access(app: &App, secret: &str) -> Result<(PersonalToken, User)> {
     let now = app.clock.now();
-    let hash = fingerprint(secret);
-    let found = app
-        .db
-        .read(move |c| Ok::<_, Error>(find_with_user(c, &hash)?))
-        .await?;
+    let found = app.token_reads.get(fingerprint(secret)).await?;
     let live = found.filter(|(token, user)| token.expires_at > now && user.active);
     let (token, user) = live.ok_or(Error::Auth(AuthFailure::TokenRevoked))?;
     if token.needs_touch(now) {
@@ -289,23 +244,4 @@ pub(crate) async fn check_access(app: &App, secret: &str) -> Result<(PersonalTok
             .await?;
     }
     Ok((token, user))
-}
-
-fn find_with_user(conn: &mut DbConn, hash: &str) -> QueryResult<Option<(PersonalToken, User)>> {
-    // On the typed connection, without LIMIT, like the session lookup (see
-    // `Session::find_with_user`): the statement is prepared once and found by its type.
-    macro_rules! lookup {
-        ($conn:expr) => {
-            personal_tokens::table
-                .inner_join(users::table)
-                .filter(personal_tokens::token_hash.eq(hash))
-                .select((PersonalToken::as_select(), User::as_select()))
-                .get_result($conn)
-                .optional()
-        };
-    }
-    match conn {
-        DbConn::Sqlite(sqlite) => lookup!(sqlite),
-        DbConn::Postgres(pg) => lookup!(pg),
-    }
 }
