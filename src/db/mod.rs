@@ -363,9 +363,11 @@ impl Db {
 
     /// Runs blocking database work on Rocket's blocking pool, never on an async worker.
     /// Work first waits for its turn, in arrival order, on the async side (one turn per
-    /// connection): blocking threads then never wait for a connection, and nobody is
-    /// overtaken (r2d2 wakes its waiters in no particular order, so under load one request
-    /// could lose the race for a connection again and again). An outage (no turn in time, no
+    /// connection): blocking threads then hardly wait for a connection (only re-reads of
+    /// the key ring take one outside the queue), and nobody is overtaken (r2d2
+    /// wakes its waiters in no particular order, so under load one request could lose the
+    /// race for a connection again and again). Turn and connection together take at most
+    /// `database_timeout`. An outage (no turn in time, no
     /// connection, or one lost during the work) reaches the caller as [`outage`], whatever
     /// error type the work uses; after an unexpected failure the connection is pinged to
     /// tell which it was.
@@ -381,10 +383,13 @@ impl Db {
             return Err(outage("no database connection came free in time").into());
         };
         crate::metrics::pool_wait(asked.elapsed());
+        // What is left of the timeout: a turn taken late must not wait a whole timeout more
+        // for a database that cannot be reached.
+        let left = self.timeout.saturating_sub(asked.elapsed());
         let pool = self.pool.clone();
         let done = crate::blocking::run(move || {
             let _turn = turn;
-            match pool.get() {
+            match pool.get_timeout(left) {
                 Ok(mut conn) => work_on(&mut conn, work),
                 Err(_) => Err(outage("no database connection came free in time").into()),
             }
