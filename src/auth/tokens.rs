@@ -48,6 +48,10 @@ pub(crate) struct Claims {
     pub(crate) exp: i64,
     pub(crate) jti: String,
     pub(crate) iss: String,
+    /// Never in our tokens: one that names an audience was made for another service
+    /// sharing the keys, and is refused.
+    #[serde(default, skip_serializing)]
+    pub(crate) aud: Option<serde::de::IgnoredAny>,
 }
 
 /// Why a token was refused.
@@ -219,6 +223,7 @@ impl Tokens {
                 exp: now + ttl,
                 jti: Uuid::new_v4().to_string(),
                 iss: self.issuer.clone(),
+                aud: None,
             }
         };
         Ok(TokenPair {
@@ -272,7 +277,7 @@ impl Tokens {
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or(TokenError::Invalid)?;
         let now = self.clock.unix();
-        if claims.iss != self.issuer || claims.nbf > now + LEEWAY {
+        if claims.iss != self.issuer || claims.aud.is_some() || claims.nbf > now + LEEWAY {
             return Err(TokenError::Invalid);
         }
         if claims.exp < now - LEEWAY {

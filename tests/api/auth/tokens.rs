@@ -210,6 +210,11 @@ async fn forged_tokens_are_refused() {
         "invalid_token",
     ));
     cases.push((
+        "an audience (a token for another service sharing the keys)".into(),
+        resigned(&ring, &alice, "aud", json!("another-service")),
+        "invalid_token",
+    ));
+    cases.push((
         "typ missing".into(),
         resigned(&ring, &alice, "typ", Value::Null),
         "invalid_token",
