@@ -88,7 +88,10 @@ pub fn rocket(figment: Figment) -> Result<Rocket<Build>, StartError> {
                          public_url to the address people reach this server at"
                     );
                 }
-                hasher.warm_up().await;
+                // In the background: Rocket serves only once every liftoff callback has
+                // returned, and one bcrypt hash (a quarter of a second at cost 12) held the
+                // start that long.
+                rocket::tokio::spawn(async move { hasher.warm_up().await });
                 rocket::tokio::spawn(count_sessions_forever(counting));
                 rocket::tokio::spawn(clean_up_every_hour(cleaning));
                 let (db, clock, mailer) = delivering;

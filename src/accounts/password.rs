@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rand::distr::{Alphanumeric, SampleString};
-use rocket::tokio::sync::{Mutex as AsyncMutex, Semaphore, SemaphorePermit};
+use rocket::tokio::sync::{Mutex as AsyncMutex, OnceCell, Semaphore, SemaphorePermit};
 
 use crate::blocking;
 use crate::error::{Error, Result};
@@ -26,8 +26,10 @@ pub(crate) struct Hasher {
     /// behind their own, holding at most one of the slots everyone else's logins need.
     turns: Arc<Mutex<HashMap<String, Arc<AsyncMutex<()>>>>>,
     /// A hash of a random password, verified against when the account does not exist so that
-    /// "no such user" costs the same time as "wrong password".
-    dummy: Arc<OnceLock<String>>,
+    /// "no such user" costs the same time as "wrong password". Made once, in the background
+    /// at start; every check waits for it, whether its account exists or not, so a login in
+    /// the first quarter second after a start takes as long either way.
+    dummy: Arc<OnceCell<String>>,
 }
 
 impl Hasher {
@@ -41,11 +43,10 @@ impl Hasher {
         }
     }
 
-    /// Computes the dummy hash ahead of the first login (called once the server is up).
+    /// Computes the dummy hash ahead of the first login (spawned once the server is up).
     pub(crate) async fn warm_up(&self) {
-        let this = self.clone();
         // Failure here only delays the work to the first login, which retries it.
-        let _ = blocking::run(move || this.dummy_hash().map(|_| ())).await;
+        let _ = self.dummy_hash().await;
     }
 
     /// A new hash of a password that validation has accepted (so it fits bcrypt whole).
@@ -66,13 +67,13 @@ impl Hasher {
         account: &str,
     ) -> Result<bool> {
         let _queued = crate::metrics::hash_queued();
+        let dummy = self.dummy_hash().await?.to_owned();
         let _turn = self.turn(account)?.lock_owned().await;
         let _slot = self.slot().await?;
-        let this = self.clone();
         let checked = blocking::run(move || {
             let (hash, real) = match stored {
                 Some(hash) => (hash, true),
-                None => (this.dummy_hash()?.to_owned(), false),
+                None => (dummy, false),
             };
             // A password bcrypt cannot take whole never matched anything we stored.
             let matches = bcrypt::non_truncating_verify(password, &hash).unwrap_or(false);
@@ -102,12 +103,14 @@ impl Hasher {
         bcrypt::HashParts::from_str(stored).map_or(true, |parts| parts.get_cost() != self.cost)
     }
 
-    fn dummy_hash(&self) -> Result<&str> {
-        if let Some(hash) = self.dummy.get() {
-            return Ok(hash);
-        }
-        let random = Alphanumeric.sample_string(&mut rand::rng(), 32);
-        let hash = bcrypt::non_truncating_hash(random, self.cost).map_err(Error::internal)?;
-        Ok(self.dummy.get_or_init(|| hash))
+    async fn dummy_hash(&self) -> Result<&str> {
+        let cost = self.cost;
+        let made = self.dummy.get_or_try_init(|| async move {
+            let _slot = self.slot().await?;
+            let random = Alphanumeric.sample_string(&mut rand::rng(), 32);
+            let hashed = blocking::run(move || bcrypt::non_truncating_hash(random, cost)).await;
+            hashed.ok_or(Error::Unavailable)?.map_err(Error::internal)
+        });
+        made.await.map(String::as_str)
     }
 }
