@@ -6,10 +6,11 @@
 
 use std::time::Instant;
 
-use crate::logs::{self, RequestLine};
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Data, Request, Response};
+
+use crate::logs::{self, RequestLine};
 
 /// The fairing that observes every request.
 pub(crate) struct Observe;

@@ -270,7 +270,7 @@ impl Tokens {
         if !signed.unwrap_or(false) {
             return Err(TokenError::Invalid);
         }
-        // Every claim is required: `Claims` has no optional field.
+        // Every claim but `aud` is required (none other is an `Option` in `Claims`).
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()

@@ -15,7 +15,7 @@ use diesel::QueryResult;
 use rocket::futures::FutureExt;
 use rocket::tokio::sync::oneshot;
 
-use super::{outage, Db, DbConn};
+use super::{outage, Db, DbConn, NO_CONNECTION_IN_TIME};
 use crate::error::Error;
 
 /// At most this many keys in one query; more wait for the next.
@@ -60,22 +60,12 @@ impl<V> Drop for Reading<V> {
 }
 
 /// Batches reads of one kind (see the module).
+#[derive(Clone)]
 pub struct Batch<V> {
     db: Db,
     read_one: ReadOne<V>,
     read_many: ReadMany<V>,
     queue: Shared<V>,
-}
-
-impl<V> Clone for Batch<V> {
-    fn clone(&self) -> Self {
-        Self {
-            db: self.db.clone(),
-            read_one: self.read_one,
-            read_many: self.read_many,
-            queue: self.queue.clone(),
-        }
-    }
 }
 
 impl<V: Clone + Send + 'static> Batch<V> {
@@ -115,7 +105,7 @@ impl<V: Clone + Send + 'static> Batch<V> {
         match rocket::tokio::time::timeout(self.db.timeout, answered).await {
             Ok(Ok(found)) => found,
             Ok(Err(_)) => Err(outage("the batched read ended").into()),
-            Err(_) => Err(outage("no database connection came free in time").into()),
+            Err(_) => Err(outage(NO_CONNECTION_IN_TIME).into()),
         }
     }
 
@@ -126,7 +116,7 @@ impl<V: Clone + Send + 'static> Batch<V> {
             done: false,
         };
         loop {
-            let batch: Vec<(String, Answer<V>)> = {
+            let mut batch: Vec<(String, Answer<V>)> = {
                 let mut queue = lock(&self.queue);
                 // Callers that gave up (timed out, went away) are not read for.
                 queue.waiting.retain(|(_, answer)| !answer.is_closed());
@@ -139,7 +129,6 @@ impl<V: Clone + Send + 'static> Batch<V> {
                 queue.waiting.drain(..take).collect()
             };
             let found = self.read(&batch).await;
-            let mut batch = batch;
             if let Err(Error::Unavailable) = found {
                 // The database cannot be reached: everyone waiting hears it now rather than
                 // after a round each (an error, never a stale row).

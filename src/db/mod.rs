@@ -180,6 +180,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Why work got no connection within `database_timeout`.
+pub(crate) const NO_CONNECTION_IN_TIME: &str = "no database connection came free in time";
+
 /// The error a query gets when the database cannot be reached, no connection came free in
 /// time, or the server is shutting down: callers classify it as an outage.
 pub(crate) fn outage(why: &str) -> DieselError {
@@ -223,7 +226,7 @@ pub struct Db {
     /// One permit per connection: work queues here, in arrival order, before it is handed to
     /// a blocking thread (see [`Db::run`]).
     turns: Arc<Semaphore>,
-    /// How long work may wait for its turn before it is an outage.
+    /// How long work may wait for its turn and its connection before it is an outage.
     timeout: Duration,
     /// Reads may run on the async workers (see [`Db::read`]).
     sqlite: bool,
@@ -363,14 +366,13 @@ impl Db {
 
     /// Runs blocking database work on Rocket's blocking pool, never on an async worker.
     /// Work first waits for its turn, in arrival order, on the async side (one turn per
-    /// connection): blocking threads then hardly wait for a connection (only re-reads of
-    /// the key ring take one outside the queue), and nobody is overtaken (r2d2
-    /// wakes its waiters in no particular order, so under load one request could lose the
-    /// race for a connection again and again). Turn and connection together take at most
-    /// `database_timeout`. An outage (no turn in time, no
-    /// connection, or one lost during the work) reaches the caller as [`outage`], whatever
-    /// error type the work uses; after an unexpected failure the connection is pinged to
-    /// tell which it was.
+    /// connection): blocking threads then hardly wait for a connection (only re-reads of the
+    /// key ring take one outside the queue), and nobody is overtaken (r2d2 wakes its waiters
+    /// in no particular order, so under load one request could lose the race for a
+    /// connection again and again). Turn and connection together take at most
+    /// `database_timeout`. An outage (no turn in time, no connection, or one lost during the
+    /// work) reaches the caller as [`outage`], whatever error type the work uses; after an
+    /// unexpected failure the connection is pinged to tell which it was.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -380,7 +382,7 @@ impl Db {
         let asked = Instant::now();
         let waited = rocket::tokio::time::timeout(self.timeout, self.turns.clone().acquire_owned());
         let Ok(Ok(turn)) = waited.await else {
-            return Err(outage("no database connection came free in time").into());
+            return Err(outage(NO_CONNECTION_IN_TIME).into());
         };
         crate::metrics::pool_wait(asked.elapsed());
         // What is left of the timeout: a turn taken late must not wait a whole timeout more
@@ -391,7 +393,7 @@ impl Db {
             let _turn = turn;
             match pool.get_timeout(left) {
                 Ok(mut conn) => work_on(&mut conn, work),
-                Err(_) => Err(outage("no database connection came free in time").into()),
+                Err(_) => Err(outage(NO_CONNECTION_IN_TIME).into()),
             }
         })
         .await;
